@@ -1,0 +1,128 @@
+// Package redistest gives package tests a real Redis: the one REDIS_URL names,
+// or a redis-server it starts on a free port. It never fakes Redis.
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	once   sync.Once
+	url    string
+	dbNext = 1
+	mu     sync.Mutex
+	errAll error
+)
+
+// URL returns a redis:// URL for a Redis dedicated to this test run: REDIS_URL
+// when set, else a redis-server started on a free port (stopped when the test
+// binary exits, through its parent-death pipe). Skips are not allowed: a test
+// that needs Redis and finds none fails.
+func URL(t testing.TB) string {
+	t.Helper()
+	once.Do(func() { url, errAll = start() })
+	if errAll != nil {
+		t.Fatalf("redistest: %v", errAll)
+	}
+	return url
+}
+
+// Start returns a client on a fresh, empty logical database of the test Redis
+// and closes it when the test ends. Tests in one binary get separate databases
+// so they can run in parallel.
+func Start(t testing.TB) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(URL(t))
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	mu.Lock()
+	opts.DB = dbNext
+	dbNext++
+	if dbNext > 15 {
+		dbNext = 1
+	}
+	mu.Unlock()
+	rdb := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatalf("redistest: flush db %d: %v", opts.DB, err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+func start() (string, error) {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u, nil
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", fmt.Errorf("no REDIS_URL and no redis-server on PATH (make test installs it; or apt-get install redis-server)")
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "redistest")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir, "--databases", "16")
+	cmd.Stdout, cmd.Stderr = nil, nil
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start redis-server: %w", err)
+	}
+	reaper(cmd, dir)
+	u := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	opts, _ := redis.ParseURL(u)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return u, nil
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			return "", fmt.Errorf("redis-server on port %d not answering: %w", port, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// reaper kills the redis-server when the test binary exits. Go has no atexit,
+// so a watchdog shell waits for this process to go away.
+func reaper(cmd *exec.Cmd, dir string) {
+	script := fmt.Sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; kill %d 2>/dev/null; rm -rf %s",
+		os.Getpid(), cmd.Process.Pid, filepath.Clean(dir))
+	w := exec.Command("sh", "-c", script)
+	_ = w.Start()
+	go func() { _ = cmd.Wait() }()
+	go func() { _ = w.Wait() }()
+}

@@ -1,0 +1,51 @@
+package service
+
+import (
+	"context"
+	"time"
+)
+
+// Cache is one level of the QR/status cache (L1 in process, L2 Redis).
+// The caller chooses each entry's TTL (CACHE_TTL_*), so a level needs no config.
+// A miss is (zero, false, nil); an error means the level could not answer.
+type Cache interface {
+	SetQR(ctx context.Context, qr QR, ttl time.Duration) error
+	GetQR(ctx context.Context, sessionID string) (QR, bool, error)
+
+	SetStatus(ctx context.Context, rec StatusRecord, ttl time.Duration) error
+	GetStatus(ctx context.Context, sessionID string) (StatusRecord, bool, error)
+
+	// Invalidate drops everything cached for one session.
+	Invalidate(ctx context.Context, sessionID string) error
+	// InvalidateAll drops everything this cache holds.
+	InvalidateAll(ctx context.Context) error
+
+	Metrics() CacheMetrics
+}
+
+// CacheMetrics counts what a cache level did since start.
+type CacheMetrics struct {
+	Hits          int64   `json:"hits"`
+	Misses        int64   `json:"misses"`
+	HitRate       float64 `json:"hitRate"` // hits / (hits + misses), 0 when unused
+	Sets          int64   `json:"sets"`
+	Invalidations int64   `json:"invalidations"`
+	Errors        int64   `json:"errors"`
+}
+
+// Leases makes each WhatsApp session owned by exactly one gateway instance:
+// two clients on one device replace each other forever.
+type Leases interface {
+	// Acquire takes or renews the lease of sessionID for owner; false when
+	// another live owner holds it.
+	Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error)
+	// Release gives the lease up if owner holds it.
+	Release(ctx context.Context, sessionID, owner string) error
+	// Owner returns the current owner, "" when nobody holds it.
+	Owner(ctx context.Context, sessionID string) (string, error)
+	// Known lists every session id ever registered and not forgotten.
+	Known(ctx context.Context) ([]string, error)
+	// Register and Forget maintain the Known set.
+	Register(ctx context.Context, sessionID string) error
+	Forget(ctx context.Context, sessionID string) error
+}

@@ -1,0 +1,71 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Laravel is the Laravel application's API, as the gateway uses it.
+// Every call that changes state carries an idempotency key that stays the
+// same across retries of the same request.
+type Laravel interface {
+	PostQRBatch(ctx context.Context, idempotencyKey string, qrs []QRUpdate) (BatchResult, error)
+	PostStatusBatch(ctx context.Context, idempotencyKey string, statuses []StatusUpdate) (BatchResult, error)
+	// PostQR and PostStatus are the single endpoints (DELIVERY_MODE=direct).
+	PostQR(ctx context.Context, idempotencyKey string, qr QRUpdate) error
+	PostStatus(ctx context.Context, idempotencyKey string, st StatusUpdate) error
+	// SessionStatus is GET /api/whatsapp/status/{id}; ENOTFOUND when Laravel answers 404.
+	SessionStatus(ctx context.Context, sessionID string) (StatusRecord, error)
+}
+
+// QRUpdate is one element of POST /api/qr/batch.
+type QRUpdate struct {
+	SessionID   string
+	QR          string
+	GeneratedAt time.Time
+}
+
+// StatusUpdate is one element of POST /api/whatsapp/status/batch.
+type StatusUpdate struct {
+	SessionID string
+	Status    Status
+	UpdatedAt time.Time
+}
+
+// BatchResult is Laravel's answer to a batch.
+type BatchResult struct {
+	Success bool `json:"success"`
+	Updated int  `json:"updated"`
+	Failed  int  `json:"failed"`
+}
+
+// DeliveryError is a failed call to Laravel, classified for the flusher.
+type DeliveryError struct {
+	StatusCode int           // 0: no HTTP answer (network error, timeout)
+	RetryAfter time.Duration // from a Retry-After header, 0 when absent
+	Message    string        // Laravel's message or the transport error
+	Invalid    []int         // indices of the items a 422 named, when it did
+	Err        error
+}
+
+func (e *DeliveryError) Error() string {
+	if e.StatusCode == 0 {
+		return fmt.Sprintf("laravel unreachable: %s", e.Message)
+	}
+	return fmt.Sprintf("laravel answered %d: %s", e.StatusCode, e.Message)
+}
+
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// Retryable reports whether the same request may succeed later: no answer,
+// a timeout, 408, 425, 429 or any 5xx. Other 4xx mean the items are bad.
+func (e *DeliveryError) Retryable() bool {
+	switch {
+	case e.StatusCode == 0, e.StatusCode >= 500:
+		return true
+	case e.StatusCode == 408, e.StatusCode == 425, e.StatusCode == 429:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,53 @@
+package service
+
+import (
+	"context"
+	"time"
+)
+
+// Outbox holds QR and status items durably until Laravel has them.
+//
+// An item added with Add stays until it is acknowledged (Ack) or
+// dead-lettered; a consumer that dies while holding items does not lose them:
+// after the claim timeout another consumer's Claim takes them over.
+type Outbox interface {
+	// Add stores it and returns it with its ID set. When Add returns nil the
+	// item survives a crash of this process (for a durable outbox).
+	Add(ctx context.Context, it Item) (Item, error)
+
+	// Claim returns up to max pending items of lane, oldest first: first the
+	// items this consumer already holds and has not acknowledged (so a failed
+	// delivery is retried by the next Claim), then new ones, then items held
+	// too long by a consumer that went away. Items stay in the outbox.
+	Claim(ctx context.Context, lane Lane, max int) ([]Item, error)
+
+	// Ack removes delivered (or superseded) items for good.
+	Ack(ctx context.Context, lane Lane, ids ...string) error
+
+	// DeadLetter removes items Laravel refused and keeps them, with the
+	// reason, where an operator can inspect them.
+	DeadLetter(ctx context.Context, lane Lane, dead []DeadLetter) error
+
+	// DeadLetters lists up to limit dead-lettered items, newest first.
+	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+
+	// Stats reports how many items wait per lane and the age of the oldest.
+	Stats(ctx context.Context) (OutboxStats, error)
+
+	// Durable reports whether items survive a crash of this process.
+	Durable() bool
+}
+
+// DeadLetter is an item Laravel refused, with why.
+type DeadLetter struct {
+	Item   Item      `json:"item"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"dead_at"`
+}
+
+// OutboxStats is a snapshot of what waits in the outbox.
+type OutboxStats struct {
+	Depth        map[Lane]int           `json:"depth"`
+	OldestAge    map[Lane]time.Duration `json:"oldest_age"`
+	DeadLettered int                    `json:"dead_lettered"`
+}
