@@ -51,3 +51,14 @@ type OutboxStats struct {
 	OldestAge    map[Lane]time.Duration `json:"oldest_age"`
 	DeadLettered int                    `json:"dead_lettered"`
 }
+
+// Publisher accepts an event's item for delivery to Laravel: it is in the
+// outbox (durably, when the outbox is) once Publish returns nil. The Flusher
+// implements it; the session manager only needs this.
+type Publisher interface {
+	Publish(ctx context.Context, it Item) error
+}
+
+// QRRenderer turns a raw pairing code into a PNG data URL
+// ("data:image/png;base64,…"); injected because rendering needs a library.
+type QRRenderer func(code string) (string, error)
