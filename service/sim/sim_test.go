@@ -1,0 +1,303 @@
+package sim_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wagateway/service"
+	"wagateway/service/sim"
+)
+
+// fakeClock fires After channels only when the test advances it.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []fakeTimer
+}
+
+type fakeTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), ch: ch})
+	return ch
+}
+
+// Advance moves time forward and fires every timer that is due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+			continue
+		}
+		t.ch <- c.now
+	}
+	c.timers = kept
+}
+
+// waitTimers waits until n timers are pending, so an Advance cannot race
+// the goroutine that is about to arm its timer.
+func (c *fakeClock) waitTimers(t *testing.T, n int) {
+	t.Helper()
+	for range 5000 {
+		c.mu.Lock()
+		got := len(c.timers)
+		c.mu.Unlock()
+		if got >= n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("timeout waiting for %d pending timers", n)
+}
+
+func newDriver(t *testing.T, cfg sim.Config) (*sim.Driver, *fakeClock) {
+	t.Helper()
+	clock := newFakeClock()
+	cfg.Clock = clock
+	d := sim.New(cfg)
+	t.Cleanup(func() { d.Close() })
+	return d, clock
+}
+
+// next returns the next event; the deadline only guards against a hang.
+func next(t *testing.T, d *sim.Driver) service.DriverEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-d.Events():
+		if !ok {
+			t.Fatal("events closed")
+		}
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event")
+	}
+	return service.DriverEvent{}
+}
+
+var codePattern = regexp.MustCompile(`^2@[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+$`)
+
+func TestPairingScheduleEndsInTimeout(t *testing.T) {
+	ctx := context.Background()
+	d, clock := newDriver(t, sim.Config{TimeScale: 10, Seed: 1})
+	if err := d.Start(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Duration{6 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second}
+	seen := map[string]bool{}
+	for i, validity := range want {
+		ev := next(t, d)
+		if ev.Type != service.EventQR || ev.SessionID != "a" {
+			t.Fatalf("code %d: got %+v", i, ev)
+		}
+		if got := ev.ExpiresAt.Sub(ev.At); got != validity {
+			t.Errorf("code %d valid for %v, want %v", i, got, validity)
+		}
+		if !codePattern.MatchString(ev.Code) || seen[ev.Code] {
+			t.Errorf("code %d: malformed or repeated %.20s…", i, ev.Code)
+		}
+		seen[ev.Code] = true
+		clock.waitTimers(t, 1)
+		clock.Advance(validity)
+	}
+	if ev := next(t, d); ev.Type != service.EventQRTimeout || ev.Reason != service.ReasonQRTimeout {
+		t.Fatalf("got %+v, want qr timeout", ev)
+	}
+	if paired, _ := d.Paired(ctx); len(paired) != 0 {
+		t.Errorf("Paired = %v, want none", paired)
+	}
+}
+
+func TestScanConnectsAndIsRemembered(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDriver(t, sim.Config{Seed: 2})
+	if err := d.Start(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(ctx, "a"); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	if ev := next(t, d); ev.Type != service.EventQR {
+		t.Fatalf("got %+v", ev)
+	}
+	if err := d.Scan(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, d)
+	if ev.Type != service.EventConnected || !strings.HasSuffix(ev.JID, "@s.whatsapp.net") {
+		t.Fatalf("got %+v, want connected", ev)
+	}
+	if err := d.Scan(ctx, "a"); service.ErrorCode(err) != service.ECONFLICT {
+		t.Errorf("second scan: %v, want conflict", err)
+	}
+	if paired, _ := d.Paired(ctx); len(paired) != 1 || paired[0] != "a" {
+		t.Errorf("Paired = %v", paired)
+	}
+	if err := d.Stop(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if again := next(t, d); again.Type != service.EventConnected || again.JID != ev.JID {
+		t.Fatalf("restart of a paired session: got %+v, want connected as %s", again, ev.JID)
+	}
+	if err := d.Logout(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if paired, _ := d.Paired(ctx); len(paired) != 0 {
+		t.Errorf("after logout Paired = %v", paired)
+	}
+}
+
+func TestScanByItself(t *testing.T) {
+	d, clock := newDriver(t, sim.Config{Seed: 3, ScanProbability: 1, ScanDelay: 30 * time.Second})
+	if err := d.Start(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, d); ev.Type != service.EventQR {
+		t.Fatalf("got %+v", ev)
+	}
+	clock.waitTimers(t, 2) // scan + code expiry
+	clock.Advance(30 * time.Second)
+	if ev := next(t, d); ev.Type != service.EventConnected {
+		t.Fatalf("got %+v, want connected", ev)
+	}
+}
+
+func TestCloseAndDisconnect(t *testing.T) {
+	tests := []struct {
+		reason     string
+		keepDevice bool
+	}{
+		{service.ReasonLoggedOut, false},
+		{service.ReasonBanned, false},
+		{service.ReasonNetwork, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			ctx := context.Background()
+			d, clock := newDriver(t, sim.Config{Seed: 4, TimeScale: 2})
+			d.Start(ctx, "a")
+			next(t, d)
+			d.Scan(ctx, "a")
+			next(t, d)
+
+			if err := d.Disconnect(ctx, "a"); err != nil {
+				t.Fatal(err)
+			}
+			if ev := next(t, d); ev.Type != service.EventReconnecting {
+				t.Fatalf("got %+v, want reconnecting", ev)
+			}
+			clock.waitTimers(t, 1)
+			clock.Advance(time.Second) // 2 s scaled by 2
+			if ev := next(t, d); ev.Type != service.EventConnected {
+				t.Fatalf("got %+v, want connected again", ev)
+			}
+
+			if err := d.CloseSession(ctx, "a", tt.reason); err != nil {
+				t.Fatal(err)
+			}
+			if ev := next(t, d); ev.Type != service.EventClosed || ev.Reason != tt.reason {
+				t.Fatalf("got %+v, want closed %s", ev, tt.reason)
+			}
+			paired, _ := d.Paired(ctx)
+			if (len(paired) == 1) != tt.keepDevice {
+				t.Errorf("Paired = %v, keep device %v", paired, tt.keepDevice)
+			}
+		})
+	}
+}
+
+func TestCommandsOnUnknownSession(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDriver(t, sim.Config{})
+	for name, err := range map[string]error{
+		"scan":       d.Scan(ctx, "nope"),
+		"close":      d.CloseSession(ctx, "nope", service.ReasonLoggedOut),
+		"disconnect": d.Disconnect(ctx, "nope"),
+	} {
+		if service.ErrorCode(err) != service.ENOTFOUND {
+			t.Errorf("%s: %v, want not found", name, err)
+		}
+	}
+	if _, err := d.PairPhone(ctx, "nope", "5511999990000"); service.ErrorCode(err) != service.ENOTFOUND {
+		t.Errorf("pair phone: %v", err)
+	}
+	if err := d.Start(ctx, "bad id!"); service.ErrorCode(err) != service.EINVALID {
+		t.Errorf("start bad id: %v", err)
+	}
+}
+
+func TestPairPhone(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDriver(t, sim.Config{Seed: 5})
+	d.Start(ctx, "a")
+	code, err := d.PairPhone(ctx, "a", "5511999990000")
+	if err != nil || len(code) != 8 {
+		t.Fatalf("PairPhone = %q, %v", code, err)
+	}
+}
+
+func TestSeedMakesCodesRepeatable(t *testing.T) {
+	first := func() string {
+		d, _ := newDriver(t, sim.Config{Seed: 42})
+		d.Start(context.Background(), "a")
+		return next(t, d).Code
+	}
+	if a, b := first(), first(); a != b {
+		t.Error("same seed gave different codes")
+	}
+}
+
+// A full buffer blocks the producer, but never Stop or Close.
+func TestFullBufferDoesNotBlockStopOrClose(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDriver(t, sim.Config{BufferSize: 1})
+	for _, id := range []string{"a", "b", "c"} {
+		d.Start(ctx, id)
+	}
+	if err := d.Stop(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range d.Events() {
+		n++
+	}
+	if n != 1 {
+		t.Errorf("drained %d events, want the 1 buffered", n)
+	}
+	if err := d.Start(ctx, "d"); service.ErrorCode(err) != service.EUNAVAILABLE {
+		t.Errorf("Start after Close: %v", err)
+	}
+}
