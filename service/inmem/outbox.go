@@ -1,0 +1,147 @@
+package inmem
+
+import (
+	"container/list"
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"wagateway/service"
+)
+
+// DefaultDeadLetterCap bounds the dead letters an Outbox keeps.
+const DefaultDeadLetterCap = 10_000
+
+// Outbox is a service.Outbox in process memory for a single consumer: items
+// are lost when the process ends (Durable is false). Claim returns the
+// oldest items of a lane whether or not they were claimed before, which is
+// what "own pending first, then new" means when there is one consumer.
+type Outbox struct {
+	clock service.Clock
+
+	mu    sync.Mutex
+	seq   uint64
+	lanes map[service.Lane]*list.List // *queued, oldest first
+	byID  map[string]*list.Element
+	dead  []service.DeadLetter // oldest first, at most DefaultDeadLetterCap
+}
+
+type queued struct {
+	item  service.Item
+	added time.Time // for OldestAge: how long the item has waited
+}
+
+// NewOutbox returns an empty Outbox; a nil clock is the system clock.
+func NewOutbox(clock service.Clock) *Outbox {
+	o := &Outbox{
+		clock: clockOrSystem(clock),
+		lanes: make(map[service.Lane]*list.List),
+		byID:  make(map[string]*list.Element),
+	}
+	for _, l := range service.Lanes {
+		o.lanes[l] = list.New()
+	}
+	return o
+}
+
+var _ service.Outbox = (*Outbox)(nil)
+
+func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error) {
+	if err := it.Validate(); err != nil {
+		return service.Item{}, err
+	}
+	added := o.clock.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.seq++
+	it.ID = strconv.FormatUint(o.seq, 10)
+	it.Attempts = 0
+	o.byID[it.ID] = o.lanes[it.Lane].PushBack(&queued{item: it, added: added})
+	return it, nil
+}
+
+func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Item, error) {
+	if !lane.Valid() {
+		return nil, service.Errorf(service.EINVALID, "unknown lane %q", lane)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []service.Item
+	for el := o.lanes[lane].Front(); el != nil && len(out) < max; el = el.Next() {
+		q := el.Value.(*queued)
+		q.item.Attempts++
+		out = append(out, q.item)
+	}
+	return out, nil
+}
+
+func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, id := range ids {
+		o.remove(lane, id)
+	}
+	return nil
+}
+
+func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []service.DeadLetter) error {
+	now := o.clock.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, d := range dead {
+		if d.At.IsZero() {
+			d.At = now
+		}
+		o.remove(lane, d.Item.ID)
+		o.dead = append(o.dead, d)
+	}
+	if over := len(o.dead) - DefaultDeadLetterCap; over > 0 {
+		o.dead = append(o.dead[:0:0], o.dead[over:]...)
+	}
+	return nil
+}
+
+func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLetter, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []service.DeadLetter
+	for i := len(o.dead) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, o.dead[i])
+	}
+	return out, nil
+}
+
+func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
+	now := o.clock.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := service.OutboxStats{
+		Depth:        make(map[service.Lane]int, len(o.lanes)),
+		OldestAge:    make(map[service.Lane]time.Duration, len(o.lanes)),
+		DeadLettered: len(o.dead),
+	}
+	for lane, l := range o.lanes {
+		st.Depth[lane] = l.Len()
+		if front := l.Front(); front != nil {
+			st.OldestAge[lane] = max(0, now.Sub(front.Value.(*queued).added))
+		} else {
+			st.OldestAge[lane] = 0
+		}
+	}
+	return st, nil
+}
+
+// Durable is false: everything is lost with the process.
+func (o *Outbox) Durable() bool { return false }
+
+// remove drops id if it is queued in lane; unknown ids are ignored, so an
+// Ack repeated after a retry is harmless.
+func (o *Outbox) remove(lane service.Lane, id string) {
+	el, ok := o.byID[id]
+	if !ok || el.Value.(*queued).item.Lane != lane {
+		return
+	}
+	o.lanes[lane].Remove(el)
+	delete(o.byID, id)
+}

@@ -1,0 +1,261 @@
+// Package outboxtest is the behaviour every service.Outbox must show, as a
+// test suite each implementation runs against itself (inmem in memory, redis
+// on a real Redis). It holds only tests of the interface's contract.
+package outboxtest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"wagateway/service"
+)
+
+// Run runs the contract tests; newOutbox must return an empty outbox for
+// each subtest.
+func Run(t *testing.T, newOutbox func(t *testing.T) service.Outbox) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, ob service.Outbox)
+	}{
+		{"AddAssignsIncreasingIDs", addAssignsIncreasingIDs},
+		{"AddRejectsInvalidItems", addRejectsInvalidItems},
+		{"ClaimOldestFirstUpToMax", claimOldestFirstUpToMax},
+		{"ClaimEmptyLane", claimEmptyLane},
+		{"UnackedItemsAreClaimedAgain", unackedItemsAreClaimedAgain},
+		{"AckRemovesForGood", ackRemovesForGood},
+		{"AckUnknownIDsIsHarmless", ackUnknownIDsIsHarmless},
+		{"LanesAreIndependent", lanesAreIndependent},
+		{"DeadLetterKeepsReason", deadLetterKeepsReason},
+		{"StatsCountWaitingItems", statsCountWaitingItems},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, newOutbox(t)) })
+	}
+}
+
+// Status returns a valid status item for session id on lane, at event time at.
+func Status(id string, lane service.Lane, at time.Time) service.Item {
+	return service.Item{Kind: service.KindStatus, Lane: lane, SessionID: id,
+		Status: service.StatusPending, At: at}
+}
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+
+// AddN adds n status items s0…s(n-1) to lane and returns them with their ids.
+func AddN(t *testing.T, ob service.Outbox, lane service.Lane, n int) []service.Item {
+	t.Helper()
+	var out []service.Item
+	for i := range n {
+		it, err := ob.Add(context.Background(), Status(fmt.Sprintf("s%d", i), lane, t0.Add(time.Duration(i)*time.Millisecond)))
+		if err != nil {
+			t.Fatalf("Add %d: %v", i, err)
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// MustClaim claims and fails the test on error.
+func MustClaim(t *testing.T, ob service.Outbox, lane service.Lane, max int) []service.Item {
+	t.Helper()
+	got, err := ob.Claim(context.Background(), lane, max)
+	if err != nil {
+		t.Fatalf("Claim(%s, %d): %v", lane, max, err)
+	}
+	return got
+}
+
+// IDs returns the ids of items, in order.
+func IDs(items []service.Item) []string {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	return ids
+}
+
+// SameIDs fails unless got has exactly the ids of want, in order.
+func SameIDs(t *testing.T, what string, got, want []service.Item) {
+	t.Helper()
+	g, w := IDs(got), IDs(want)
+	if fmt.Sprint(g) != fmt.Sprint(w) {
+		t.Fatalf("%s: got ids %v, want %v", what, g, w)
+	}
+}
+
+func addAssignsIncreasingIDs(t *testing.T, ob service.Outbox) {
+	items := AddN(t, ob, service.LaneHigh, 3)
+	for i, it := range items {
+		if it.ID == "" {
+			t.Fatalf("item %d has no id", i)
+		}
+		if i > 0 {
+			// Same event time: Newer falls back to the outbox id.
+			a, b := it, items[i-1]
+			a.At, b.At = t0, t0
+			if !a.Newer(b) {
+				t.Fatalf("id %q is not after %q", it.ID, items[i-1].ID)
+			}
+		}
+	}
+	if items[1].SessionID != "s1" || items[1].Status != service.StatusPending || !items[1].At.Equal(t0.Add(time.Millisecond)) {
+		t.Fatalf("Add changed the item: %+v", items[1])
+	}
+}
+
+func addRejectsInvalidItems(t *testing.T, ob service.Outbox) {
+	bad := []service.Item{
+		Status("no spaces allowed", service.LaneHigh, t0),
+		Status("s1", "urgent", t0),
+		Status("s1", service.LaneHigh, time.Time{}),
+		{Kind: service.KindQR, Lane: service.LaneHigh, SessionID: "s1", At: t0},
+	}
+	for _, it := range bad {
+		if _, err := ob.Add(context.Background(), it); service.ErrorCode(err) != service.EINVALID {
+			t.Errorf("Add(%+v) = %v, want an EINVALID error", it, err)
+		}
+	}
+	if got := MustClaim(t, ob, service.LaneHigh, 10); len(got) != 0 {
+		t.Fatalf("invalid items were stored: %v", got)
+	}
+}
+
+func claimOldestFirstUpToMax(t *testing.T, ob service.Outbox) {
+	items := AddN(t, ob, service.LaneNormal, 5)
+	got := MustClaim(t, ob, service.LaneNormal, 3)
+	SameIDs(t, "first claim", got, items[:3])
+	for i, it := range got {
+		if it.SessionID != items[i].SessionID || !it.At.Equal(items[i].At) || it.Kind != service.KindStatus ||
+			it.Lane != service.LaneNormal || it.Status != service.StatusPending {
+			t.Fatalf("claimed %+v, added %+v", it, items[i])
+		}
+		if it.Attempts != 1 {
+			t.Fatalf("first claim of %s: Attempts %d, want 1", it.ID, it.Attempts)
+		}
+	}
+	// Nothing acked: the held items come again, then the new ones.
+	SameIDs(t, "claim of all", MustClaim(t, ob, service.LaneNormal, 10), items)
+}
+
+func claimEmptyLane(t *testing.T, ob service.Outbox) {
+	if got := MustClaim(t, ob, service.LaneHigh, 10); len(got) != 0 {
+		t.Fatalf("empty outbox gave %v", got)
+	}
+}
+
+func unackedItemsAreClaimedAgain(t *testing.T, ob service.Outbox) {
+	items := AddN(t, ob, service.LaneHigh, 3)
+	first := MustClaim(t, ob, service.LaneHigh, 3)
+	SameIDs(t, "first claim", first, items)
+	again := MustClaim(t, ob, service.LaneHigh, 3)
+	SameIDs(t, "claim after a failed delivery", again, items)
+	for _, it := range again {
+		if it.Attempts != 2 {
+			t.Fatalf("second claim of %s: Attempts %d, want 2", it.ID, it.Attempts)
+		}
+	}
+}
+
+func ackRemovesForGood(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	items := AddN(t, ob, service.LaneHigh, 4)
+	got := MustClaim(t, ob, service.LaneHigh, 2)
+	if err := ob.Ack(ctx, service.LaneHigh, IDs(got)...); err != nil {
+		t.Fatalf("Ack: %v", err)
+	}
+	SameIDs(t, "claim after ack", MustClaim(t, ob, service.LaneHigh, 10), items[2:])
+	if err := ob.Ack(ctx, service.LaneHigh, items[2].ID, items[3].ID); err != nil {
+		t.Fatalf("Ack: %v", err)
+	}
+	if got := MustClaim(t, ob, service.LaneHigh, 10); len(got) != 0 {
+		t.Fatalf("acked items came back: %v", IDs(got))
+	}
+	st, err := ob.Stats(ctx)
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.Depth[service.LaneHigh] != 0 {
+		t.Fatalf("depth after acking everything: %d", st.Depth[service.LaneHigh])
+	}
+}
+
+func ackUnknownIDsIsHarmless(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	items := AddN(t, ob, service.LaneHigh, 1)
+	MustClaim(t, ob, service.LaneHigh, 1)
+	if err := ob.Ack(ctx, service.LaneHigh, items[0].ID); err != nil {
+		t.Fatalf("Ack: %v", err)
+	}
+	if err := ob.Ack(ctx, service.LaneHigh, items[0].ID); err != nil {
+		t.Fatalf("second Ack of the same id: %v", err)
+	}
+	if err := ob.Ack(ctx, service.LaneHigh); err != nil {
+		t.Fatalf("Ack of nothing: %v", err)
+	}
+}
+
+func lanesAreIndependent(t *testing.T, ob service.Outbox) {
+	high := AddN(t, ob, service.LaneHigh, 2)
+	normal := AddN(t, ob, service.LaneNormal, 3)
+	SameIDs(t, "high", MustClaim(t, ob, service.LaneHigh, 10), high)
+	SameIDs(t, "normal", MustClaim(t, ob, service.LaneNormal, 10), normal)
+}
+
+func deadLetterKeepsReason(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	items := AddN(t, ob, service.LaneNormal, 3)
+	got := MustClaim(t, ob, service.LaneNormal, 3)
+	dead := []service.DeadLetter{
+		{Item: got[0], Reason: "422: session_id unknown", At: t0},
+		{Item: got[2], Reason: "422: bad status", At: t0.Add(time.Second)},
+	}
+	if err := ob.DeadLetter(ctx, service.LaneNormal, dead); err != nil {
+		t.Fatalf("DeadLetter: %v", err)
+	}
+	SameIDs(t, "claim after dead-lettering", MustClaim(t, ob, service.LaneNormal, 10), items[1:2])
+
+	list, err := ob.DeadLetters(ctx, 10)
+	if err != nil {
+		t.Fatalf("DeadLetters: %v", err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("DeadLetters: %d, want 2: %+v", len(list), list)
+	}
+	if list[0].Item.ID != got[2].ID || list[0].Reason != "422: bad status" || !list[0].At.Equal(t0.Add(time.Second)) {
+		t.Fatalf("newest dead letter: %+v", list[0])
+	}
+	if list[1].Item.ID != got[0].ID || list[1].Item.SessionID != "s0" || list[1].Reason != "422: session_id unknown" {
+		t.Fatalf("oldest dead letter: %+v", list[1])
+	}
+	if one, _ := ob.DeadLetters(ctx, 1); len(one) != 1 || one[0].Item.ID != got[2].ID {
+		t.Fatalf("DeadLetters(1) = %+v", one)
+	}
+	st, err := ob.Stats(ctx)
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.DeadLettered != 2 || st.Depth[service.LaneNormal] != 1 {
+		t.Fatalf("stats after dead-lettering: %+v", st)
+	}
+}
+
+func statsCountWaitingItems(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	AddN(t, ob, service.LaneHigh, 3)
+	AddN(t, ob, service.LaneNormal, 1)
+	MustClaim(t, ob, service.LaneHigh, 2) // claimed but not delivered: still waiting
+	st, err := ob.Stats(ctx)
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.Depth[service.LaneHigh] != 3 || st.Depth[service.LaneNormal] != 1 || st.DeadLettered != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+	for _, lane := range service.Lanes {
+		if age, ok := st.OldestAge[lane]; !ok || age < 0 {
+			t.Fatalf("oldest age of %s: %v (present %v)", lane, age, ok)
+		}
+	}
+}
