@@ -50,6 +50,9 @@ type OutboxStats struct {
 	Depth        map[Lane]int           `json:"depth"`
 	OldestAge    map[Lane]time.Duration `json:"oldest_age"`
 	DeadLettered int                    `json:"dead_lettered"`
+	// Buffered counts items (included in Depth) held only in memory because
+	// the durable store is unreachable: they are lost if the process dies.
+	Buffered int `json:"buffered"`
 }
 
 // Publisher accepts an event's item for delivery to Laravel: it is in the
