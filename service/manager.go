@@ -1,0 +1,424 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+)
+
+// ManagerConfig tunes the session manager; zero fields take the defaults.
+type ManagerConfig struct {
+	// Instance names this gateway in session leases (INSTANCE_ID).
+	Instance string
+	// QRThrottle: a repeated Start within it returns the current QR instead
+	// of pairing again (QR_THROTTLE).
+	QRThrottle time.Duration
+	// QRExpires: a pairing not scanned within it is expired (QR_EXPIRES).
+	QRExpires time.Duration
+	TTL       CacheTTL
+	// LeaseTTL is how long a session lease outlives this instance; the
+	// manager renews its leases every LeaseTTL/3.
+	LeaseTTL time.Duration
+	Clock    Clock
+}
+
+// CacheTTL is how long each kind of cache entry lives (CACHE_TTL_*).
+type CacheTTL struct {
+	QR         time.Duration // a rendered QR code
+	Status     time.Duration // a status this instance produced
+	Connection time.Duration // a status Laravel told us (someone else's truth)
+	Session    time.Duration // an active session's status: it changes rarely
+}
+
+// ManagerDeps are the manager's collaborators.
+type ManagerDeps struct {
+	Driver    Driver
+	L1        Cache
+	L2        Cache // nil without Redis
+	Publisher Publisher
+	Laravel   Laravel
+	Leases    Leases
+	Render    QRRenderer
+	Logger    *slog.Logger
+}
+
+// Manager runs the WhatsApp sessions of this instance: it starts them,
+// turns driver events into cached statuses and outbox items, expires
+// unscanned QR codes and answers status questions through the cache levels.
+// It is the Go rewrite of the seed's whatsappManager.
+type Manager struct {
+	cfg  ManagerConfig
+	deps ManagerDeps
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	live map[string]*managedSession
+}
+
+// managedSession is a session driven by this process.
+type managedSession struct {
+	status       Status // "" until the first QR or connection
+	reason       string
+	jid          string
+	qr           *QR
+	startedAt    time.Time // last pairing start, for QR_THROTTLE
+	pendingSince time.Time // first QR of this pairing, for QR_EXPIRES
+	updatedAt    time.Time
+}
+
+// NewManager returns a manager; call Run to consume driver events.
+func NewManager(cfg ManagerConfig, deps ManagerDeps) *Manager {
+	if cfg.Instance == "" {
+		cfg.Instance = "gateway"
+	}
+	if cfg.QRThrottle <= 0 {
+		cfg.QRThrottle = 30 * time.Second
+	}
+	if cfg.QRExpires <= 0 {
+		cfg.QRExpires = 120 * time.Second
+	}
+	if cfg.TTL.QR <= 0 {
+		cfg.TTL.QR = 120 * time.Second
+	}
+	if cfg.TTL.Status <= 0 {
+		cfg.TTL.Status = 300 * time.Second
+	}
+	if cfg.TTL.Connection <= 0 {
+		cfg.TTL.Connection = 30 * time.Second
+	}
+	if cfg.TTL.Session <= 0 {
+		cfg.TTL.Session = 24 * time.Hour
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{
+		cfg:  cfg,
+		deps: deps,
+		log:  deps.Logger.With("component", "manager"),
+		live: map[string]*managedSession{},
+	}
+}
+
+// Start starts pairing (or reconnects a paired device) and returns the
+// session as it is now. It is idempotent: a session already running here
+// is returned as it is, without pairing again.
+func (m *Manager) Start(ctx context.Context, id string) (Session, error) {
+	if err := ValidateSessionID(id); err != nil {
+		return Session{}, err
+	}
+	now := m.cfg.Clock.Now()
+
+	m.mu.Lock()
+	if s, ok := m.live[id]; ok {
+		fresh := now.Sub(s.startedAt) < m.cfg.QRThrottle || (s.qr != nil && s.qr.ExpiresAt.After(now))
+		if s.status == StatusActive || fresh {
+			snap := s.session(id)
+			m.mu.Unlock()
+			if s.status != StatusActive {
+				m.log.Info("duplicate start ignored", "session_id", id, "estado_qr", string(snap.Status))
+			}
+			return snap, nil
+		}
+		// The pairing went stale (no valid code after the throttle): pair again.
+		delete(m.live, id)
+		m.mu.Unlock()
+		if err := m.deps.Driver.Stop(ctx, id); err != nil {
+			m.log.Warn("stop stale pairing", "session_id", id, "err", err)
+		}
+		m.mu.Lock()
+	}
+	if _, ok := m.live[id]; ok { // another Start won the race while unlocked
+		snap := m.live[id].session(id)
+		m.mu.Unlock()
+		m.log.Info("duplicate start ignored", "session_id", id, "estado_qr", string(snap.Status))
+		return snap, nil
+	}
+	s := &managedSession{startedAt: now, updatedAt: now}
+	m.live[id] = s // reserved, so a concurrent Start is a duplicate
+	m.mu.Unlock()
+
+	if err := m.lease(ctx, id); err != nil {
+		m.drop(id, s)
+		return Session{}, err
+	}
+	if err := m.deps.Leases.Register(ctx, id); err != nil {
+		m.log.Warn("register session", "session_id", id, "err", err)
+	}
+	if err := m.deps.Driver.Start(ctx, id); err != nil {
+		m.drop(id, s)
+		m.release(ctx, id)
+		return Session{}, fmt.Errorf("start session %s: %w", id, err)
+	}
+	m.log.Info("session started", "session_id", id)
+	m.mu.Lock()
+	snap := s.session(id)
+	m.mu.Unlock()
+	return snap, nil
+}
+
+// lease takes the session's lease for this instance, or says who holds it.
+func (m *Manager) lease(ctx context.Context, id string) error {
+	ok, err := m.deps.Leases.Acquire(ctx, id, m.cfg.Instance, m.cfg.LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("lease session %s: %w", id, err)
+	}
+	if ok {
+		return nil
+	}
+	owner, err := m.deps.Leases.Owner(ctx, id)
+	if err != nil || owner == "" {
+		owner = "another instance"
+	}
+	return Errorf(ECONFLICT, "session %s is run by %s", id, owner)
+}
+
+func (m *Manager) release(ctx context.Context, id string) {
+	if err := m.deps.Leases.Release(ctx, id, m.cfg.Instance); err != nil {
+		m.log.Warn("release lease", "session_id", id, "err", err)
+	}
+}
+
+// drop forgets s unless a newer entry replaced it.
+func (m *Manager) drop(id string, s *managedSession) {
+	m.mu.Lock()
+	if m.live[id] == s {
+		delete(m.live, id)
+	}
+	m.mu.Unlock()
+}
+
+// take removes and returns the live session id, nil when not running here.
+func (m *Manager) take(id string) *managedSession {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.live[id]
+	delete(m.live, id)
+	return s
+}
+
+// Stop disconnects a running session and keeps its device: status inactive
+// (reason stopped).
+func (m *Manager) Stop(ctx context.Context, id string) error {
+	if err := ValidateSessionID(id); err != nil {
+		return err
+	}
+	if m.take(id) == nil {
+		return Errorf(ENOTFOUND, "session %s is not running here", id)
+	}
+	return m.stop(ctx, id, ReasonStopped)
+}
+
+func (m *Manager) stop(ctx context.Context, id, reason string) error {
+	err := m.deps.Driver.Stop(ctx, id)
+	if err != nil {
+		err = fmt.Errorf("stop session %s: %w", id, err)
+	}
+	m.release(ctx, id)
+	rec := StatusRecord{SessionID: id, Status: StatusInactive, Reason: reason, UpdatedAt: m.cfg.Clock.Now()}
+	return errors.Join(err, m.publishStatus(ctx, rec))
+}
+
+// Logout unlinks the device from the phone and forgets the session: status
+// inactive (reason logout), caches invalidated, lease released.
+func (m *Manager) Logout(ctx context.Context, id string) error {
+	if err := m.known(ctx, id); err != nil {
+		return err
+	}
+	m.take(id)
+	if err := m.deps.Driver.Logout(ctx, id); err != nil {
+		return fmt.Errorf("logout session %s: %w", id, err)
+	}
+	rec := StatusRecord{SessionID: id, Status: StatusInactive, Reason: ReasonLogout, UpdatedAt: m.cfg.Clock.Now()}
+	err := m.publishStatus(ctx, rec)
+	m.forget(ctx, id)
+	m.log.Info("session logged out", "session_id", id)
+	return err
+}
+
+// Delete stops the session, unlinks its device (or Restore would bring it
+// back at the next start-up) and forgets it.
+func (m *Manager) Delete(ctx context.Context, id string) error {
+	if err := m.known(ctx, id); err != nil {
+		return err
+	}
+	var err error
+	if m.take(id) != nil {
+		err = m.stop(ctx, id, ReasonStopped)
+	}
+	if lerr := m.deps.Driver.Logout(ctx, id); lerr != nil {
+		err = errors.Join(err, fmt.Errorf("unlink session %s: %w", id, lerr))
+	}
+	m.forget(ctx, id)
+	m.log.Info("session deleted", "session_id", id)
+	return err
+}
+
+// known returns ENOTFOUND unless id runs here, is registered, or has a device.
+func (m *Manager) known(ctx context.Context, id string) error {
+	if err := ValidateSessionID(id); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	_, ok := m.live[id]
+	m.mu.Unlock()
+	if ok {
+		return nil
+	}
+	ids, err := m.deps.Leases.Known(ctx)
+	if err != nil {
+		return fmt.Errorf("list known sessions: %w", err)
+	}
+	paired, err := m.deps.Driver.Paired(ctx)
+	if err != nil {
+		return fmt.Errorf("list paired sessions: %w", err)
+	}
+	for _, k := range append(ids, paired...) {
+		if k == id {
+			return nil
+		}
+	}
+	return Errorf(ENOTFOUND, "session %s not found", id)
+}
+
+// forget drops every trace of id: caches, lease and the Known set.
+func (m *Manager) forget(ctx context.Context, id string) {
+	for _, c := range m.caches() {
+		if err := c.Invalidate(ctx, id); err != nil {
+			m.log.Warn("invalidate cache", "session_id", id, "err", err)
+		}
+	}
+	m.release(ctx, id)
+	if err := m.deps.Leases.Forget(ctx, id); err != nil {
+		m.log.Warn("forget session", "session_id", id, "err", err)
+	}
+}
+
+// Restore restarts, at start-up, every paired session this instance can
+// lease; sessions another instance runs are left to it. It returns how many
+// sessions it started.
+func (m *Manager) Restore(ctx context.Context) (int, error) {
+	ids, err := m.deps.Driver.Paired(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list paired sessions: %w", err)
+	}
+	sort.Strings(ids)
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		_, err := m.Start(ctx, id)
+		switch {
+		case err == nil:
+			n++
+		case ErrorCode(err) == ECONFLICT:
+			m.log.Info("session left to its owner", "session_id", id, "err", err)
+		default:
+			errs = append(errs, err)
+		}
+	}
+	m.log.Info("sessions restored", "restored", n, "paired", len(ids))
+	return n, errors.Join(errs...)
+}
+
+// Close stops every session of this instance (keeping devices), publishes
+// their inactive status and releases their leases. The driver stays open.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.live))
+	for id := range m.live {
+		ids = append(ids, id)
+	}
+	m.live = map[string]*managedSession{}
+	m.mu.Unlock()
+	sort.Strings(ids)
+	var errs []error
+	for _, id := range ids {
+		if err := m.stop(ctx, id, ReasonStopped); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.log.Info("sessions stopped", "count", len(ids))
+	return errors.Join(errs...)
+}
+
+// PairPhone starts the session if needed and returns the code the user
+// types on the phone, when the driver can pair by phone number.
+func (m *Manager) PairPhone(ctx context.Context, id, phone string) (string, error) {
+	pairer, ok := m.deps.Driver.(PhonePairer)
+	if !ok {
+		return "", Errorf(EINVALID, "this driver cannot pair by phone number")
+	}
+	if !validPhone(phone) {
+		return "", Errorf(EINVALID, "phone must be 7 to 15 digits with country code, got %q", truncate(phone, 20))
+	}
+	if _, err := m.Start(ctx, id); err != nil {
+		return "", err
+	}
+	code, err := pairer.PairPhone(ctx, id, phone)
+	if err != nil {
+		return "", fmt.Errorf("pair session %s by phone: %w", id, err)
+	}
+	return code, nil
+}
+
+// CanPairPhone reports whether the driver pairs by phone number.
+func (m *Manager) CanPairPhone() bool {
+	_, ok := m.deps.Driver.(PhonePairer)
+	return ok
+}
+
+func validPhone(p string) bool {
+	if len(p) < 7 || len(p) > 15 {
+		return false
+	}
+	for _, r := range p {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ActiveSessions counts the sessions connected through this instance.
+func (m *Manager) ActiveSessions() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, s := range m.live {
+		if s.status == StatusActive {
+			n++
+		}
+	}
+	return n
+}
+
+// session is the public view of s; call with m.mu held.
+func (s *managedSession) session(id string) Session {
+	st := s.status
+	if st == "" {
+		st = StatusPending // starting: the first QR is on its way
+	}
+	out := Session{ID: id, Status: st, Reason: s.reason, JID: s.jid, UpdatedAt: s.updatedAt}
+	if s.qr != nil && st == StatusPending {
+		qr := *s.qr
+		out.QR = &qr
+	}
+	return out
+}
+
+func (m *Manager) caches() []Cache {
+	if m.deps.L2 == nil {
+		return []Cache{m.deps.L1}
+	}
+	return []Cache{m.deps.L1, m.deps.L2}
+}

@@ -1,0 +1,220 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// managerTick is how often Run checks QR expiry and lease renewal.
+const managerTick = time.Second
+
+// Run consumes driver events, expires unscanned QR codes and renews the
+// leases of running sessions until ctx ends or the driver closes Events.
+func (m *Manager) Run(ctx context.Context) error {
+	events := m.deps.Driver.Events()
+	tick := m.cfg.Clock.After(m.tickInterval())
+	lastRenew := m.cfg.Clock.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			m.handle(ctx, ev)
+		case now := <-tick:
+			m.expireQRs(ctx)
+			if now.Sub(lastRenew) >= m.cfg.LeaseTTL/3 {
+				m.renewLeases(ctx)
+				lastRenew = now
+			}
+			tick = m.cfg.Clock.After(m.tickInterval())
+		}
+	}
+}
+
+func (m *Manager) tickInterval() time.Duration {
+	return min(managerTick, m.cfg.LeaseTTL/3)
+}
+
+// handle applies one driver event; it only does cache and outbox writes, so
+// the driver's events keep flowing.
+func (m *Manager) handle(ctx context.Context, ev DriverEvent) {
+	if ev.At.IsZero() {
+		ev.At = m.cfg.Clock.Now()
+	}
+	switch ev.Type {
+	case EventQR:
+		m.onQR(ctx, ev)
+	case EventConnected:
+		m.transition(ctx, ev.SessionID, StatusActive, "", ev.At, false, func(s *managedSession) {
+			s.jid, s.qr, s.pendingSince = ev.JID, nil, time.Time{}
+		})
+	case EventClosed:
+		m.transition(ctx, ev.SessionID, StatusInactive, ev.Reason, ev.At, true, nil)
+	case EventQRTimeout:
+		reason := ev.Reason
+		if reason == "" {
+			reason = ReasonQRTimeout
+		}
+		m.transition(ctx, ev.SessionID, StatusExpired, reason, ev.At, true, nil)
+	case EventReconnecting:
+		// Laravel keeps "active": a short drop must not flap its status.
+		m.log.Info("session reconnecting", "session_id", ev.SessionID, "detail", ev.Detail)
+	default:
+		m.log.Warn("unknown driver event ignored", "session_id", ev.SessionID, "event", string(ev.Type))
+	}
+}
+
+func (m *Manager) onQR(ctx context.Context, ev DriverEvent) {
+	id := ev.SessionID
+	m.mu.Lock()
+	s, ok := m.live[id]
+	dup := ok && s.qr != nil && s.qr.Code == ev.Code
+	m.mu.Unlock()
+	switch {
+	case !ok:
+		m.log.Debug("qr for a session not running here ignored", "session_id", id)
+		return
+	case dup:
+		m.log.Debug("identical qr ignored", "session_id", id)
+		return
+	}
+
+	image, err := m.deps.Render(ev.Code)
+	if err != nil {
+		m.log.Error("render qr", "session_id", id, "err", err)
+		return
+	}
+	qr := QR{SessionID: id, Code: ev.Code, Image: image, IssuedAt: ev.At, ExpiresAt: ev.ExpiresAt}
+
+	m.mu.Lock()
+	if m.live[id] != s { // stopped while rendering
+		m.mu.Unlock()
+		return
+	}
+	first := s.status != StatusPending
+	s.qr = &qr
+	if first {
+		s.status, s.reason, s.pendingSince, s.updatedAt = StatusPending, "", ev.At, ev.At
+	}
+	m.mu.Unlock()
+
+	m.log.Info("qr generated", "session_id", id)
+	for _, c := range m.caches() {
+		if err := c.SetQR(ctx, qr, m.cfg.TTL.QR); err != nil {
+			m.log.Warn("cache qr", "session_id", id, "err", err)
+		}
+	}
+	item := Item{Kind: KindQR, Lane: LaneFor(KindQR, ""), SessionID: id, QR: image, At: ev.At}
+	if err := m.deps.Publisher.Publish(ctx, item); err != nil {
+		m.log.Error("publish qr", "session_id", id, "err", err)
+	} else {
+		m.log.Debug("qr added to batch", "session_id", id, "lane", string(item.Lane))
+	}
+	if first {
+		_ = m.publishStatus(ctx, StatusRecord{SessionID: id, Status: StatusPending, UpdatedAt: ev.At})
+	}
+}
+
+// transition moves a live session to status; end removes it from this
+// instance (it is over) and releases its lease. A session already in status
+// publishes nothing.
+func (m *Manager) transition(ctx context.Context, id string, status Status, reason string, at time.Time, end bool, update func(*managedSession)) {
+	m.mu.Lock()
+	s, ok := m.live[id]
+	if !ok {
+		m.mu.Unlock()
+		m.log.Debug("event for a session not running here ignored", "session_id", id, "estado_qr", string(status))
+		return
+	}
+	if update != nil {
+		update(s)
+	}
+	changed := s.status != status
+	if changed {
+		s.status, s.reason, s.updatedAt = status, reason, at
+	}
+	if end {
+		delete(m.live, id)
+	}
+	m.mu.Unlock()
+
+	if end {
+		m.release(ctx, id)
+	}
+	if changed {
+		_ = m.publishStatus(ctx, StatusRecord{SessionID: id, Status: status, Reason: reason, UpdatedAt: at})
+	}
+}
+
+// expireQRs expires pairings nobody scanned within QR_EXPIRES and stops them.
+func (m *Manager) expireQRs(ctx context.Context) {
+	now := m.cfg.Clock.Now()
+	var expired []string
+	m.mu.Lock()
+	for id, s := range m.live {
+		if s.status == StatusPending && !s.pendingSince.IsZero() && now.Sub(s.pendingSince) >= m.cfg.QRExpires {
+			expired = append(expired, id)
+			delete(m.live, id)
+		}
+	}
+	m.mu.Unlock()
+	for _, id := range expired {
+		if err := m.deps.Driver.Stop(ctx, id); err != nil {
+			m.log.Warn("stop expired session", "session_id", id, "err", err)
+		}
+		m.release(ctx, id)
+		_ = m.publishStatus(ctx, StatusRecord{SessionID: id, Status: StatusExpired, Reason: ReasonQRExpired, UpdatedAt: now})
+	}
+}
+
+// renewLeases keeps this instance's sessions; a session whose lease another
+// instance took is stopped here without a status change (its owner reports).
+func (m *Manager) renewLeases(ctx context.Context) {
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.live))
+	for id := range m.live {
+		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	for _, id := range ids {
+		ok, err := m.deps.Leases.Acquire(ctx, id, m.cfg.Instance, m.cfg.LeaseTTL)
+		if err != nil {
+			// Keep running: losing Redis must not stop sessions.
+			m.log.Warn("renew lease", "session_id", id, "err", err)
+			continue
+		}
+		if ok {
+			continue
+		}
+		m.take(id)
+		m.log.Warn("lease lost, session stopped here", "session_id", id)
+		if err := m.deps.Driver.Stop(ctx, id); err != nil {
+			m.log.Warn("stop session", "session_id", id, "err", err)
+		}
+	}
+}
+
+// publishStatus caches a status and hands it to the outbox.
+func (m *Manager) publishStatus(ctx context.Context, rec StatusRecord) error {
+	ttl := m.cfg.TTL.Status
+	if rec.Status == StatusActive {
+		ttl = m.cfg.TTL.Session
+	}
+	for _, c := range m.caches() {
+		if err := c.SetStatus(ctx, rec, ttl); err != nil {
+			m.log.Warn("cache status", "session_id", rec.SessionID, "err", err)
+		}
+	}
+	item := Item{Kind: KindStatus, Lane: LaneFor(KindStatus, rec.Status), SessionID: rec.SessionID,
+		Status: rec.Status, Reason: rec.Reason, At: rec.UpdatedAt}
+	m.log.Info("status changed", "session_id", rec.SessionID, "estado_qr", string(rec.Status), "reason", rec.Reason)
+	if err := m.deps.Publisher.Publish(ctx, item); err != nil {
+		m.log.Error("publish status", "session_id", rec.SessionID, "err", err)
+		return fmt.Errorf("publish status of %s: %w", rec.SessionID, err)
+	}
+	return nil
+}

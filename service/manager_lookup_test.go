@@ -1,0 +1,233 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	tmock "github.com/stretchr/testify/mock"
+
+	"wagateway/service"
+)
+
+func TestSessionLookupChain(t *testing.T) {
+	any := tmock.Anything
+	at := mgrT0.Add(-time.Minute)
+	rec := func(st service.Status) service.StatusRecord {
+		return service.StatusRecord{SessionID: "a", Status: st, UpdatedAt: at}
+	}
+	tests := []struct {
+		name     string
+		setup    func(h *mgrHarness)
+		source   service.Source
+		status   service.Status
+		active   bool
+		code     string // error code of Session
+		activeEr string // error code of IsSessionActive
+	}{
+		{
+			name: "l1",
+			setup: func(h *mgrHarness) {
+				h.l1.EXPECT().GetStatus(any, "a").Return(rec(service.StatusActive), true, nil)
+			},
+			source: service.SourceL1, status: service.StatusActive, active: true,
+		},
+		{
+			name: "l1 pending brings its qr",
+			setup: func(h *mgrHarness) {
+				h.l1.EXPECT().GetStatus(any, "a").Return(rec(service.StatusPending), true, nil)
+				h.l1.EXPECT().GetQR(any, "a").Return(service.QR{SessionID: "a", Image: "img"}, true, nil)
+			},
+			source: service.SourceL1, status: service.StatusPending,
+		},
+		{
+			name: "l2 fills l1",
+			setup: func(h *mgrHarness) {
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
+				h.l2.EXPECT().GetStatus(any, "a").Return(rec(service.StatusInactive), true, nil)
+				h.l1.EXPECT().SetStatus(any, rec(service.StatusInactive), 300*time.Second).Return(nil).Once()
+			},
+			source: service.SourceL2, status: service.StatusInactive,
+		},
+		{
+			name: "l1 error counts as a miss",
+			setup: func(h *mgrHarness) {
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, errors.New("boom"))
+				h.l2.EXPECT().GetStatus(any, "a").Return(rec(service.StatusExpired), true, nil)
+			},
+			source: service.SourceL2, status: service.StatusExpired,
+		},
+		{
+			name: "laravel fills both with the connection ttl",
+			setup: func(h *mgrHarness) {
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
+				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
+				h.laravel.EXPECT().SessionStatus(any, "a").Return(rec(service.StatusActive), nil)
+				h.l1.EXPECT().SetStatus(any, rec(service.StatusActive), 30*time.Second).Return(nil).Once()
+				h.l2.EXPECT().SetStatus(any, rec(service.StatusActive), 30*time.Second).Return(nil).Once()
+			},
+			source: service.SourceLaravel, status: service.StatusActive, active: true,
+		},
+		{
+			name: "nobody knows it",
+			setup: func(h *mgrHarness) {
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
+				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
+				h.laravel.EXPECT().SessionStatus(any, "a").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404"))
+			},
+			source: service.SourceNone, code: service.ENOTFOUND,
+		},
+		{
+			name: "laravel down",
+			setup: func(h *mgrHarness) {
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
+				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
+				h.laravel.EXPECT().SessionStatus(any, "a").Return(service.StatusRecord{}, &service.DeliveryError{Message: "refused"})
+			},
+			source: service.SourceNone, code: service.EUNAVAILABLE, activeEr: service.EUNAVAILABLE,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newMgrHarness(t, tt.setup)
+			ctx := context.Background()
+			s, src, err := h.m.Session(ctx, "a")
+			if src != tt.source || service.ErrorCode(err) != tt.code || s.Status != tt.status {
+				t.Fatalf("Session = %s from %s, %v; want %s from %s, code %q", s.Status, src, err, tt.status, tt.source, tt.code)
+			}
+			if tt.status == service.StatusPending && (s.QR == nil || s.QR.Image != "img") {
+				t.Errorf("pending session without its QR: %+v", s)
+			}
+			active, src, err := h.m.IsSessionActive(ctx, "a")
+			if active != tt.active || src != tt.source || service.ErrorCode(err) != tt.activeEr {
+				t.Errorf("IsSessionActive = %v from %s, %v", active, src, err)
+			}
+		})
+	}
+}
+
+func TestSessionLiveFirst(t *testing.T) {
+	h := newMgrHarness(t, nil) // no cache or Laravel expectations: any call fails
+	h.start(t, "a")
+	s, src, err := h.m.Session(context.Background(), "a")
+	if err != nil || src != service.SourceLive || s.Status != service.StatusPending {
+		t.Fatalf("Session = %+v, %s, %v", s, src, err)
+	}
+	if _, _, err := h.m.Session(context.Background(), "../etc"); service.ErrorCode(err) != service.EINVALID {
+		t.Errorf("bad id: %v", err)
+	}
+}
+
+func TestSessionsListsLiveAndKnown(t *testing.T) {
+	any := tmock.Anything
+	h := newMgrHarness(t, func(h *mgrHarness) {
+		h.leases.EXPECT().Known(any).Return([]string{"b", "a", "c"}, nil)
+		h.l1.EXPECT().GetStatus(any, "b").Return(service.StatusRecord{SessionID: "b", Status: service.StatusInactive}, true, nil)
+		h.l1.EXPECT().GetStatus(any, "c").Return(service.StatusRecord{}, false, nil)
+		h.l2.EXPECT().GetStatus(any, "c").Return(service.StatusRecord{}, false, nil)
+	})
+	h.start(t, "a")
+	list, err := h.m.Sessions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		id     string
+		status service.Status
+	}{{"a", service.StatusPending}, {"b", service.StatusInactive}, {"c", ""}}
+	if len(list) != len(want) {
+		t.Fatalf("Sessions = %+v", list)
+	}
+	for i, w := range want {
+		if list[i].ID != w.id || list[i].Status != w.status {
+			t.Errorf("Sessions[%d] = %s %q, want %s %q", i, list[i].ID, list[i].Status, w.id, w.status)
+		}
+	}
+}
+
+func TestLogoutStopDelete(t *testing.T) {
+	any := tmock.Anything
+	t.Run("logout", func(t *testing.T) {
+		h := newMgrHarness(t, func(h *mgrHarness) {
+			h.drv.EXPECT().Logout(any, "a").Return(nil).Once()
+			h.l1.EXPECT().Invalidate(any, "a").Return(nil).Once()
+			h.l2.EXPECT().Invalidate(any, "a").Return(nil).Once()
+			h.leases.EXPECT().Forget(any, "a").Return(nil).Once()
+		})
+		h.start(t, "a")
+		if err := h.m.Logout(context.Background(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonLogout)
+		h.leases.AssertCalled(t, "Release", any, "a", "gw-1")
+	})
+	t.Run("stop keeps the device", func(t *testing.T) {
+		h := newMgrHarness(t, nil)
+		h.start(t, "a")
+		if err := h.m.Stop(context.Background(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonStopped)
+		h.drv.AssertCalled(t, "Stop", any, "a")
+		h.drv.AssertNotCalled(t, "Logout", any, "a")
+		if err := h.m.Stop(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
+			t.Errorf("second stop: %v", err)
+		}
+	})
+	t.Run("delete", func(t *testing.T) {
+		h := newMgrHarness(t, func(h *mgrHarness) {
+			h.drv.EXPECT().Logout(any, "a").Return(nil).Once()
+			h.l1.EXPECT().Invalidate(any, "a").Return(nil).Once()
+			h.l2.EXPECT().Invalidate(any, "a").Return(nil).Once()
+			h.leases.EXPECT().Forget(any, "a").Return(nil).Once()
+		})
+		h.start(t, "a")
+		if err := h.m.Delete(context.Background(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonStopped)
+	})
+	t.Run("unknown session", func(t *testing.T) {
+		h := newMgrHarness(t, func(h *mgrHarness) {
+			h.leases.EXPECT().Known(any).Return([]string{"x"}, nil)
+			h.drv.EXPECT().Paired(any).Return([]string{"y"}, nil)
+		})
+		if err := h.m.Logout(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
+			t.Errorf("logout: %v", err)
+		}
+		if err := h.m.Delete(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
+			t.Errorf("delete: %v", err)
+		}
+	})
+}
+
+func TestRestoreStartsWhatThisInstanceCanLease(t *testing.T) {
+	any := tmock.Anything
+	h := newMgrHarness(t, func(h *mgrHarness) {
+		h.drv.EXPECT().Paired(any).Return([]string{"b", "a"}, nil)
+		h.leases.EXPECT().Acquire(any, "b", "gw-1", any).Return(false, nil)
+		h.leases.EXPECT().Owner(any, "b").Return("gw-2", nil)
+	})
+	n, err := h.m.Restore(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("Restore = %d, %v; want 1", n, err)
+	}
+	h.drv.AssertCalled(t, "Start", any, "a")
+	h.drv.AssertNotCalled(t, "Start", any, "b")
+}
+
+func TestCloseStopsAndPublishes(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.start(t, "a")
+	h.start(t, "b")
+	if err := h.m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonStopped)
+	}
+	h.drv.AssertNumberOfCalls(t, "Stop", 2)
+	h.drv.AssertNotCalled(t, "Logout", tmock.Anything, tmock.Anything)
+	h.leases.AssertNumberOfCalls(t, "Release", 2)
+}

@@ -1,0 +1,374 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tmock "github.com/stretchr/testify/mock"
+
+	"wagateway/service"
+	"wagateway/service/mock"
+)
+
+// mgrClock is a fake clock: After fires only when the test advances it.
+type mgrClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []mgrTimer
+}
+
+type mgrTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func (c *mgrClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *mgrClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	c.timers = append(c.timers, mgrTimer{at: c.now.Add(d), ch: ch})
+	return ch
+}
+
+func (c *mgrClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+		} else {
+			t.ch <- c.now
+		}
+	}
+	c.timers = kept
+}
+
+// waitTimer waits until Run has armed its tick, so Advance fires it.
+func (c *mgrClock) waitTimer(t *testing.T) {
+	t.Helper()
+	for range 5000 {
+		c.mu.Lock()
+		n := len(c.timers)
+		c.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("Run never armed its tick")
+}
+
+// mgrLog is a goroutine-safe log buffer.
+type mgrLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *mgrLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *mgrLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+type mgrHarness struct {
+	m       *service.Manager
+	drv     *mock.Driver
+	l1, l2  *mock.Cache
+	pub     *mock.Publisher
+	laravel *mock.Laravel
+	leases  *mock.Leases
+	clock   *mgrClock
+	events  chan service.DriverEvent
+	items   chan service.Item
+	logs    *mgrLog
+	renders int
+}
+
+var mgrT0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+// newMgrHarness builds a manager on mocks. setup registers a test's own
+// expectations first, so they win over the permissive defaults added after.
+func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
+	t.Helper()
+	h := &mgrHarness{
+		drv:     mock.NewDriver(t),
+		l1:      mock.NewCache(t),
+		l2:      mock.NewCache(t),
+		pub:     mock.NewPublisher(t),
+		laravel: mock.NewLaravel(t),
+		leases:  mock.NewLeases(t),
+		clock:   &mgrClock{now: mgrT0},
+		events:  make(chan service.DriverEvent),
+		items:   make(chan service.Item, 100),
+		logs:    &mgrLog{},
+	}
+	if setup != nil {
+		setup(h)
+	}
+	any := tmock.Anything
+	h.drv.EXPECT().Events().Return(h.events).Maybe()
+	h.drv.EXPECT().Start(any, any).Return(nil).Maybe()
+	h.drv.EXPECT().Stop(any, any).Return(nil).Maybe()
+	for _, c := range []*mock.Cache{h.l1, h.l2} {
+		c.EXPECT().SetQR(any, any, any).Return(nil).Maybe()
+		c.EXPECT().SetStatus(any, any, any).Return(nil).Maybe()
+	}
+	h.pub.EXPECT().Publish(any, any).Run(func(_ context.Context, it service.Item) { h.items <- it }).Return(nil).Maybe()
+	h.leases.EXPECT().Acquire(any, any, "gw-1", any).Return(true, nil).Maybe()
+	h.leases.EXPECT().Register(any, any).Return(nil).Maybe()
+	h.leases.EXPECT().Release(any, any, "gw-1").Return(nil).Maybe()
+
+	h.m = service.NewManager(service.ManagerConfig{
+		Instance: "gw-1",
+		Clock:    h.clock,
+		LeaseTTL: 30 * time.Second,
+	}, service.ManagerDeps{
+		Driver:    h.drv,
+		L1:        h.l1,
+		L2:        h.l2,
+		Publisher: h.pub,
+		Laravel:   h.laravel,
+		Leases:    h.leases,
+		Render: func(code string) (string, error) {
+			h.renders++ // only Run's goroutine renders
+			return "data:image/png;base64," + code, nil
+		},
+		Logger: slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	return h
+}
+
+// run starts Run and stops it when the test ends.
+func (h *mgrHarness) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.m.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func (h *mgrHarness) send(ev service.DriverEvent) {
+	if ev.At.IsZero() {
+		ev.At = h.clock.Now()
+	}
+	h.events <- ev
+}
+
+// next returns the next published item; the deadline only guards a hang.
+func (h *mgrHarness) next(t *testing.T) service.Item {
+	t.Helper()
+	select {
+	case it := <-h.items:
+		return it
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing published")
+	}
+	return service.Item{}
+}
+
+func (h *mgrHarness) start(t *testing.T, id string) service.Session {
+	t.Helper()
+	s, err := h.m.Start(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Start(%s): %v", id, err)
+	}
+	return s
+}
+
+func qrEvent(id, code string, at time.Time) service.DriverEvent {
+	return service.DriverEvent{SessionID: id, Type: service.EventQR, Code: code, At: at, ExpiresAt: at.Add(60 * time.Second)}
+}
+
+func wantItem(t *testing.T, got service.Item, kind service.Kind, lane service.Lane, status service.Status, reason string) {
+	t.Helper()
+	if got.Kind != kind || got.Lane != lane || got.Status != status || got.Reason != reason {
+		t.Fatalf("published %s (reason %q), want %s %s %s (reason %q)", got, got.Reason, lane, kind, status, reason)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("invalid item: %v", err)
+	}
+}
+
+func TestStartThrottlesDuplicates(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.run(t)
+
+	if s := h.start(t, "a"); s.Status != service.StatusPending || s.QR != nil {
+		t.Fatalf("first start: %+v", s)
+	}
+	h.send(qrEvent("a", "code1", h.clock.Now()))
+	wantItem(t, h.next(t), service.KindQR, service.LaneHigh, "", "")
+	wantItem(t, h.next(t), service.KindStatus, service.LaneNormal, service.StatusPending, "")
+
+	h.clock.Advance(10 * time.Second)
+	s := h.start(t, "a")
+	if s.Status != service.StatusPending || s.QR == nil || s.QR.Image != "data:image/png;base64,code1" {
+		t.Fatalf("duplicate start: %+v", s)
+	}
+	h.clock.Advance(30 * time.Second) // past the throttle, the code is still valid
+	h.start(t, "a")
+	h.drv.AssertNumberOfCalls(t, "Start", 1)
+	if got := strings.Count(h.logs.String(), `"msg":"duplicate start ignored"`); got != 2 {
+		t.Errorf("logged %d duplicate starts, want 2", got)
+	}
+	if strings.Contains(h.logs.String(), "code1") {
+		t.Error("a QR code was logged")
+	}
+
+	h.clock.Advance(30 * time.Second) // past the throttle and the code's validity: pair again
+	h.start(t, "a")
+	h.drv.AssertNumberOfCalls(t, "Start", 2)
+	h.drv.AssertCalled(t, "Stop", tmock.Anything, "a")
+}
+
+func TestStartActiveSessionReturnsActive(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.run(t)
+	h.start(t, "a")
+	h.send(service.DriverEvent{SessionID: "a", Type: service.EventConnected, JID: "1@s.whatsapp.net"})
+	wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusActive, "")
+	h.clock.Advance(time.Hour)
+	if s := h.start(t, "a"); s.Status != service.StatusActive || s.JID != "1@s.whatsapp.net" {
+		t.Fatalf("start of an active session: %+v", s)
+	}
+	h.drv.AssertNumberOfCalls(t, "Start", 1)
+}
+
+func TestIdenticalQRIsNotResent(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.run(t)
+	h.start(t, "a")
+	at := h.clock.Now()
+	h.send(qrEvent("a", "same", at))
+	h.send(qrEvent("a", "same", at.Add(time.Second)))
+	h.send(qrEvent("a", "other", at.Add(2*time.Second)))
+
+	first := h.next(t)
+	wantItem(t, first, service.KindQR, service.LaneHigh, "", "")
+	wantItem(t, h.next(t), service.KindStatus, service.LaneNormal, service.StatusPending, "")
+	second := h.next(t)
+	wantItem(t, second, service.KindQR, service.LaneHigh, "", "")
+	if first.QR != "data:image/png;base64,same" || second.QR != "data:image/png;base64,other" || !second.At.Equal(at.Add(2*time.Second)) {
+		t.Fatalf("published %q then %q", first.QR, second.QR)
+	}
+	if h.renders != 2 {
+		t.Errorf("rendered %d codes, want 2", h.renders)
+	}
+}
+
+func TestEventsMapToStatuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		ev     service.DriverEvent
+		status service.Status
+		lane   service.Lane
+		reason string
+		ends   bool
+	}{
+		{"connected", service.DriverEvent{Type: service.EventConnected, JID: "1@s.whatsapp.net"}, service.StatusActive, service.LaneHigh, "", false},
+		{"closed", service.DriverEvent{Type: service.EventClosed, Reason: service.ReasonLoggedOut}, service.StatusInactive, service.LaneHigh, service.ReasonLoggedOut, true},
+		{"banned", service.DriverEvent{Type: service.EventClosed, Reason: service.ReasonBanned}, service.StatusInactive, service.LaneHigh, service.ReasonBanned, true},
+		{"qr timeout", service.DriverEvent{Type: service.EventQRTimeout, Reason: service.ReasonQRTimeout}, service.StatusExpired, service.LaneNormal, service.ReasonQRTimeout, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newMgrHarness(t, nil)
+			h.run(t)
+			h.start(t, "a")
+			h.clock.Advance(time.Second)
+			ev := tt.ev
+			ev.SessionID, ev.At = "a", h.clock.Now()
+			h.send(ev)
+			got := h.next(t)
+			wantItem(t, got, service.KindStatus, tt.lane, tt.status, tt.reason)
+			if !got.At.Equal(ev.At) {
+				t.Errorf("item time %v, want the event's %v", got.At, ev.At)
+			}
+			if tt.ends {
+				h.leases.AssertCalled(t, "Release", tmock.Anything, "a", "gw-1")
+				return
+			}
+			s, src, err := h.m.Session(context.Background(), "a")
+			if err != nil || src != service.SourceLive || s.Status != tt.status {
+				t.Errorf("Session = %+v, %s, %v", s, src, err)
+			}
+		})
+	}
+}
+
+func TestReconnectingDoesNotFlap(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.run(t)
+	h.start(t, "a")
+	h.send(service.DriverEvent{SessionID: "a", Type: service.EventConnected})
+	wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusActive, "")
+	h.send(service.DriverEvent{SessionID: "a", Type: service.EventReconnecting})
+	h.send(service.DriverEvent{SessionID: "a", Type: service.EventConnected})
+	h.send(service.DriverEvent{SessionID: "a", Type: service.EventClosed, Reason: service.ReasonNetwork})
+	// The next item is the close: reconnecting and the second connect published nothing.
+	wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonNetwork)
+}
+
+func TestUnscannedQRExpires(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.run(t)
+	h.start(t, "a")
+	h.send(qrEvent("a", "c1", h.clock.Now()))
+	h.next(t)
+	h.next(t)
+
+	h.clock.waitTimer(t)
+	h.clock.Advance(119 * time.Second)
+	h.send(qrEvent("a", "c2", h.clock.Now())) // a new code does not restart the clock
+	wantItem(t, h.next(t), service.KindQR, service.LaneHigh, "", "")
+
+	h.clock.waitTimer(t)
+	h.clock.Advance(time.Second)
+	got := h.next(t)
+	wantItem(t, got, service.KindStatus, service.LaneNormal, service.StatusExpired, service.ReasonQRExpired)
+	if want := mgrT0.Add(120 * time.Second); !got.At.Equal(want) {
+		t.Errorf("expired at %v, want %v", got.At, want)
+	}
+	h.drv.AssertCalled(t, "Stop", tmock.Anything, "a")
+	h.leases.AssertCalled(t, "Release", tmock.Anything, "a", "gw-1")
+}
+
+func TestStartLeaseConflict(t *testing.T) {
+	h := newMgrHarness(t, func(h *mgrHarness) {
+		h.leases.EXPECT().Acquire(tmock.Anything, "b", "gw-1", tmock.Anything).Return(false, nil)
+		h.leases.EXPECT().Owner(tmock.Anything, "b").Return("gw-2", nil)
+	})
+	_, err := h.m.Start(context.Background(), "b")
+	if service.ErrorCode(err) != service.ECONFLICT || !strings.Contains(service.ErrorMessage(err), "gw-2") {
+		t.Fatalf("Start = %v, want conflict naming gw-2", err)
+	}
+	h.drv.AssertNotCalled(t, "Start", tmock.Anything, "b")
+	if h.m.ActiveSessions() != 0 {
+		t.Error("a refused session is running")
+	}
+}
+
+func TestStartInvalidID(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	if _, err := h.m.Start(context.Background(), "no spaces"); service.ErrorCode(err) != service.EINVALID {
+		t.Fatalf("Start = %v, want invalid", err)
+	}
+}
