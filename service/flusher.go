@@ -1,0 +1,301 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Delivery modes (DELIVERY_MODE).
+const (
+	DeliveryModeBatch  = "batch"  // coalesced batches of ≤ BatchSize per lane interval
+	DeliveryModeDirect = "direct" // one request per event, at once: the old behaviour
+)
+
+// Flusher defaults: the seed's batchQueueManager values.
+const (
+	DefaultBatchSize        = 50
+	DefaultBatchInterval    = 5 * time.Second
+	DefaultPriorityInterval = 1 * time.Second
+	DefaultBackoffBase      = 500 * time.Millisecond
+	DefaultBackoffMax       = 30 * time.Second
+	// DefaultClaimFactor × BatchSize is ClaimMax when not set.
+	DefaultClaimFactor = 20
+)
+
+// FlusherConfig configures a Flusher; zero fields take the defaults above.
+type FlusherConfig struct {
+	Mode             string        // DeliveryModeBatch (default) or DeliveryModeDirect
+	BatchSize        int           // items per request
+	BatchInterval    time.Duration // NORMAL lane flush interval
+	PriorityInterval time.Duration // HIGH lane flush interval
+	ClaimMax         int           // items one flush claims at a time; 20×BatchSize by default
+	BackoffBase      time.Duration // first retry waits up to this
+	BackoffMax       time.Duration // no retry waits longer (unless Laravel's Retry-After says so)
+	Clock            Clock         // SystemClock by default
+	Rand             func() float64
+	Observer         FlusherObserver // NopFlusherObserver by default
+}
+
+// Validate reports the first unusable field, naming it.
+func (c FlusherConfig) Validate() error {
+	switch {
+	case c.Mode != "" && c.Mode != DeliveryModeBatch && c.Mode != DeliveryModeDirect:
+		return Errorf(EINVALID, "delivery mode must be %q or %q, got %q", DeliveryModeBatch, DeliveryModeDirect, c.Mode)
+	case c.BatchSize < 0:
+		return Errorf(EINVALID, "batch size must be positive, got %d", c.BatchSize)
+	case c.BatchInterval < 0, c.PriorityInterval < 0:
+		return Errorf(EINVALID, "flush intervals must be positive, got %s and %s", c.BatchInterval, c.PriorityInterval)
+	case c.ClaimMax < 0:
+		return Errorf(EINVALID, "claim max must be positive, got %d", c.ClaimMax)
+	case c.BackoffBase < 0, c.BackoffMax < 0:
+		return Errorf(EINVALID, "backoff base and max must be positive, got %s and %s", c.BackoffBase, c.BackoffMax)
+	}
+	return nil
+}
+
+func (c FlusherConfig) withDefaults() FlusherConfig {
+	if c.Mode != DeliveryModeDirect {
+		c.Mode = DeliveryModeBatch
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.BatchInterval <= 0 {
+		c.BatchInterval = DefaultBatchInterval
+	}
+	if c.PriorityInterval <= 0 {
+		c.PriorityInterval = DefaultPriorityInterval
+	}
+	if c.ClaimMax <= 0 {
+		c.ClaimMax = DefaultClaimFactor * c.BatchSize
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = DefaultBackoffBase
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = DefaultBackoffMax
+	}
+	if c.BackoffMax < c.BackoffBase {
+		c.BackoffMax = c.BackoffBase
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.Observer == nil {
+		c.Observer = NopFlusherObserver{}
+	}
+	return c
+}
+
+// Flusher delivers outbox items to Laravel: one loop per lane claims what
+// waits, coalesces it to the newest item per session and kind, sends it in
+// requests of at most BatchSize items, and acknowledges items only after
+// Laravel answered 2xx. It is the Publisher the session manager writes to.
+type Flusher struct {
+	cfg     FlusherConfig
+	outbox  Outbox
+	laravel Laravel
+	log     *slog.Logger
+	lanes   map[Lane]*flusherLane
+
+	accepted, requests, sent, superseded atomic.Int64
+	failed, retries, deadLettered        atomic.Int64
+	lastQR, lastStatus                   atomic.Int64 // unix ms of the last request per kind
+
+	pendingMu sync.Mutex
+	pending   map[Kind]int // items this instance saw accepted and not yet gone
+}
+
+// flusherLane is one lane's loop state.
+type flusherLane struct {
+	lane     Lane
+	interval time.Duration
+	wake     chan struct{} // a flush is wanted before the interval ends
+	since    atomic.Int64  // items published since the lane's last claim
+
+	requests, sent, lastFlush atomic.Int64
+
+	// mu makes flushes of a lane one at a time (Run's loop and FlushAll)
+	// and guards the backoff state, which outlives a flush cycle so an
+	// outage is not hammered anew every interval.
+	mu        sync.Mutex
+	failures  int       // consecutive failed tries of this lane's requests
+	notBefore time.Time // no request before this
+}
+
+// NewFlusher returns a Flusher; Run starts its loops. An unknown cfg.Mode is
+// logged and treated as batch: check cfg.Validate before.
+func NewFlusher(cfg FlusherConfig, outbox Outbox, laravel Laravel, logger *slog.Logger) *Flusher {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		logger.Error("flusher config invalid, using defaults for the bad fields", "error", err)
+	}
+	cfg = cfg.withDefaults()
+	f := &Flusher{
+		cfg:     cfg,
+		outbox:  outbox,
+		laravel: laravel,
+		log:     logger,
+		lanes:   make(map[Lane]*flusherLane, len(Lanes)),
+		pending: make(map[Kind]int, 2),
+	}
+	for _, l := range Lanes {
+		interval := cfg.BatchInterval
+		if l == LaneHigh {
+			interval = cfg.PriorityInterval
+		}
+		f.lanes[l] = &flusherLane{lane: l, interval: interval, wake: make(chan struct{}, 1)}
+	}
+	return f
+}
+
+var _ Publisher = (*Flusher)(nil)
+
+// Publish validates it and adds it to the outbox; once it returns nil the
+// item will reach Laravel (durably, when the outbox is). An item without a
+// lane gets LaneFor's.
+func (f *Flusher) Publish(ctx context.Context, it Item) error {
+	if it.Lane == "" {
+		it.Lane = LaneFor(it.Kind, it.Status)
+	}
+	if err := it.Validate(); err != nil {
+		return err
+	}
+	added, err := f.outbox.Add(ctx, it)
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", it, err)
+	}
+	f.accepted.Add(1)
+	f.addPending(added.Kind, 1)
+	f.log.DebugContext(ctx, "item added", "session", added.SessionID, "kind", added.Kind, "lane", added.Lane, "id", added.ID)
+
+	l := f.lanes[added.Lane]
+	n := l.since.Add(1)
+	if f.cfg.Mode == DeliveryModeDirect || n >= int64(f.cfg.BatchSize) {
+		select {
+		case l.wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+	return nil
+}
+
+// Run flushes each lane every interval, or earlier when BatchSize items
+// arrived (at once for every item in direct mode), until ctx is done. It
+// returns nil when stopped by ctx; what is pending stays in the outbox (call
+// FlushAll to deliver it before exiting).
+func (f *Flusher) Run(ctx context.Context) error {
+	f.log.InfoContext(ctx, "flusher started", "mode", f.cfg.Mode, "batch_size", f.cfg.BatchSize,
+		"batch_interval", f.cfg.BatchInterval.String(), "priority_interval", f.cfg.PriorityInterval.String(),
+		"durable", f.outbox.Durable())
+	var wg sync.WaitGroup
+	for _, lane := range Lanes {
+		l := f.lanes[lane]
+		wg.Go(func() { f.runLane(ctx, l) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (f *Flusher) runLane(ctx context.Context, l *flusherLane) {
+	tick := f.cfg.Clock.After(l.interval)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			tick = f.cfg.Clock.After(l.interval)
+		case <-l.wake:
+		}
+		err := f.flushLane(ctx, l, false)
+		switch {
+		case err == nil, ctx.Err() != nil, errors.Is(err, errFlusherLaravelDown):
+			// Failed requests were logged where they failed.
+		case errors.Is(err, errFlusherBackingOff):
+			f.log.DebugContext(ctx, "flush skipped: backing off", "lane", l.lane)
+		default:
+			f.log.ErrorContext(ctx, "flush failed", "lane", l.lane, "error", err)
+		}
+	}
+}
+
+// FlushAll delivers everything pending now, lanes in parallel, retrying
+// failures with backoff until the outbox is empty or ctx ends (use it on
+// SIGTERM with a deadline). What it cannot deliver stays in the outbox.
+func (f *Flusher) FlushAll(ctx context.Context) error {
+	start := f.cfg.Clock.Now()
+	errs := make([]error, len(Lanes))
+	var wg sync.WaitGroup
+	for i, lane := range Lanes {
+		wg.Go(func() {
+			if err := f.flushLane(ctx, f.lanes[lane], true); err != nil {
+				errs[i] = fmt.Errorf("flush %s lane: %w", lane, err)
+			}
+		})
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	f.log.InfoContext(ctx, "flush all done", "ms", f.cfg.Clock.Now().Sub(start).Milliseconds(),
+		"sent", f.sent.Load(), "dead_lettered", f.deadLettered.Load(), "complete", err == nil)
+	return err
+}
+
+// Metrics is what GET /metrics/batch shows. Lane depths come from the
+// outbox; the per-kind counts (qrBatchSize, statusBatchSize) are what this
+// instance accepted and has not yet seen delivered, dead-lettered or
+// superseded.
+func (f *Flusher) Metrics(ctx context.Context) BatchMetrics {
+	m := BatchMetrics{
+		LastFlushQR:     f.lastQR.Load(),
+		LastFlushStatus: f.lastStatus.Load(),
+		Mode:            f.cfg.Mode,
+		Durable:         f.outbox.Durable(),
+		Accepted:        f.accepted.Load(),
+		Requests:        f.requests.Load(),
+		Sent:            f.sent.Load(),
+		Superseded:      f.superseded.Load(),
+		Failed:          f.failed.Load(),
+		Retries:         f.retries.Load(),
+		DeadLettered:    f.deadLettered.Load(),
+		Lanes:           make(map[Lane]LaneMetrics, len(Lanes)),
+	}
+	m.RequestsSaved = m.Accepted - m.Requests
+	f.pendingMu.Lock()
+	m.QRBatchSize, m.StatusBatchSize = f.pending[KindQR], f.pending[KindStatus]
+	f.pendingMu.Unlock()
+
+	stats, err := f.outbox.Stats(ctx)
+	if err != nil {
+		f.log.WarnContext(ctx, "outbox stats unavailable for batch metrics", "error", err)
+	}
+	for _, lane := range Lanes {
+		l := f.lanes[lane]
+		m.Lanes[lane] = LaneMetrics{
+			Pending:   stats.Depth[lane],
+			Requests:  l.requests.Load(),
+			Sent:      l.sent.Load(),
+			LastFlush: l.lastFlush.Load(),
+			OldestMs:  stats.OldestAge[lane].Milliseconds(),
+		}
+	}
+	return m
+}
+
+// addPending moves the per-kind pending count, never below zero (items of
+// a previous run or another instance were never counted up).
+func (f *Flusher) addPending(kind Kind, n int) {
+	f.pendingMu.Lock()
+	defer f.pendingMu.Unlock()
+	f.pending[kind] = max(0, f.pending[kind]+n)
+}

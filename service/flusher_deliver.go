@@ -1,0 +1,352 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+var (
+	// errFlusherLaravelDown ends a flush cycle whose request kept failing:
+	// the items stay claimed and the next cycle, after the backoff, goes on.
+	errFlusherLaravelDown = errors.New("laravel unavailable, flush cycle stopped")
+	// errFlusherBackingOff skips a cycle that comes before the backoff ended.
+	errFlusherBackingOff = errors.New("backing off after failures")
+)
+
+const (
+	// flusherCycleAttempts is how often one Run cycle tries a request before
+	// leaving it to a later cycle; FlushAll keeps trying until its deadline.
+	flusherCycleAttempts = 3
+	// flusherAckTimeout bounds the Ack or DeadLetter that follows Laravel's
+	// answer; it runs even when ctx just ended, or Laravel would get the
+	// items again.
+	flusherAckTimeout = 5 * time.Second
+)
+
+// flushCycle is one pass over the items one Claim returned.
+type flushCycle struct {
+	lane  *flusherLane
+	drain bool // FlushAll: retry until ctx ends instead of stopping the cycle
+	// superseded maps a sent item's id to the ids of the older items of its
+	// key, acknowledged together with it.
+	superseded map[string][]string
+}
+
+// flushLane claims and delivers a lane's items: once (more while claims come
+// back full) for Run, or until the lane is empty or ctx ends when drain.
+func (f *Flusher) flushLane(ctx context.Context, l *flusherLane, drain bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if wait := l.notBefore.Sub(f.cfg.Clock.Now()); wait > 0 {
+			if !drain {
+				return errFlusherBackingOff
+			}
+			if err := f.sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+		items, err := f.outbox.Claim(ctx, l.lane, f.cfg.ClaimMax)
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		l.since.Store(0)
+		if len(items) == 0 {
+			return nil
+		}
+		if err := f.flushItems(ctx, &flushCycle{lane: l, drain: drain}, items); err != nil {
+			return err
+		}
+		if !drain && len(items) < f.cfg.ClaimMax {
+			return nil
+		}
+	}
+}
+
+func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []Item) error {
+	items, err := f.dropUnsendable(ctx, c.lane, items)
+	if err != nil {
+		return err
+	}
+	if f.cfg.Mode == DeliveryModeDirect {
+		// The old behaviour: every event on its own, no coalescing.
+		for _, it := range items {
+			if err := f.deliver(ctx, c, it.Kind, []Item{it}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Superseded items are acknowledged with the newest item of their key,
+	// once Laravel took it, not before: an item leaves the outbox only when
+	// something at least as new reached Laravel. If the newest is refused
+	// (dead-lettered), the older ones stay and the next cycle sends the
+	// newest of them instead, so Laravel still gets the latest valid state.
+	newest, superseded := coalesce(items)
+	c.superseded = superseded
+	for _, chunk := range chunkByKind(newest, f.cfg.BatchSize) {
+		if err := f.deliver(ctx, c, chunk[0].Kind, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropUnsendable dead-letters items that fail Validate (a corrupt or foreign
+// outbox entry) instead of failing every request they would join.
+func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []Item) ([]Item, error) {
+	ok := items[:0:0]
+	var bad []Item
+	var reasons []string
+	for _, it := range items {
+		if err := it.Validate(); err != nil {
+			bad = append(bad, it)
+			reasons = append(reasons, "invalid item: "+ErrorMessage(err))
+			continue
+		}
+		ok = append(ok, it)
+	}
+	for i, it := range bad {
+		if err := f.deadLetter(ctx, l, []Item{it}, reasons[i]); err != nil {
+			return nil, err
+		}
+	}
+	return ok, nil
+}
+
+// deliver sends items (one kind, ≤ BatchSize) as one request under one
+// idempotency key, retrying it with backoff while Laravel fails, and
+// isolating refused items when Laravel rejects the request.
+func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind Kind, items []Item) error {
+	l := c.lane
+	single := f.cfg.Mode == DeliveryModeDirect
+	key := idempotencyKey(kind, items)
+	for attempt := 0; ; attempt++ {
+		start := f.cfg.Clock.Now()
+		err := f.post(ctx, kind, key, items)
+		end := f.cfg.Clock.Now()
+		f.countRequest(l, kind, end, attempt)
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err() // stopping: the items stay in the outbox
+		}
+		report := BatchReport{Lane: l.lane, Kind: kind, Mode: f.cfg.Mode, Items: len(items), Attempt: attempt,
+			IdempotencyKey: key, Duration: end.Sub(start), Err: err}
+		var de *DeliveryError
+		if errors.As(err, &de) {
+			report.StatusCode = de.StatusCode
+		}
+		f.cfg.Observer.OnBatch(report)
+		if err == nil {
+			l.failures, l.notBefore = 0, time.Time{}
+			return f.delivered(ctx, c, kind, items, attempt, end.Sub(start))
+		}
+		f.failed.Add(1)
+
+		if !flusherRetryable(err, single) {
+			// Laravel answered and refused these items: it is up.
+			l.failures, l.notBefore = 0, time.Time{}
+			return f.isolate(ctx, c, kind, items, de)
+		}
+		l.failures++
+		wait := backoff(l.failures, f.cfg.BackoffBase, f.cfg.BackoffMax, f.cfg.Rand)
+		if de != nil {
+			wait = max(wait, de.RetryAfter)
+		}
+		l.notBefore = end.Add(wait)
+		f.log.WarnContext(ctx, "batch failed", "lane", l.lane, "kind", kind, "items", len(items),
+			"status", report.StatusCode, "attempt", attempt, "retry_in_ms", wait.Milliseconds(), "error", err)
+		if !c.drain && attempt+1 >= flusherCycleAttempts {
+			return errFlusherLaravelDown
+		}
+		if err := f.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// post is one request to Laravel.
+func (f *Flusher) post(ctx context.Context, kind Kind, key string, items []Item) error {
+	if f.cfg.Mode == DeliveryModeDirect {
+		it := items[0]
+		if kind == KindQR {
+			return f.laravel.PostQR(ctx, key, QRUpdate{SessionID: it.SessionID, QR: it.QR, GeneratedAt: it.At})
+		}
+		return f.laravel.PostStatus(ctx, key, StatusUpdate{SessionID: it.SessionID, Status: it.Status, UpdatedAt: it.At})
+	}
+	var res BatchResult
+	var err error
+	if kind == KindQR {
+		qrs := make([]QRUpdate, len(items))
+		for i, it := range items {
+			qrs[i] = QRUpdate{SessionID: it.SessionID, QR: it.QR, GeneratedAt: it.At}
+		}
+		res, err = f.laravel.PostQRBatch(ctx, key, qrs)
+	} else {
+		sts := make([]StatusUpdate, len(items))
+		for i, it := range items {
+			sts[i] = StatusUpdate{SessionID: it.SessionID, Status: it.Status, UpdatedAt: it.At}
+		}
+		res, err = f.laravel.PostStatusBatch(ctx, key, sts)
+	}
+	if err == nil && res.Failed > 0 {
+		// A 2xx is Laravel taking responsibility for the batch; it does not
+		// say which items it could not store, so there is nothing to resend.
+		f.log.WarnContext(ctx, "laravel stored part of a batch", "kind", kind, "items", len(items),
+			"updated", res.Updated, "failed", res.Failed, "idempotency_key", key)
+	}
+	return err
+}
+
+func (f *Flusher) countRequest(l *flusherLane, kind Kind, at time.Time, attempt int) {
+	ms := at.UnixMilli()
+	f.requests.Add(1)
+	l.requests.Add(1)
+	l.lastFlush.Store(ms)
+	if kind == KindQR {
+		f.lastQR.Store(ms)
+	} else {
+		f.lastStatus.Store(ms)
+	}
+	if attempt > 0 {
+		f.retries.Add(1)
+	}
+}
+
+// delivered acknowledges items Laravel took, with the items they superseded.
+func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind Kind, items []Item, attempt int, took time.Duration) error {
+	ids := make([]string, 0, len(items))
+	superseded := 0
+	for _, it := range items {
+		ids = append(ids, it.ID)
+		older := c.superseded[it.ID]
+		ids = append(ids, older...)
+		superseded += len(older)
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flusherAckTimeout)
+	defer cancel()
+	if err := f.outbox.Ack(actx, c.lane.lane, ids...); err != nil {
+		// Laravel has them: a later cycle sends them again under the same
+		// idempotency key, which Laravel recognises.
+		return fmt.Errorf("ack %d delivered items: %w", len(ids), err)
+	}
+	f.sent.Add(int64(len(items)))
+	c.lane.sent.Add(int64(len(items)))
+	f.superseded.Add(int64(superseded))
+	f.addPending(kind, -len(ids))
+	now := f.cfg.Clock.Now()
+	for _, it := range items {
+		f.cfg.Observer.OnDelivered(it, now.Sub(it.At))
+	}
+	if f.cfg.Mode == DeliveryModeDirect {
+		f.log.InfoContext(ctx, "item sent", "lane", c.lane.lane, "kind", kind, "session", items[0].SessionID,
+			"request_ms", took.Milliseconds(), "retries", attempt)
+		return nil
+	}
+	f.log.InfoContext(ctx, "batch sent", "lane", c.lane.lane, "kind", kind, "items", len(items),
+		"request_ms", took.Milliseconds(), "superseded", superseded, "retries", attempt)
+	return nil
+}
+
+// isolate handles a request Laravel refused: the items a 422 named are
+// dead-lettered and the rest resent; without names the batch is halved
+// until the bad items are alone, so one bad item never blocks the others.
+func (f *Flusher) isolate(ctx context.Context, c *flushCycle, kind Kind, items []Item, de *DeliveryError) error {
+	reason := fmt.Sprintf("laravel refused the item: %v", de)
+	if len(items) == 1 {
+		return f.deadLetter(ctx, c.lane, items, reason)
+	}
+	if bad, rest := flusherSplitInvalid(items, de.Invalid); len(bad) > 0 {
+		if err := f.deadLetter(ctx, c.lane, bad, reason); err != nil {
+			return err
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+		return f.deliver(ctx, c, kind, rest)
+	}
+	half := len(items) / 2
+	f.log.InfoContext(ctx, "splitting refused batch", "lane", c.lane.lane, "kind", kind, "items", len(items), "status", de.StatusCode)
+	if err := f.deliver(ctx, c, kind, items[:half]); err != nil {
+		return err
+	}
+	return f.deliver(ctx, c, kind, items[half:])
+}
+
+// flusherSplitInvalid separates the items at the indices a 422 named; none
+// when an index does not fit items (then the answer is not trusted).
+func flusherSplitInvalid(items []Item, invalid []int) (bad, rest []Item) {
+	named := make(map[int]bool, len(invalid))
+	for _, i := range invalid {
+		if i < 0 || i >= len(items) {
+			return nil, nil
+		}
+		named[i] = true
+	}
+	for i, it := range items {
+		if named[i] {
+			bad = append(bad, it)
+		} else {
+			rest = append(rest, it)
+		}
+	}
+	return bad, rest
+}
+
+func (f *Flusher) deadLetter(ctx context.Context, l *flusherLane, items []Item, reason string) error {
+	now := f.cfg.Clock.Now()
+	dead := make([]DeadLetter, len(items))
+	for i, it := range items {
+		dead[i] = DeadLetter{Item: it, Reason: reason, At: now}
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flusherAckTimeout)
+	defer cancel()
+	if err := f.outbox.DeadLetter(actx, l.lane, dead); err != nil {
+		return fmt.Errorf("dead-letter %d items: %w", len(items), err)
+	}
+	f.deadLettered.Add(int64(len(items)))
+	for _, dl := range dead {
+		f.addPending(dl.Item.Kind, -1)
+		f.log.WarnContext(ctx, "item dead-lettered", "lane", l.lane, "kind", dl.Item.Kind,
+			"session", dl.Item.SessionID, "id", dl.Item.ID, "reason", reason)
+		f.cfg.Observer.OnDeadLettered(dl)
+	}
+	return nil
+}
+
+// flusherRetryable reports whether items that failed with err should stay
+// and be sent again. Besides DeliveryError.Retryable, 401, 403 and 405 say
+// the gateway's token or URL is wrong, not the items, and so does a 404 from
+// a batch endpoint (the single endpoints answer 404 for an unknown
+// account): dead-lettering on those would empty the outbox over a config
+// mistake. An unclassified error is taken as transient for the same reason.
+func flusherRetryable(err error, single bool) bool {
+	var de *DeliveryError
+	if !errors.As(err, &de) {
+		return true
+	}
+	switch de.StatusCode {
+	case 401, 403, 405:
+		return true
+	case 404:
+		return !single
+	}
+	return de.Retryable()
+}
+
+// sleep waits d on the injected clock, or until ctx ends.
+func (f *Flusher) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.cfg.Clock.After(d):
+		return nil
+	}
+}
