@@ -1,0 +1,41 @@
+# wagateway: every command developers and CI use. The set-up logic lives in scripts/*.sh.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+
+.PHONY: help run demo test unit contracts e2e loadtest loadtest-quick mocks lint
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+run: ## the gateway with defaults (real WhatsApp); env vars override (see README)
+	@bash scripts/run.sh
+
+demo: ## mock Laravel + gateway with simulated phones, batches arriving live
+	@bash scripts/demo.sh
+
+test: unit contracts e2e ## everything CI runs (installs and starts what is missing)
+	@# >>> loadtest-quick: add `loadtest-quick` to the prerequisites of `test` once it exists <<<
+	@echo "make test: all passed"
+
+unit: ## go vet + unit tests (real Redis), -race on ./service/... (RACE=0 skips it)
+	@bash scripts/unit.sh
+
+contracts: ## pact consumer tests + provider verification against mocklaravel
+	@bash scripts/contracts.sh
+
+e2e: ## black-box tests: gateway binary + Redis in Docker (testcontainers)
+	@bash scripts/e2e.sh
+
+loadtest: ## load generator against mock Laravel (flags: ARGS="...")
+	go run ./loadtest/cmd/loadtest $(ARGS)
+
+loadtest-quick: ## short load test for CI (placeholder until the loadtest lands)
+	@if [ -d loadtest/cmd/loadtest ]; then go run ./loadtest/cmd/loadtest -quick; else echo "loadtest-quick: not yet implemented"; fi
+
+mocks: ## regenerate service/mock from the domain interfaces (.mockery.yaml)
+	go tool mockery
+
+lint: ## gofmt check + go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	CGO_ENABLED=0 go vet ./...
+	CGO_ENABLED=0 go vet -tags e2e ./e2e/...
