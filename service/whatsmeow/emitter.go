@@ -1,0 +1,121 @@
+package whatsmeow
+
+import (
+	"log/slog"
+	"sync"
+
+	"wagateway/service"
+)
+
+// emitter is the Events channel. whatsmeow calls our handlers synchronously,
+// so emit never blocks: when the channel is full, the newest status-relevant
+// event of each session waits in pending and a forwarder delivers it as soon
+// as the consumer catches up. Older overflowed events of that session are
+// superseded (newest wins downstream anyway), never silently lost.
+type emitter struct {
+	out  chan service.DriverEvent
+	log  *slog.Logger
+	wake chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	pending  map[string]service.DriverEvent
+	order    []string // session ids in pending, oldest first
+	inflight bool     // the forwarder is sending one taken from pending
+	closed   bool
+}
+
+func newEmitter(size int, log *slog.Logger) *emitter {
+	e := &emitter{
+		out:     make(chan service.DriverEvent, size),
+		log:     log,
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		pending: map[string]service.DriverEvent{},
+	}
+	e.wg.Add(1)
+	go e.forward()
+	return e
+}
+
+// statusRelevant reports whether ev changes what the session's status is.
+func statusRelevant(ev service.DriverEvent) bool { return ev.Type != service.EventReconnecting }
+
+func (e *emitter) emit(ev service.DriverEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	if len(e.order) == 0 && !e.inflight { // keep order: never overtake pending events
+		select {
+		case e.out <- ev:
+			return
+		default:
+		}
+	}
+	old, had := e.pending[ev.SessionID]
+	if had && statusRelevant(old) && !statusRelevant(ev) {
+		e.log.Warn("driver event buffer full, dropping a non-status event", "session_id", ev.SessionID, "type", ev.Type)
+		return
+	}
+	e.log.Warn("driver event buffer full, keeping only the latest event of the session",
+		"session_id", ev.SessionID, "type", ev.Type, "superseded", old.Type)
+	if !had {
+		e.order = append(e.order, ev.SessionID)
+	}
+	e.pending[ev.SessionID] = ev
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// forward delivers pending events, blocking on the consumer, until close.
+func (e *emitter) forward() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.wake:
+		case <-e.done:
+			return
+		}
+		for {
+			e.mu.Lock()
+			if len(e.order) == 0 {
+				e.mu.Unlock()
+				break
+			}
+			id := e.order[0]
+			ev := e.pending[id]
+			e.order = e.order[1:]
+			delete(e.pending, id)
+			e.inflight = true
+			e.mu.Unlock()
+
+			select {
+			case e.out <- ev:
+			case <-e.done:
+				return
+			}
+			e.mu.Lock()
+			e.inflight = false
+			e.mu.Unlock()
+		}
+	}
+}
+
+// close stops delivery and closes the channel; later emits are ignored.
+func (e *emitter) close() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	e.mu.Unlock()
+	close(e.done)
+	e.wg.Wait()
+	close(e.out)
+}
