@@ -1,0 +1,138 @@
+package redis_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"wagateway/internal/redistest"
+	"wagateway/service"
+	"wagateway/service/redis"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestCacheSetGet(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t)
+	c := redis.NewCache(rdb)
+	qr := service.QR{SessionID: "s1", Code: "2@abc", Image: "data:image/png;base64,xx", IssuedAt: t0, ExpiresAt: t0.Add(20 * time.Second)}
+	st := service.StatusRecord{SessionID: "s1", Status: service.StatusActive, Reason: "paired", UpdatedAt: t0}
+	if err := c.SetQR(ctx, qr, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetStatus(ctx, st, 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := c.GetQR(ctx, "s1")
+	if err != nil || !ok || got.Code != qr.Code || got.Image != qr.Image || !got.IssuedAt.Equal(qr.IssuedAt) || !got.ExpiresAt.Equal(qr.ExpiresAt) {
+		t.Fatalf("GetQR = %+v, %v, %v", got, ok, err)
+	}
+	gotSt, ok, err := c.GetStatus(ctx, "s1")
+	if err != nil || !ok || gotSt.Status != st.Status || gotSt.Reason != st.Reason || !gotSt.UpdatedAt.Equal(st.UpdatedAt) {
+		t.Fatalf("GetStatus = %+v, %v, %v", gotSt, ok, err)
+	}
+	if _, ok, err := c.GetStatus(ctx, "s2"); ok || err != nil {
+		t.Fatalf("GetStatus of an unknown session: %v, %v", ok, err)
+	}
+	// Redis owns expiry: check the TTLs it holds rather than wait them out.
+	for key, want := range map[string]time.Duration{"wagateway:qr:s1": 2 * time.Minute, "wagateway:status:s1": 5 * time.Minute} {
+		ttl := rdb.TTL(ctx, key).Val()
+		if ttl <= want-5*time.Second || ttl > want {
+			t.Errorf("TTL of %s = %v, want about %v", key, ttl, want)
+		}
+	}
+	m := c.Metrics()
+	if m.Hits != 2 || m.Misses != 1 || m.Sets != 2 || m.Errors != 0 || m.HitRate != 2.0/3 {
+		t.Fatalf("metrics: %+v", m)
+	}
+}
+
+func TestCacheExpires(t *testing.T) {
+	ctx := context.Background()
+	c := redis.NewCache(redistest.Start(t))
+	if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: service.StatusPending}, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(120 * time.Millisecond) // Redis owns this clock
+	if _, ok, err := c.GetStatus(ctx, "s1"); ok || err != nil {
+		t.Fatalf("status outlived its TTL: %v, %v", ok, err)
+	}
+}
+
+func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t)
+	c := redis.NewCache(rdb)
+	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.Add(ctx, service.Item{Kind: service.KindStatus, Lane: service.LaneHigh, SessionID: "a",
+		Status: service.StatusActive, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	leases := redis.NewLeases(rdb, "")
+	if ok, err := leases.Acquire(ctx, "a", "gw1", time.Minute); !ok || err != nil {
+		t.Fatalf("Acquire: %v %v", ok, err)
+	}
+	_ = leases.Register(ctx, "a")
+	other := redis.NewCache(rdb, redis.WithPrefix("other:"))
+	_ = other.SetStatus(ctx, service.StatusRecord{SessionID: "a", Status: service.StatusActive}, time.Minute)
+	for _, id := range []string{"a", "b", "c"} {
+		_ = c.SetQR(ctx, service.QR{SessionID: id, Image: "x"}, time.Minute)
+		_ = c.SetStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusPending}, time.Minute)
+	}
+
+	if err := c.Invalidate(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(t, rdb, "wagateway:qr:*"); !slices.Equal(got, []string{"wagateway:qr:b", "wagateway:qr:c"}) {
+		t.Fatalf("QR keys after Invalidate(a): %v", got)
+	}
+	if err := c.InvalidateAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"other:status:a", "wagateway:lease:a", "wagateway:outbox:high",
+		"wagateway:outbox:normal", "wagateway:sessions"}
+	if got := keys(t, rdb, "*"); !slices.Equal(got, want) {
+		t.Fatalf("keys after InvalidateAll: %v, want %v", got, want)
+	}
+	if m := c.Metrics(); m.Invalidations != 2 {
+		t.Fatalf("invalidations: %d", m.Invalidations)
+	}
+}
+
+func TestCacheRejectsBadSessionIDs(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t)
+	c := redis.NewCache(rdb)
+	for _, id := range []string{"", "a b", "x:*", "../etc"} {
+		if err := c.SetStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusActive}, time.Minute); service.ErrorCode(err) != service.EINVALID {
+			t.Errorf("SetStatus(%q): %v", id, err)
+		}
+		if err := c.Invalidate(ctx, id); service.ErrorCode(err) != service.EINVALID {
+			t.Errorf("Invalidate(%q): %v", id, err)
+		}
+	}
+	if got := keys(t, rdb, "*"); len(got) != 0 {
+		t.Fatalf("keys written: %v", got)
+	}
+	if m := c.Metrics(); m.Errors != 8 {
+		t.Fatalf("errors: %d", m.Errors)
+	}
+}
+
+// keys lists the keys matching pattern, sorted (KEYS is fine on a test database).
+func keys(t *testing.T, rdb *goredis.Client, pattern string) []string {
+	t.Helper()
+	ks, err := rdb.Keys(context.Background(), pattern).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ks)
+	return ks
+}

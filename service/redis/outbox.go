@@ -1,0 +1,618 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"wagateway/service"
+)
+
+// Defaults of OutboxConfig.
+const (
+	DefaultClaimTimeout  = 30 * time.Second
+	DefaultBufferSize    = 10_000
+	DefaultDeadLetterCap = 10_000
+	DefaultProbeInterval = time.Second
+
+	group        = "flushers"
+	probeTimeout = 500 * time.Millisecond
+)
+
+// OutboxConfig configures an Outbox; zero fields take the defaults.
+type OutboxConfig struct {
+	// Consumer names this gateway instance in the consumer groups; it must
+	// differ between instances and stay the same across restarts of one
+	// instance to pick its own pending items up at once. Default host-pid.
+	Consumer string
+	// ClaimTimeout is how long an item may stay claimed by another consumer
+	// before this one takes it over (default 30s).
+	ClaimTimeout time.Duration
+	Clock        service.Clock
+	Logger       *slog.Logger
+	// BufferSize bounds the items kept in memory while Redis is unreachable
+	// (default 10 000); beyond it Add fails with EUNAVAILABLE.
+	BufferSize int
+	// Prefix starts every key (default DefaultPrefix).
+	Prefix string
+	// DeadLetterCap is the approximate length the dead-letter stream is
+	// trimmed to (default 10 000).
+	DeadLetterCap int
+	// ProbeInterval is how often, during an outage, a call tries Redis again
+	// (default 1s); between probes calls go to the buffer without waiting
+	// on the network.
+	ProbeInterval time.Duration
+}
+
+// Outbox is the durable service.Outbox: one Redis stream per lane
+// ({prefix}outbox:high, {prefix}outbox:normal) read by the consumer group
+// "flushers", and a capped dead-letter stream ({prefix}deadletter).
+// Delivered items are deleted from their stream, so a stream's length is
+// the number of items still waiting.
+//
+// When Redis is unreachable, Add keeps items in a bounded memory buffer
+// (ids "mem-N") that Claim hands out too, so delivery to Laravel goes on;
+// the first Claim of a lane after Redis answers again writes that lane's
+// buffered items to its stream, in order. This relies on what the Flusher
+// does anyway: one Claim-deliver-Ack loop per lane and consumer.
+type Outbox struct {
+	rdb     *goredis.Client
+	cfg     OutboxConfig
+	log     *slog.Logger
+	streams map[service.Lane]string
+	deadKey string
+
+	buf       *buffer
+	down      atomic.Bool
+	probeMu   sync.Mutex // one probe at a time; others use the buffer meanwhile
+	lastProbe atomic.Int64
+}
+
+// NewOutbox returns an Outbox on rdb and creates its consumer groups. A
+// Redis that does not answer yet is not an error: the outbox starts in
+// outage mode and catches up when Redis answers.
+func NewOutbox(rdb *goredis.Client, cfg OutboxConfig) (*Outbox, error) {
+	if cfg.Consumer == "" {
+		host, _ := os.Hostname()
+		cfg.Consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if cfg.ClaimTimeout <= 0 {
+		cfg.ClaimTimeout = DefaultClaimTimeout
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = service.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BufferSize <= 0 {
+		cfg.BufferSize = DefaultBufferSize
+	}
+	if cfg.DeadLetterCap <= 0 {
+		cfg.DeadLetterCap = DefaultDeadLetterCap
+	}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = DefaultProbeInterval
+	}
+	cfg.Prefix = keyPrefix(cfg.Prefix)
+	o := &Outbox{
+		rdb:     rdb,
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "redis_outbox", "consumer", cfg.Consumer),
+		streams: make(map[service.Lane]string),
+		deadKey: cfg.Prefix + "deadletter",
+		buf:     newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
+	}
+	for _, l := range service.Lanes {
+		o.streams[l] = cfg.Prefix + "outbox:" + string(l)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := o.ensureGroups(ctx); err != nil {
+		if !isConnError(err) {
+			return nil, err
+		}
+		o.markDown(err)
+	}
+	return o, nil
+}
+
+var _ service.Outbox = (*Outbox)(nil)
+
+// Durable is true: an item Add accepted into Redis survives this process.
+// Items buffered during an outage do not; Stats.Buffered counts them.
+func (o *Outbox) Durable() bool { return true }
+
+// Healthy reports whether the last call reached Redis.
+func (o *Outbox) Healthy() bool { return !o.down.Load() }
+
+// Buffered returns how many items wait in memory for Redis to come back.
+func (o *Outbox) Buffered() int { return o.buf.len() }
+
+// Ping checks Redis now; when it answers after an outage the outbox leaves
+// outage mode (buffered items move to Redis at their lane's next Claim).
+func (o *Outbox) Ping(ctx context.Context) error {
+	err := o.rdb.Ping(ctx).Err()
+	if err == nil && o.down.Load() {
+		err = o.recover(ctx)
+	}
+	if err != nil {
+		if isConnError(err) {
+			o.markDown(err)
+		}
+		return fmt.Errorf("redis outbox: ping: %w", err)
+	}
+	return nil
+}
+
+func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error) {
+	if err := it.Validate(); err != nil {
+		return service.Item{}, err
+	}
+	it.ID, it.Attempts = "", 0
+	if o.usable(ctx) {
+		payload, err := json.Marshal(it)
+		if err != nil {
+			return service.Item{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
+		}
+		id, err := o.rdb.XAdd(ctx, &goredis.XAddArgs{Stream: o.streams[it.Lane], Values: []any{"item", payload}}).Result()
+		if err == nil {
+			it.ID = id
+			return it, nil
+		}
+		// A timeout after the write reached Redis leaves a copy there too:
+		// at worst that item is delivered twice, never lost.
+		if !isConnError(err) || ctx.Err() != nil {
+			return service.Item{}, fmt.Errorf("redis outbox: add %s: %w", it, err)
+		}
+		o.markDown(err)
+	}
+	return o.buf.add(it, o.cfg.Clock.Now())
+}
+
+func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Item, error) {
+	if !lane.Valid() {
+		return nil, service.Errorf(service.EINVALID, "unknown lane %q", lane)
+	}
+	if max <= 0 {
+		return nil, nil
+	}
+	if o.usable(ctx) {
+		err := o.moveBuffered(ctx, lane)
+		if err == nil {
+			var items []service.Item
+			items, err = o.claimStream(ctx, lane, max)
+			if err == nil {
+				return items, nil
+			}
+		}
+		if !isConnError(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		o.markDown(err)
+	}
+	return o.buf.claim(lane, max), nil
+}
+
+func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) error {
+	if !lane.Valid() {
+		return service.Errorf(service.EINVALID, "unknown lane %q", lane)
+	}
+	mem, stored := splitIDs(ids)
+	o.buf.remove(lane, mem)
+	if len(stored) == 0 {
+		return nil
+	}
+	stream := o.streams[lane]
+	_, err := o.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.XAck(ctx, stream, group, stored...)
+		p.XDel(ctx, stream, stored...)
+		return nil
+	})
+	return o.storeErr(err, "ack %d items of %s", len(stored), lane)
+}
+
+func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []service.DeadLetter) error {
+	if !lane.Valid() {
+		return service.Errorf(service.EINVALID, "unknown lane %q", lane)
+	}
+	now := o.cfg.Clock.Now()
+	var memDead, stored []service.DeadLetter
+	var memIDs, storedIDs []string
+	for _, d := range dead {
+		if d.At.IsZero() {
+			d.At = now
+		}
+		if isMemID(d.Item.ID) {
+			memDead, memIDs = append(memDead, d), append(memIDs, d.Item.ID)
+		} else {
+			stored, storedIDs = append(stored, d), append(storedIDs, d.Item.ID)
+		}
+	}
+	if len(memIDs) > 0 {
+		// The item leaves the buffer either way; its dead letter waits in
+		// memory only as long as Redis is away.
+		o.buf.remove(lane, memIDs)
+		if o.down.Load() {
+			o.buf.keepDead(memDead...)
+		} else {
+			stored = append(stored, memDead...)
+		}
+	}
+	if len(stored) == 0 {
+		return nil
+	}
+	stream := o.streams[lane]
+	_, err := o.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, d := range stored {
+			o.xaddDead(ctx, p, d)
+		}
+		if len(storedIDs) > 0 {
+			p.XAck(ctx, stream, group, storedIDs...)
+			p.XDel(ctx, stream, storedIDs...)
+		}
+		return nil
+	})
+	if err != nil && len(memDead) > 0 && isConnError(err) {
+		o.buf.keepDead(memDead...)
+	}
+	return o.storeErr(err, "dead-letter %d items of %s", len(stored), lane)
+}
+
+func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLetter, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	out := o.buf.deadLetters(limit)
+	if len(out) == limit {
+		return out, nil
+	}
+	msgs, err := o.rdb.XRevRangeN(ctx, o.deadKey, "+", "-", int64(limit-len(out))).Result()
+	if err != nil {
+		return out, o.storeErr(err, "list dead letters")
+	}
+	for _, m := range msgs {
+		var d service.DeadLetter
+		if s, ok := m.Values["dead"].(string); ok && json.Unmarshal([]byte(s), &d) == nil {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// Stats counts the stream lengths plus the buffer. During an outage it
+// reports the buffer alone, without an error, so /health keeps answering.
+func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
+	now := o.cfg.Clock.Now()
+	bs := o.buf.stats()
+	st := service.OutboxStats{
+		Depth:        make(map[service.Lane]int),
+		OldestAge:    make(map[service.Lane]time.Duration),
+		DeadLettered: bs.dead,
+		Buffered:     bs.total,
+	}
+	for _, l := range service.Lanes {
+		st.Depth[l] = bs.depth[l]
+		st.OldestAge[l] = 0
+		if t, ok := bs.oldest[l]; ok {
+			st.OldestAge[l] = max(0, now.Sub(t))
+		}
+	}
+	if !o.usable(ctx) {
+		return st, nil
+	}
+	lens := make(map[service.Lane]*goredis.IntCmd)
+	firsts := make(map[service.Lane]*goredis.XMessageSliceCmd)
+	var deadLen *goredis.IntCmd
+	_, err := o.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, l := range service.Lanes {
+			lens[l] = p.XLen(ctx, o.streams[l])
+			firsts[l] = p.XRangeN(ctx, o.streams[l], "-", "+", 1)
+		}
+		deadLen = p.XLen(ctx, o.deadKey)
+		return nil
+	})
+	if err != nil {
+		if isConnError(err) && ctx.Err() == nil {
+			o.markDown(err)
+			return st, nil
+		}
+		return st, fmt.Errorf("redis outbox: stats: %w", err)
+	}
+	for _, l := range service.Lanes {
+		st.Depth[l] += int(lens[l].Val())
+		if msgs := firsts[l].Val(); len(msgs) > 0 {
+			st.OldestAge[l] = max(st.OldestAge[l], now.Sub(idTime(msgs[0].ID)), 0)
+		}
+	}
+	st.DeadLettered += int(deadLen.Val())
+	return st, nil
+}
+
+// claimScript is Claim in one round trip: this consumer's pending entries,
+// then new ones, then entries idle longer than the claim timeout in other
+// consumers' hands, with each entry's delivery count.
+// KEYS[1] stream; ARGV group, consumer, max, min idle ms.
+var claimScript = goredis.NewScript(`
+local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+local max = tonumber(ARGV[3])
+local out, stale = {}, {}
+local function take(entries)
+  for _, e in ipairs(entries) do
+    if e[2] then out[#out+1] = e else stale[#stale+1] = e[1] end
+  end
+end
+local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max, 'STREAMS', stream, '0')
+if r then take(r[1][2]) end
+if #out < max then
+  r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - #out, 'STREAMS', stream, '>')
+  if r then take(r[1][2]) end
+end
+if #out < max then
+  r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], '0-0', 'COUNT', max - #out)
+  take(r[2])
+end
+if #stale > 0 then redis.call('XACK', stream, group, unpack(stale)) end
+local counts = {}
+if #out > 0 then
+  for _, p in ipairs(redis.call('XPENDING', stream, group, '-', '+', #out, consumer)) do
+    counts[p[1]] = p[4]
+  end
+end
+local res = {}
+for i, e in ipairs(out) do
+  local payload = ''
+  for j = 1, #e[2], 2 do
+    if e[2][j] == 'item' then payload = e[2][j+1] end
+  end
+  res[i] = {e[1], payload, counts[e[1]] or 1}
+end
+return res
+`)
+
+func (o *Outbox) claimStream(ctx context.Context, lane service.Lane, max int) ([]service.Item, error) {
+	stream := o.streams[lane]
+	run := func() (any, error) {
+		return claimScript.Run(ctx, o.rdb, []string{stream},
+			group, o.cfg.Consumer, max, o.cfg.ClaimTimeout.Milliseconds()).Result()
+	}
+	res, err := run()
+	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
+		// Redis lost the group (restarted empty, flushed): make it again.
+		if err = o.ensureGroups(ctx); err == nil {
+			res, err = run()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redis outbox: claim %s: %w", lane, err)
+	}
+	rows, _ := res.([]any)
+	items := make([]service.Item, 0, len(rows))
+	var bad []string
+	for _, row := range rows {
+		f, _ := row.([]any)
+		if len(f) != 3 {
+			continue
+		}
+		id, _ := f[0].(string)
+		payload, _ := f[1].(string)
+		count, _ := f[2].(int64)
+		var it service.Item
+		if err := json.Unmarshal([]byte(payload), &it); err != nil || it.Validate() != nil {
+			bad = append(bad, id)
+			continue
+		}
+		it.ID, it.Lane, it.Attempts = id, lane, int(count)
+		items = append(items, it)
+	}
+	if len(bad) > 0 {
+		o.deadLetterUnreadable(ctx, lane, bad)
+	}
+	slices.SortFunc(items, func(a, b service.Item) int { return compareStreamIDs(a.ID, b.ID) })
+	return items, nil
+}
+
+// deadLetterUnreadable moves entries that are not items (written by hand or
+// by a future version) out of the way, so they cannot block a lane.
+func (o *Outbox) deadLetterUnreadable(ctx context.Context, lane service.Lane, ids []string) {
+	o.log.ErrorContext(ctx, "unreadable outbox entries dead-lettered", "lane", lane, "ids", ids)
+	dead := make([]service.DeadLetter, len(ids))
+	for i, id := range ids {
+		dead[i] = service.DeadLetter{Item: service.Item{ID: id, Lane: lane}, Reason: "unreadable outbox entry"}
+	}
+	if err := o.DeadLetter(ctx, lane, dead); err != nil {
+		o.log.ErrorContext(ctx, "dead-lettering unreadable entries failed", "lane", lane, "err", err)
+	}
+}
+
+// moveBuffered writes lane's buffered items to its stream in order, plus
+// any dead letters kept during the outage. An item claimed from the buffer
+// and not acknowledged by now is a failed delivery: it moves too, and this
+// Claim reads it back from Redis.
+func (o *Outbox) moveBuffered(ctx context.Context, lane service.Lane) error {
+	dead := o.buf.takeDead()
+	moved := o.buf.startMove(lane)
+	if len(moved) == 0 && len(dead) == 0 {
+		return nil
+	}
+	stream := o.streams[lane]
+	cmds := make([]*goredis.StringCmd, len(moved))
+	var deadCmds []*goredis.StringCmd
+	_, err := o.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, e := range moved {
+			it := e.item
+			it.ID, it.Attempts = "", 0
+			payload, _ := json.Marshal(it) // an Item always encodes
+			cmds[i] = p.XAdd(ctx, &goredis.XAddArgs{Stream: stream, Values: []any{"item", payload}})
+		}
+		for _, d := range dead {
+			deadCmds = append(deadCmds, o.xaddDead(ctx, p, d))
+		}
+		return nil
+	})
+	written := make([]string, len(moved))
+	for i, c := range cmds {
+		if c.Err() == nil {
+			written[i] = c.Val()
+		}
+	}
+	var lostDead []service.DeadLetter
+	for i, c := range deadCmds {
+		if c.Err() != nil {
+			lostDead = append(lostDead, dead[i])
+		}
+	}
+	o.buf.keepDead(lostDead...)
+	if acked := o.buf.finishMove(lane, moved, written); len(acked) > 0 {
+		// Acknowledged while being written: nobody has read them from the
+		// stream yet, so deleting them is enough.
+		if derr := o.rdb.XDel(ctx, stream, acked...).Err(); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("redis outbox: write buffered items of %s: %w", lane, err)
+	}
+	o.log.InfoContext(ctx, "buffered outbox items written to redis", "lane", lane, "items", len(moved), "dead_letters", len(dead))
+	return nil
+}
+
+func (o *Outbox) xaddDead(ctx context.Context, p goredis.Pipeliner, d service.DeadLetter) *goredis.StringCmd {
+	b, _ := json.Marshal(d) // a DeadLetter always encodes
+	return p.XAdd(ctx, &goredis.XAddArgs{
+		Stream: o.deadKey, MaxLen: int64(o.cfg.DeadLetterCap), Approx: true,
+		Values: []any{"dead", b},
+	})
+}
+
+// ensureGroups creates each lane's stream and consumer group if missing.
+func (o *Outbox) ensureGroups(ctx context.Context) error {
+	cmds := make([]*goredis.StatusCmd, 0, len(o.streams))
+	_, err := o.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, l := range service.Lanes {
+			// From "0": entries written before the group existed are delivered too.
+			cmds = append(cmds, p.XGroupCreateMkStream(ctx, o.streams[l], group, "0"))
+		}
+		return nil
+	})
+	if err == nil {
+		return nil
+	}
+	for _, c := range cmds {
+		if c.Err() != nil && !strings.HasPrefix(c.Err().Error(), "BUSYGROUP") {
+			return fmt.Errorf("redis outbox: create consumer group: %w", c.Err())
+		}
+	}
+	return nil
+}
+
+// usable reports whether this call should talk to Redis: yes unless an
+// outage is on and it is not yet time to probe again.
+func (o *Outbox) usable(ctx context.Context) bool {
+	if !o.down.Load() {
+		return true
+	}
+	now := o.cfg.Clock.Now().UnixNano()
+	if now-o.lastProbe.Load() < int64(o.cfg.ProbeInterval) || !o.probeMu.TryLock() {
+		return false
+	}
+	defer o.probeMu.Unlock()
+	o.lastProbe.Store(now)
+	// A short probe: a Redis that drops packets must not hold this call
+	// for the client's full dial timeout.
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if err := o.rdb.Ping(pctx).Err(); err != nil {
+		return false
+	}
+	return o.recover(pctx) == nil
+}
+
+// recover leaves outage mode once the consumer groups exist again (a Redis
+// restarted without its data has none).
+func (o *Outbox) recover(ctx context.Context) error {
+	if err := o.ensureGroups(ctx); err != nil {
+		return err
+	}
+	if o.down.Swap(false) {
+		o.log.InfoContext(ctx, "redis reachable again; outbox back on redis", "buffered", o.buf.len())
+	}
+	return nil
+}
+
+func (o *Outbox) markDown(err error) {
+	o.lastProbe.Store(o.cfg.Clock.Now().UnixNano())
+	if !o.down.Swap(true) {
+		o.log.Warn("redis unreachable; outbox items are buffered in memory (not durable) until it returns",
+			"err", err, "buffer_size", o.cfg.BufferSize)
+	}
+}
+
+// storeErr wraps a failed Redis call, noting an outage; EUNAVAILABLE tells
+// the caller to retry later rather than give up on the items.
+func (o *Outbox) storeErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	msg := fmt.Sprintf(format, args...)
+	if isConnError(err) {
+		o.markDown(err)
+		return fmt.Errorf("redis outbox: %s: %w: %w", msg, service.Errorf(service.EUNAVAILABLE, "redis unreachable"), err)
+	}
+	return fmt.Errorf("redis outbox: %s: %w", msg, err)
+}
+
+func splitIDs(ids []string) (mem, stored []string) {
+	for _, id := range ids {
+		if isMemID(id) {
+			mem = append(mem, id)
+		} else if id != "" {
+			stored = append(stored, id)
+		}
+	}
+	return mem, stored
+}
+
+// idTime is the time a stream id's millisecond part records.
+func idTime(id string) time.Time {
+	ms, _, _ := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
+
+// compareStreamIDs orders "ms-seq" ids numerically.
+func compareStreamIDs(a, b string) int {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	an, _ := strconv.ParseUint(am, 10, 64)
+	bn, _ := strconv.ParseUint(bm, 10, 64)
+	if an != bn {
+		if an < bn {
+			return -1
+		}
+		return 1
+	}
+	asn, _ := strconv.ParseUint(as, 10, 64)
+	bsn, _ := strconv.ParseUint(bs, 10, 64)
+	switch {
+	case asn < bsn:
+		return -1
+	case asn > bsn:
+		return 1
+	}
+	return 0
+}
