@@ -1,0 +1,119 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"wagateway/service"
+)
+
+// codeStatus maps application error codes to HTTP statuses: the one table.
+var codeStatus = map[string]int{
+	service.EINVALID:      http.StatusBadRequest,
+	service.ENOTFOUND:     http.StatusNotFound,
+	service.ECONFLICT:     http.StatusConflict,
+	service.EUNAUTHORIZED: http.StatusUnauthorized,
+	service.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	service.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status of an application error code.
+func StatusOf(code string) int {
+	if st, ok := codeStatus[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// fail writes err as {"error":{…}}; internal details go to the log only.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := service.ErrorCode(err)
+	status := StatusOf(code)
+	if status == http.StatusInternalServerError {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+	}
+	writeError(w, status, code, service.ErrorMessage(err))
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, message
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("write response", "err", err) // the client went away
+	}
+}
+
+// maxBody bounds every request body.
+const maxBody = 64 << 10
+
+// errTooLarge marks a body over maxBody: 413, not 400.
+var errTooLarge = errors.New("request body too large")
+
+// decode reads exactly one JSON object into v: unknown fields, trailing
+// data and bodies over 64 KB are refused. An empty body is allowed when
+// optional.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err, optional)
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		if err := jsonError(err, false); errors.Is(err, errTooLarge) {
+			return err
+		}
+		return service.Errorf(service.EINVALID, "invalid JSON body: unexpected data after the object")
+	}
+	return nil
+}
+
+func jsonError(err error, optional bool) error {
+	var tooLarge *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		if optional {
+			return nil
+		}
+		return service.Errorf(service.EINVALID, "request body must be a JSON object")
+	case errors.As(err, &syntax):
+		return service.Errorf(service.EINVALID, "invalid JSON body at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return service.Errorf(service.EINVALID, "invalid JSON body: %s must be %s", typ.Field, typ.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return service.Errorf(service.EINVALID, "invalid JSON body: unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return service.Errorf(service.EINVALID, "invalid JSON body: %s", err)
+}
+
+// failDecode answers a decode error: 413 for a body too large, else 400.
+func (s *Server) failDecode(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", maxBody))
+		return
+	}
+	s.fail(w, r, err)
+}
