@@ -1,0 +1,64 @@
+package loadtest
+
+import (
+	"time"
+
+	"wagateway/service"
+)
+
+// Event is one QR or status change as Laravel received it, with its event time.
+type Event struct {
+	SessionID string         `json:"session_id"`
+	Kind      service.Kind   `json:"kind"`
+	Status    service.Status `json:"status,omitempty"`
+	At        time.Time      `json:"at"`
+}
+
+// Lane is the lane the gateway puts the event on by default.
+func (e Event) Lane() service.Lane { return service.LaneFor(e.Kind, e.Status) }
+
+// LowerBound is the fewest requests any batcher with these flush intervals
+// and batch size could have sent for events: the lanes flush every
+// interval from origin, each flush sends ⌈distinct sessions / batchSize⌉
+// requests per kind (QR and status go to different endpoints), and newer
+// items of a session replace older ones within a flush. Events before origin
+// count in the first flush.
+func LowerBound(events []Event, origin time.Time, intervals map[service.Lane]time.Duration, batchSize int) map[service.Lane]int {
+	type slot struct {
+		lane service.Lane
+		kind service.Kind
+		tick int64
+	}
+	distinct := map[slot]map[string]struct{}{}
+	for _, e := range events {
+		lane := e.Lane()
+		iv := intervals[lane]
+		var tick int64
+		if iv > 0 && e.At.After(origin) {
+			tick = int64(e.At.Sub(origin) / iv)
+		}
+		k := slot{lane, e.Kind, tick}
+		if distinct[k] == nil {
+			distinct[k] = map[string]struct{}{}
+		}
+		distinct[k][e.SessionID] = struct{}{}
+	}
+	out := map[service.Lane]int{}
+	for _, l := range service.Lanes {
+		out[l] = 0
+	}
+	batchSize = max(batchSize, 1)
+	for k, ids := range distinct {
+		out[k.lane] += (len(ids) + batchSize - 1) / batchSize
+	}
+	return out
+}
+
+// Total adds the lanes of a per-lane count.
+func Total(perLane map[service.Lane]int) int {
+	n := 0
+	for _, v := range perLane {
+		n += v
+	}
+	return n
+}
