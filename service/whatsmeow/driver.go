@@ -28,6 +28,8 @@ var (
 	_ service.PhonePairer = (*Driver)(nil)
 )
 
+var errShutDown = service.Errorf(service.EUNAVAILABLE, "the WhatsApp driver is shut down")
+
 // Driver runs many WhatsApp multi-device sessions in one process.
 type Driver struct {
 	log       *slog.Logger
@@ -56,6 +58,10 @@ type session struct {
 	// ended is set once the session's last event is decided; later whatsmeow
 	// events (it keeps dispatching while it winds down) are ignored.
 	ended atomic.Bool
+	// pairing is closed when the first QR code arrives: WhatsApp is then
+	// ready to pair, by QR or by phone number.
+	pairing     chan struct{}
+	pairingOnce sync.Once
 }
 
 // New opens the device store and returns a driver with no running session.
@@ -93,14 +99,20 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
-	if d.running(sessionID) {
+	d.mu.Lock()
+	closed, running := d.closed, d.live[sessionID] != nil
+	d.mu.Unlock()
+	switch {
+	case closed:
+		return errShutDown
+	case running:
 		return nil
 	}
 	dev, err := d.device(ctx, sessionID)
 	if err != nil {
 		return err
 	}
-	s := &session{id: sessionID, cli: whatsmeow.NewClient(dev, d.waLog.Sub(sessionID))}
+	s := &session{id: sessionID, cli: whatsmeow.NewClient(dev, d.waLog.Sub(sessionID)), pairing: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var qr <-chan whatsmeow.QRChannelItem
 	if dev.ID == nil {
@@ -117,7 +129,7 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 	case d.closed:
 		d.mu.Unlock()
 		s.cancel()
-		return service.Errorf(service.EUNAVAILABLE, "the WhatsApp driver is shut down")
+		return errShutDown
 	case d.live[sessionID] != nil: // a concurrent Start won; ours never connected
 		d.mu.Unlock()
 		s.cancel()

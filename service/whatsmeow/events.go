@@ -1,7 +1,6 @@
 package whatsmeow
 
 import (
-
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -69,6 +68,7 @@ func (d *Driver) onQR(s *session, item whatsmeow.QRChannelItem) {
 		d.finish(s, ending{ev: ev})
 	default:
 		d.emit(s.id, ev)
+		s.pairingOnce.Do(func() { close(s.pairing) })
 	}
 }
 
@@ -86,4 +86,3 @@ func (d *Driver) remember(s *session) {
 			"session_id", s.id, "jid", jid.String(), "err", err)
 	}
 }
-
