@@ -15,7 +15,8 @@ type ManagerConfig struct {
 	// Instance names this gateway in session leases (INSTANCE_ID).
 	Instance string
 	// QRThrottle: a repeated Start within it returns the current QR instead
-	// of pairing again (QR_THROTTLE).
+	// of pairing again (QR_THROTTLE); 0 means no throttle, so only a still
+	// valid code keeps a repeated Start from pairing again.
 	QRThrottle time.Duration
 	// QRExpires: a pairing not scanned within it is expired (QR_EXPIRES).
 	QRExpires time.Duration
@@ -75,8 +76,8 @@ func NewManager(cfg ManagerConfig, deps ManagerDeps) *Manager {
 	if cfg.Instance == "" {
 		cfg.Instance = "gateway"
 	}
-	if cfg.QRThrottle <= 0 {
-		cfg.QRThrottle = 30 * time.Second
+	if cfg.QRThrottle < 0 {
+		cfg.QRThrottle = 0
 	}
 	if cfg.QRExpires <= 0 {
 		cfg.QRExpires = 120 * time.Second

@@ -138,9 +138,10 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 	h.leases.EXPECT().Release(any, any, "gw-1").Return(nil).Maybe()
 
 	h.m = service.NewManager(service.ManagerConfig{
-		Instance: "gw-1",
-		Clock:    h.clock,
-		LeaseTTL: 30 * time.Second,
+		Instance:   "gw-1",
+		Clock:      h.clock,
+		LeaseTTL:   30 * time.Second,
+		QRThrottle: 30 * time.Second,
 	}, service.ManagerDeps{
 		Driver:    h.drv,
 		L1:        h.l1,
