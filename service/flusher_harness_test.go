@@ -1,0 +1,407 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	tmock "github.com/stretchr/testify/mock"
+
+	"wagateway/service"
+	"wagateway/service/mock"
+)
+
+// flT0 is when every flusher test starts.
+var flT0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// flClock is a fake clock. After records every wait asked for; in auto mode
+// it fires at once (moving now forward), otherwise only when the test
+// advances the clock.
+type flClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	auto    bool
+	waits   []time.Duration
+	timers  []flTimer
+	changed chan struct{}
+}
+
+type flTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFlClock(auto bool) *flClock {
+	return &flClock{now: flT0, auto: auto, changed: make(chan struct{}, 1)}
+}
+
+func (c *flClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *flClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits = append(c.waits, d)
+	ch := make(chan time.Time, 1)
+	if c.auto {
+		c.now = c.now.Add(d)
+		ch <- c.now
+		return ch
+	}
+	c.timers = append(c.timers, flTimer{at: c.now.Add(d), ch: ch})
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+	return ch
+}
+
+// Advance moves the clock and fires the timers that are due.
+func (c *flClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+		} else {
+			t.ch <- c.now
+		}
+	}
+	c.timers = kept
+}
+
+// waitTimers waits until n timers are armed (the loops are parked on them).
+func (c *flClock) waitTimers(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second) // a hang guard, not a timing assertion
+	for {
+		c.mu.Lock()
+		armed := len(c.timers)
+		c.mu.Unlock()
+		if armed >= n {
+			return
+		}
+		select {
+		case <-c.changed:
+		case <-deadline:
+			t.Fatalf("only %d of %d timers armed", armed, n)
+		}
+	}
+}
+
+func (c *flClock) Waits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.waits)
+}
+
+// flRequest is one request the mock Laravel received.
+type flRequest struct {
+	Kind     service.Kind
+	Single   bool
+	Key      string
+	Sessions []string
+	Values   []string // QR or status per item
+	Ats      []time.Time
+}
+
+// flAnswer decides the mock Laravel's answer to its n-th request (from 0).
+type flAnswer func(n int, req flRequest) error
+
+// flHarness is a Flusher over mockery mocks: the Outbox mock keeps items
+// in a map (so Claim, Ack and DeadLetter behave), the Laravel mock records
+// requests and answers with the test's flAnswer.
+type flHarness struct {
+	clock   *flClock
+	outbox  *mock.Outbox
+	laravel *mock.Laravel
+	obs     *flObserver
+	logs    *flLog
+	f       *service.Flusher
+
+	mu       sync.Mutex
+	seq      int
+	acksUpTo int
+	items    map[service.Lane][]service.Item
+	acked    []string
+	dead     []service.DeadLetter
+	claims   map[service.Lane]int
+	requests []flRequest
+	answer   flAnswer
+	sent     chan flRequest // every request, for tests that wait for one
+}
+
+func newFlHarness(t *testing.T, cfg service.FlusherConfig, auto bool) *flHarness {
+	t.Helper()
+	h := &flHarness{
+		clock:   newFlClock(auto),
+		outbox:  mock.NewOutbox(t),
+		laravel: mock.NewLaravel(t),
+		obs:     &flObserver{},
+		logs:    &flLog{},
+		items:   map[service.Lane][]service.Item{},
+		claims:  map[service.Lane]int{},
+		answer:  func(int, flRequest) error { return nil },
+		sent:    make(chan flRequest, 1000),
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = h.clock
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = func() float64 { return 0.5 }
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = h.obs
+	}
+	h.mockOutbox()
+	h.mockLaravel()
+	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.f = service.NewFlusher(cfg, h.outbox, h.laravel, logger)
+	return h
+}
+
+func (h *flHarness) setAnswer(a flAnswer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.answer = a
+}
+
+func (h *flHarness) mockOutbox() {
+	o := h.outbox
+	o.EXPECT().Add(tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, it service.Item) (service.Item, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.seq++
+		it.ID = strconv.Itoa(h.seq)
+		h.items[it.Lane] = append(h.items[it.Lane], it)
+		return it, nil
+	}).Maybe()
+	o.EXPECT().Claim(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, lane service.Lane, max int) ([]service.Item, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.claims[lane]++
+		n := min(max, len(h.items[lane]))
+		return slices.Clone(h.items[lane][:n]), nil
+	}).Maybe()
+	o.EXPECT().DeadLetter(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, lane service.Lane, dead []service.DeadLetter) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.dead = append(h.dead, dead...)
+		h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Item) bool {
+			return slices.ContainsFunc(dead, func(d service.DeadLetter) bool { return d.Item.ID == it.ID })
+		})
+		return nil
+	}).Maybe()
+	o.EXPECT().Stats(tmock.Anything).RunAndReturn(func(context.Context) (service.OutboxStats, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		st := service.OutboxStats{Depth: map[service.Lane]int{}, OldestAge: map[service.Lane]time.Duration{}}
+		for lane, items := range h.items {
+			st.Depth[lane] = len(items)
+			if len(items) > 0 {
+				st.OldestAge[lane] = h.clock.Now().Sub(items[0].At)
+			}
+		}
+		return st, nil
+	}).Maybe()
+	o.EXPECT().Durable().Return(true).Maybe()
+}
+
+// flEventually waits until cond holds: for effects that follow a request
+// asynchronously (acks, log lines). It syncs, it asserts no timing.
+func flEventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 10000 {
+		if cond() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("condition never held")
+}
+
+// expectAcks lets the Outbox mock take an Ack of up to n ids: testify
+// matches variadic calls by their number of arguments.
+func (h *flHarness) expectAcks(n int) {
+	h.mu.Lock()
+	from := h.acksUpTo + 1
+	h.acksUpTo = max(h.acksUpTo, n)
+	h.mu.Unlock()
+	for k := from; k <= n; k++ {
+		h.outbox.EXPECT().Ack(tmock.Anything, tmock.Anything, flAnything(k)...).RunAndReturn(func(_ context.Context, lane service.Lane, ids ...string) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.acked = append(h.acked, ids...)
+			h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Item) bool { return slices.Contains(ids, it.ID) })
+			return nil
+		}).Maybe()
+	}
+}
+
+func flAnything(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = tmock.Anything
+	}
+	return out
+}
+
+func (h *flHarness) mockLaravel() {
+	l := h.laravel
+	l.EXPECT().PostQRBatch(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, qrs []service.QRUpdate) (service.BatchResult, error) {
+		req := flRequest{Kind: service.KindQR, Key: key}
+		for _, q := range qrs {
+			req.Sessions, req.Values, req.Ats = append(req.Sessions, q.SessionID), append(req.Values, q.QR), append(req.Ats, q.GeneratedAt)
+		}
+		if err := h.receive(req); err != nil {
+			return service.BatchResult{}, err
+		}
+		return service.BatchResult{Success: true, Updated: len(qrs)}, nil
+	}).Maybe()
+	l.EXPECT().PostStatusBatch(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, sts []service.StatusUpdate) (service.BatchResult, error) {
+		req := flRequest{Kind: service.KindStatus, Key: key}
+		for _, s := range sts {
+			req.Sessions, req.Values, req.Ats = append(req.Sessions, s.SessionID), append(req.Values, string(s.Status)), append(req.Ats, s.UpdatedAt)
+		}
+		if err := h.receive(req); err != nil {
+			return service.BatchResult{}, err
+		}
+		return service.BatchResult{Success: true, Updated: len(sts)}, nil
+	}).Maybe()
+	l.EXPECT().PostQR(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, q service.QRUpdate) error {
+		return h.receive(flRequest{Kind: service.KindQR, Single: true, Key: key, Sessions: []string{q.SessionID}, Values: []string{q.QR}, Ats: []time.Time{q.GeneratedAt}})
+	}).Maybe()
+	l.EXPECT().PostStatus(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, s service.StatusUpdate) error {
+		return h.receive(flRequest{Kind: service.KindStatus, Single: true, Key: key, Sessions: []string{s.SessionID}, Values: []string{string(s.Status)}, Ats: []time.Time{s.UpdatedAt}})
+	}).Maybe()
+}
+
+func (h *flHarness) receive(req flRequest) error {
+	h.mu.Lock()
+	n := len(h.requests)
+	h.requests = append(h.requests, req)
+	answer := h.answer
+	h.mu.Unlock()
+	err := answer(n, req)
+	h.sent <- req
+	return err
+}
+
+// next waits for the mock Laravel's next request.
+func (h *flHarness) next(t *testing.T) flRequest {
+	t.Helper()
+	select {
+	case req := <-h.sent:
+		return req
+	case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("Laravel received no request")
+		return flRequest{}
+	}
+}
+
+func (h *flHarness) publish(t *testing.T, items ...service.Item) {
+	t.Helper()
+	h.mu.Lock()
+	total := h.seq + len(items)
+	h.mu.Unlock()
+	h.expectAcks(total) // an Ack never names more items than were added
+	for _, it := range items {
+		if err := h.f.Publish(context.Background(), it); err != nil {
+			t.Fatalf("Publish(%s): %v", it, err)
+		}
+	}
+}
+
+func (h *flHarness) snapshot() (requests []flRequest, acked []string, dead []service.DeadLetter, pending int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, items := range h.items {
+		pending += len(items)
+	}
+	return slices.Clone(h.requests), slices.Clone(h.acked), slices.Clone(h.dead), pending
+}
+
+// run starts the flusher's loops until the test ends.
+func (h *flHarness) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.f.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+func flQR(session string, at time.Duration) service.Item {
+	return service.Item{Kind: service.KindQR, SessionID: session, QR: "data:image/png;base64," + session + at.String(), At: flT0.Add(at)}
+}
+
+func flStatus(session string, st service.Status, at time.Duration) service.Item {
+	return service.Item{Kind: service.KindStatus, SessionID: session, Status: st, At: flT0.Add(at)}
+}
+
+// flObserver records what the flusher reports.
+type flObserver struct {
+	mu        sync.Mutex
+	batches   []service.BatchReport
+	delivered []service.Item
+	dead      []service.DeadLetter
+}
+
+func (o *flObserver) OnBatch(r service.BatchReport) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.batches = append(o.batches, r)
+}
+
+func (o *flObserver) OnDelivered(it service.Item, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.delivered = append(o.delivered, it)
+}
+
+func (o *flObserver) OnDeadLettered(dl service.DeadLetter) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.dead = append(o.dead, dl)
+}
+
+// flLog is a goroutine-safe log buffer.
+type flLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *flLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *flLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func flSizes(reqs []flRequest) string {
+	out := ""
+	for _, r := range reqs {
+		out += fmt.Sprintf("%s:%d ", r.Kind, len(r.Sessions))
+	}
+	return out
+}

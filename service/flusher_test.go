@@ -1,0 +1,568 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"wagateway/service"
+)
+
+func TestFlusherPublish(t *testing.T) {
+	h := newFlHarness(t, service.FlusherConfig{}, true)
+	ctx := context.Background()
+
+	bad := []service.Item{
+		{Kind: service.KindQR, SessionID: "a", At: flT0},                                  // no QR
+		{Kind: service.KindStatus, SessionID: "a", Status: "weird", At: flT0},             // unknown status
+		{Kind: service.KindQR, SessionID: "a b", QR: "x", At: flT0},                       // bad session id
+		{Kind: service.KindQR, SessionID: "a", QR: "x"},                                   // no time
+		{Kind: service.KindQR, SessionID: "a", QR: "x", Lane: "fast", At: flT0},           // unknown lane
+		{Kind: "video", SessionID: "a", Lane: service.LaneHigh, At: flT0, QR: "x"},        // unknown kind
+		{Kind: service.KindStatus, SessionID: "", Status: service.StatusActive, At: flT0}, // no session
+	}
+	for _, it := range bad {
+		if err := h.f.Publish(ctx, it); service.ErrorCode(err) != service.EINVALID {
+			t.Errorf("Publish(%+v) = %v, want EINVALID", it, err)
+		}
+	}
+	h.outbox.AssertNotCalled(t, "Add")
+
+	// Without a lane an item gets LaneFor's.
+	h.publish(t, flQR("q", 0), flStatus("s", service.StatusExpired, 0), flStatus("o", service.StatusActive, 0))
+	h.mu.Lock()
+	high, normal := len(h.items[service.LaneHigh]), len(h.items[service.LaneNormal])
+	h.mu.Unlock()
+	if high != 2 || normal != 1 {
+		t.Fatalf("lanes: high %d, normal %d; want 2 and 1", high, normal)
+	}
+	m := h.f.Metrics(ctx)
+	if m.Accepted != 3 || m.QRBatchSize != 1 || m.StatusBatchSize != 2 {
+		t.Fatalf("metrics = %+v", m)
+	}
+	if !strings.Contains(h.logs.String(), `"msg":"item added"`) {
+		t.Fatalf("no item added log: %s", h.logs)
+	}
+}
+
+// A lane flushes when its own interval ends: HIGH after 1 s, NORMAL after 5 s.
+func TestFlusherLaneIntervals(t *testing.T) {
+	h := newFlHarness(t, service.FlusherConfig{PriorityInterval: time.Second, BatchInterval: 5 * time.Second}, false)
+	h.run(t)
+	h.clock.waitTimers(t, 2)
+	h.publish(t, flQR("a", 0), flStatus("b", service.StatusExpired, 0))
+
+	h.clock.Advance(time.Second)
+	req := h.next(t)
+	if req.Kind != service.KindQR || !slices.Equal(req.Sessions, []string{"a"}) {
+		t.Fatalf("first request = %+v, want the HIGH lane's QR", req)
+	}
+	// NORMAL only goes at 5 s: the next request to arrive must be its status.
+	for range 3 {
+		h.clock.waitTimers(t, 2)
+		h.clock.Advance(time.Second)
+	}
+	h.clock.waitTimers(t, 2)
+	h.clock.Advance(time.Second)
+	req = h.next(t)
+	if req.Kind != service.KindStatus || !slices.Equal(req.Sessions, []string{"b"}) {
+		t.Fatalf("second request = %+v, want the NORMAL lane's status", req)
+	}
+	if got := h.clock.Now().Sub(flT0); got != 5*time.Second {
+		t.Fatalf("status sent at +%s, want +5s", got)
+	}
+}
+
+// BatchSize items arriving in a lane flush it without waiting for the interval.
+func TestFlusherFlushesEarlyAtBatchSize(t *testing.T) {
+	h := newFlHarness(t, service.FlusherConfig{BatchSize: 3}, false)
+	h.run(t)
+	h.clock.waitTimers(t, 2)
+	h.publish(t, flStatus("a", service.StatusExpired, 0), flStatus("b", service.StatusExpired, 0))
+	h.publish(t, flStatus("c", service.StatusExpired, 0)) // the third wakes the NORMAL lane
+	req := h.next(t)
+	if len(req.Sessions) != 3 {
+		t.Fatalf("request has %d items, want 3 (no flush before BatchSize arrived)", len(req.Sessions))
+	}
+	if h.clock.Now() != flT0 {
+		t.Fatalf("clock moved to %s: the flush waited for a timer", h.clock.Now())
+	}
+}
+
+func TestFlusherBatchesBySize(t *testing.T) {
+	tests := []struct {
+		name      string
+		qrs, sts  int
+		batchSize int
+		claimMax  int
+		want      string
+	}{
+		{"one batch", 3, 2, 50, 0, "qr:3 status:2 "},
+		{"exact size", 50, 0, 50, 0, "qr:50 "},
+		{"split", 120, 7, 50, 0, "qr:50 qr:50 qr:20 status:7 "},
+		// Claims smaller than the backlog: the flush goes on claiming.
+		{"small claims", 10, 0, 4, 6, "qr:4 qr:2 qr:4 "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFlHarness(t, service.FlusherConfig{BatchSize: tt.batchSize, ClaimMax: tt.claimMax}, true)
+			for i := range tt.qrs {
+				h.publish(t, flQR(fmt.Sprintf("q%d", i), 0))
+			}
+			for i := range tt.sts {
+				h.publish(t, flStatus(fmt.Sprintf("s%d", i), service.StatusActive, 0))
+			}
+			if err := h.f.FlushAll(context.Background()); err != nil {
+				t.Fatalf("FlushAll: %v", err)
+			}
+			reqs, acked, _, pending := h.snapshot()
+			if got := flSizes(reqs); got != tt.want {
+				t.Fatalf("requests = %q, want %q", got, tt.want)
+			}
+			if pending != 0 || len(acked) != tt.qrs+tt.sts {
+				t.Fatalf("pending %d, acked %d", pending, len(acked))
+			}
+			m := h.f.Metrics(context.Background())
+			if m.Sent != int64(tt.qrs+tt.sts) || m.RequestsSaved != int64(tt.qrs+tt.sts-len(reqs)) {
+				t.Fatalf("metrics = %+v", m)
+			}
+		})
+	}
+}
+
+func TestFlusherCoalescesNewestPerKey(t *testing.T) {
+	h := newFlHarness(t, service.FlusherConfig{}, true)
+	h.publish(t,
+		flQR("a", 1*time.Second),
+		flQR("a", 3*time.Second),
+		flQR("a", 2*time.Second),
+		flStatus("a", service.StatusActive, 1*time.Second),
+		flStatus("a", service.StatusInactive, 4*time.Second),
+		flQR("b", 1*time.Second),
+	)
+	if err := h.f.FlushAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reqs, acked, _, pending := h.snapshot()
+	if len(reqs) != 2 {
+		t.Fatalf("requests = %q", flSizes(reqs))
+	}
+	qr, st := reqs[0], reqs[1]
+	if !slices.Equal(qr.Sessions, []string{"a", "b"}) || !qr.Ats[0].Equal(flT0.Add(3*time.Second)) {
+		t.Fatalf("QR request = %+v, want a@3s and b", qr)
+	}
+	if !slices.Equal(st.Values, []string{"inactive"}) {
+		t.Fatalf("status request = %+v, want only the newest (inactive)", st)
+	}
+	if len(acked) != 6 || pending != 0 {
+		t.Fatalf("acked %v, pending %d: superseded items must be acked too", acked, pending)
+	}
+	m := h.f.Metrics(context.Background())
+	if m.Superseded != 3 || m.Sent != 3 || m.Requests != 2 || m.RequestsSaved != 4 || m.QRBatchSize != 0 || m.StatusBatchSize != 0 {
+		t.Fatalf("metrics = %+v", m)
+	}
+	if m.LastFlushQR != flT0.UnixMilli() || m.LastFlushStatus != flT0.UnixMilli() {
+		t.Fatalf("last flush = %d/%d, want %d", m.LastFlushQR, m.LastFlushStatus, flT0.UnixMilli())
+	}
+
+	// The seed's "batch sent" line, one per request, with lane, kind, items and request_ms.
+	var sentLines int
+	for line := range strings.SplitSeq(h.logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "batch sent" {
+			continue
+		}
+		sentLines++
+		for _, k := range []string{"lane", "kind", "items", "request_ms"} {
+			if _, ok := rec[k]; !ok {
+				t.Errorf("batch sent line lacks %q: %s", k, line)
+			}
+		}
+	}
+	if sentLines != 2 {
+		t.Fatalf("%d batch sent lines, want 2:\n%s", sentLines, h.logs)
+	}
+}
+
+// When the newest item of a key is refused, the older ones stay and the next
+// pass sends the newest of them, so Laravel keeps the latest valid state.
+func TestFlusherSupersededStayWhenNewestRefused(t *testing.T) {
+	h := newFlHarness(t, service.FlusherConfig{}, true)
+	h.publish(t, flStatus("a", service.StatusActive, 1*time.Second), flStatus("a", service.StatusInactive, 2*time.Second))
+	h.setAnswer(func(n int, req flRequest) error {
+		if req.Values[0] == "inactive" {
+			return &service.DeliveryError{StatusCode: 422, Message: "bad"}
+		}
+		return nil
+	})
+	if err := h.f.FlushAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reqs, acked, dead, pending := h.snapshot()
+	if len(dead) != 1 || dead[0].Item.Status != service.StatusInactive {
+		t.Fatalf("dead = %+v", dead)
+	}
+	if len(reqs) != 2 || reqs[1].Values[0] != "active" || !slices.Equal(acked, []string{"1"}) || pending != 0 {
+		t.Fatalf("requests %+v, acked %v, pending %d", reqs, acked, pending)
+	}
+}
+
+// Retries wait on the clock for full-jitter exponential backoff, or longer
+// when Laravel says so, and keep the request's idempotency key.
+func TestFlusherRetriesWithBackoff(t *testing.T) {
+	rands := []float64{0.75, 0.125, 0.5, 0.9375, 0.25, 0} // exact in binary
+	var calls int
+	cfg := service.FlusherConfig{
+		BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second,
+		Rand: func() float64 { r := rands[calls%len(rands)]; calls++; return r },
+	}
+	h := newFlHarness(t, cfg, true)
+	h.publish(t, flQR("a", 0), flQR("b", 0))
+	failures := []error{
+		&service.DeliveryError{StatusCode: 503, Message: "down"},
+		&service.DeliveryError{StatusCode: 0, Message: "connection refused"},
+		&service.DeliveryError{StatusCode: 429, RetryAfter: 10 * time.Second, Message: "slow down"},
+		&service.DeliveryError{StatusCode: 500},
+		&service.DeliveryError{StatusCode: 401, Message: "Unauthenticated."}, // a config problem, not bad items
+		errors.New("unclassified"),
+	}
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n < len(failures) {
+			return failures[n]
+		}
+		return nil
+	})
+	if err := h.f.FlushAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// ceilings: 100ms, 200ms, 400ms, 800ms, 1s (max), 1s
+	want := []time.Duration{75 * time.Millisecond, 25 * time.Millisecond, 10 * time.Second, 750 * time.Millisecond, 250 * time.Millisecond, 0}
+	waits := h.clock.Waits()
+	// A zero wait asks the clock for nothing.
+	if !slices.Equal(waits, want[:5]) {
+		t.Fatalf("waits = %v, want %v", waits, want[:5])
+	}
+	reqs, acked, dead, _ := h.snapshot()
+	if len(reqs) != 7 || len(acked) != 2 || len(dead) != 0 {
+		t.Fatalf("requests %d, acked %v, dead %v", len(reqs), acked, dead)
+	}
+	for _, r := range reqs {
+		if r.Key != reqs[0].Key || r.Key == "" {
+			t.Fatalf("idempotency keys differ across retries: %q vs %q", r.Key, reqs[0].Key)
+		}
+	}
+	m := h.f.Metrics(context.Background())
+	if m.Requests != 7 || m.Retries != 6 || m.Failed != 6 || m.Sent != 2 {
+		t.Fatalf("metrics = %+v", m)
+	}
+	var outcomes []string
+	for _, b := range h.obs.batches {
+		outcomes = append(outcomes, b.Outcome())
+	}
+	if strings.Join(outcomes, ",") != "retry,retry,retry,retry,retry,retry,sent" {
+		t.Fatalf("outcomes = %v", outcomes)
+	}
+}
+
+func TestBackoffBoundsThroughFlusher(t *testing.T) {
+	// With rand → 1 every wait is its ceiling: base·2^(n-1), capped.
+	cfg := service.FlusherConfig{BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second, Rand: func() float64 { return 0.999999 }}
+	h := newFlHarness(t, cfg, true)
+	h.publish(t, flQR("a", 0))
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n < 9 {
+			return &service.DeliveryError{StatusCode: 502}
+		}
+		return nil
+	})
+	if err := h.f.FlushAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ceilings := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
+	waits := h.clock.Waits()
+	if len(waits) != len(ceilings) {
+		t.Fatalf("waits = %v", waits)
+	}
+	for i, w := range waits {
+		if w > ceilings[i] || w < ceilings[i]*99/100 {
+			t.Errorf("wait %d = %s, want just under %s", i, w, ceilings[i])
+		}
+	}
+}
+
+// In Run, a request that keeps failing ends the cycle; later cycles skip
+// until the backoff ends, then go on with the same items and key.
+func TestFlusherRunBacksOffAcrossCycles(t *testing.T) {
+	cfg := service.FlusherConfig{PriorityInterval: time.Second, BatchInterval: time.Hour, BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second}
+	h := newFlHarness(t, cfg, false) // Rand 0.5: waits 250ms, 500ms, 1s
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n < 3 {
+			return &service.DeliveryError{StatusCode: 503}
+		}
+		return nil
+	})
+	h.run(t)
+	h.clock.waitTimers(t, 2)
+	h.publish(t, flQR("a", 0))
+
+	h.clock.Advance(time.Second) // HIGH tick at 1s: try 1 fails
+	h.next(t)
+	h.clock.waitTimers(t, 3) // NORMAL, next HIGH tick, the 250ms backoff
+	h.clock.Advance(250 * time.Millisecond)
+	h.next(t) // try 2 fails: 500ms
+	h.clock.waitTimers(t, 3)
+	h.clock.Advance(500 * time.Millisecond)
+	h.next(t) // try 3 fails at 1.75s: cycle stops, no request before 2.75s
+
+	h.clock.Advance(250 * time.Millisecond) // tick at 2s: skipped
+	flEventually(t, func() bool { return strings.Contains(h.logs.String(), "flush skipped: backing off") })
+	h.clock.waitTimers(t, 2)
+	h.clock.Advance(time.Second) // tick at 3s: tries again
+	req := h.next(t)
+	if req.Sessions[0] != "a" {
+		t.Fatalf("request = %+v", req)
+	}
+	h.mu.Lock()
+	claims := h.claims[service.LaneHigh]
+	h.mu.Unlock()
+	if claims != 2 {
+		t.Fatalf("HIGH lane claimed %d times, want 2 (the 2s tick must skip)", claims)
+	}
+	reqs, _, _, _ := h.snapshot()
+	for _, r := range reqs {
+		if r.Key != reqs[0].Key {
+			t.Fatalf("idempotency key changed between cycles")
+		}
+	}
+}
+
+func TestFlusherIsolatesRefusedItems(t *testing.T) {
+	refuse := func(bad ...string) flAnswer {
+		return func(_ int, req flRequest) error {
+			var idx []int
+			for i, s := range req.Sessions {
+				if slices.Contains(bad, s) {
+					idx = append(idx, i)
+				}
+			}
+			if len(idx) == 0 {
+				return nil
+			}
+			return &service.DeliveryError{StatusCode: 422, Message: "The given data was invalid. (qrs.N.qr: bad)", Invalid: idx}
+		}
+	}
+	withoutIndices := func(status int, bad ...string) flAnswer {
+		return func(_ int, req flRequest) error {
+			for _, s := range req.Sessions {
+				if slices.Contains(bad, s) {
+					return &service.DeliveryError{StatusCode: status, Message: "Bad Request"}
+				}
+			}
+			return nil
+		}
+	}
+	tests := []struct {
+		name     string
+		sessions int
+		answer   flAnswer
+		dead     []string
+		requests string
+	}{
+		{"422 names items", 5, refuse("s1", "s3"), []string{"s1", "s3"}, "qr:5 qr:3 "},
+		{"422 names all", 2, refuse("s0", "s1"), []string{"s0", "s1"}, "qr:2 "},
+		{"halving finds one", 4, withoutIndices(400, "s2"), []string{"s2"}, "qr:4 qr:2 qr:2 qr:1 qr:1 "},
+		{"halving finds two", 4, withoutIndices(413, "s0", "s3"), []string{"s0", "s3"}, "qr:4 qr:2 qr:1 qr:1 qr:2 qr:1 qr:1 "},
+		{"single item", 1, withoutIndices(400, "s0"), []string{"s0"}, "qr:1 "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFlHarness(t, service.FlusherConfig{}, true)
+			for i := range tt.sessions {
+				h.publish(t, flQR(fmt.Sprintf("s%d", i), 0))
+			}
+			h.setAnswer(tt.answer)
+			if err := h.f.FlushAll(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			reqs, acked, dead, pending := h.snapshot()
+			if got := flSizes(reqs); got != tt.requests {
+				t.Errorf("requests = %q, want %q", got, tt.requests)
+			}
+			var deadSessions []string
+			for _, d := range dead {
+				deadSessions = append(deadSessions, d.Item.SessionID)
+				if !strings.Contains(d.Reason, "laravel answered 4") || !strings.Contains(d.Reason, "Bad") && !strings.Contains(d.Reason, "invalid") {
+					t.Errorf("reason %q lacks the status and Laravel's message", d.Reason)
+				}
+				if !d.At.Equal(h.clock.Now()) {
+					t.Errorf("dead letter at %s", d.At)
+				}
+			}
+			slices.Sort(deadSessions)
+			if !slices.Equal(deadSessions, tt.dead) {
+				t.Fatalf("dead-lettered %v, want %v", deadSessions, tt.dead)
+			}
+			if pending != 0 || len(acked) != tt.sessions-len(tt.dead) {
+				t.Fatalf("pending %d, acked %v", pending, acked)
+			}
+			m := h.f.Metrics(context.Background())
+			if m.DeadLettered != int64(len(tt.dead)) || len(h.obs.dead) != len(tt.dead) || len(h.obs.delivered) != len(acked) {
+				t.Fatalf("metrics %+v, observer %d dead %d delivered", m, len(h.obs.dead), len(h.obs.delivered))
+			}
+			// Different item sets are different requests: a resent rest has its own key.
+			keys := map[string]bool{}
+			for _, r := range reqs {
+				keys[r.Key] = true
+			}
+			if len(keys) != len(reqs) {
+				t.Fatalf("%d keys for %d distinct requests", len(keys), len(reqs))
+			}
+		})
+	}
+}
+
+func TestFlusherFlushAllDrainsBothLanes(t *testing.T) {
+	h := newFlHarness(t, service.FlusherConfig{BatchSize: 2}, true)
+	for i := range 5 {
+		h.publish(t, flQR(fmt.Sprintf("q%d", i), 0), flStatus(fmt.Sprintf("s%d", i), service.StatusExpired, 0))
+	}
+	if err := h.f.FlushAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, acked, _, pending := h.snapshot()
+	if pending != 0 || len(acked) != 10 {
+		t.Fatalf("pending %d, acked %d", pending, len(acked))
+	}
+	m := h.f.Metrics(context.Background())
+	if m.Lanes[service.LaneHigh].Sent != 5 || m.Lanes[service.LaneNormal].Sent != 5 || m.Lanes[service.LaneHigh].Pending != 0 {
+		t.Fatalf("lanes = %+v", m.Lanes)
+	}
+}
+
+// FlushAll stops at ctx's end; what Laravel did not take stays in the outbox.
+func TestFlusherFlushAllStopsAtDeadline(t *testing.T) {
+	h := newFlHarness(t, service.FlusherConfig{}, true)
+	h.publish(t, flQR("a", 0), flStatus("b", service.StatusExpired, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n == 5 {
+			cancel()
+		}
+		return &service.DeliveryError{StatusCode: 503}
+	})
+	err := h.f.FlushAll(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("FlushAll = %v, want context.Canceled", err)
+	}
+	_, acked, dead, pending := h.snapshot()
+	if pending != 2 || len(acked) != 0 || len(dead) != 0 {
+		t.Fatalf("pending %d, acked %v, dead %v: undelivered items must stay", pending, acked, dead)
+	}
+	m := h.f.Metrics(context.Background())
+	if m.QRBatchSize != 1 || m.StatusBatchSize != 1 || m.Lanes[service.LaneHigh].Pending != 1 {
+		t.Fatalf("metrics = %+v", m)
+	}
+}
+
+func TestFlusherDirectMode(t *testing.T) {
+	h := newFlHarness(t, service.FlusherConfig{Mode: service.DeliveryModeDirect}, false)
+	h.setAnswer(func(_ int, req flRequest) error {
+		if req.Sessions[0] == "gone" {
+			return &service.DeliveryError{StatusCode: 404, Message: "WhatsApp account not found."}
+		}
+		return nil
+	})
+	h.run(t)
+	h.clock.waitTimers(t, 2)
+
+	// Each event goes at once, alone, to the single endpoint: no coalescing.
+	h.publish(t, flStatus("a", service.StatusExpired, time.Second))
+	if req := h.next(t); !req.Single || req.Kind != service.KindStatus || req.Values[0] != "expired" {
+		t.Fatalf("request = %+v", req)
+	}
+	h.publish(t, flQR("a", 2*time.Second))
+	if req := h.next(t); !req.Single || req.Kind != service.KindQR {
+		t.Fatalf("request = %+v", req)
+	}
+	h.publish(t, flStatus("a", service.StatusActive, 3*time.Second))
+	h.publish(t, flStatus("a", service.StatusInactive, 4*time.Second))
+	if a, b := h.next(t), h.next(t); a.Values[0] != "active" || b.Values[0] != "inactive" {
+		t.Fatalf("requests = %+v, %+v: direct mode must send every event", a, b)
+	}
+	// A single endpoint's 404 is about the item (unknown account).
+	h.publish(t, flStatus("gone", service.StatusActive, 5*time.Second))
+	h.next(t)
+	if h.clock.Now() != flT0 {
+		t.Fatalf("direct mode waited for the clock")
+	}
+	// Acks and the dead letter follow the answers.
+	flEventually(t, func() bool {
+		m := h.f.Metrics(context.Background())
+		return m.DeadLettered == 1 && m.Sent == 4
+	})
+	m := h.f.Metrics(context.Background())
+	if m.Mode != "direct" || m.Accepted != 5 || m.Requests != 5 || m.RequestsSaved != 0 || m.Sent != 4 {
+		t.Fatalf("metrics = %+v", m)
+	}
+}
+
+func TestFlusherObserversFanOut(t *testing.T) {
+	a, b := &flObserver{}, &flObserver{}
+	obs := service.FlusherObservers(a, b, service.NopFlusherObserver{})
+	obs.OnBatch(service.BatchReport{Items: 1})
+	obs.OnDelivered(flQR("x", 0), time.Second)
+	obs.OnDeadLettered(service.DeadLetter{Reason: "r"})
+	for _, o := range []*flObserver{a, b} {
+		if len(o.batches) != 1 || len(o.delivered) != 1 || len(o.dead) != 1 {
+			t.Fatalf("observer got %+v", o)
+		}
+	}
+}
+
+func TestBatchReportOutcome(t *testing.T) {
+	tests := []struct {
+		err  error
+		mode string
+		want string
+	}{
+		{nil, service.DeliveryModeBatch, "sent"},
+		{&service.DeliveryError{StatusCode: 503}, service.DeliveryModeBatch, "retry"},
+		{&service.DeliveryError{StatusCode: 0}, service.DeliveryModeBatch, "retry"},
+		{&service.DeliveryError{StatusCode: 403}, service.DeliveryModeBatch, "retry"},
+		{&service.DeliveryError{StatusCode: 404}, service.DeliveryModeBatch, "retry"},
+		{&service.DeliveryError{StatusCode: 404}, service.DeliveryModeDirect, "refused"},
+		{&service.DeliveryError{StatusCode: 422}, service.DeliveryModeBatch, "refused"},
+		{errors.New("?"), service.DeliveryModeBatch, "retry"},
+	}
+	for _, tt := range tests {
+		if got := (service.BatchReport{Err: tt.err, Mode: tt.mode}).Outcome(); got != tt.want {
+			t.Errorf("Outcome(%v, %s) = %s, want %s", tt.err, tt.mode, got, tt.want)
+		}
+	}
+}
+
+func TestFlusherConfigValidate(t *testing.T) {
+	tests := []struct {
+		cfg service.FlusherConfig
+		ok  bool
+	}{
+		{service.FlusherConfig{}, true},
+		{service.FlusherConfig{Mode: "direct", BatchSize: 10}, true},
+		{service.FlusherConfig{Mode: "fast"}, false},
+		{service.FlusherConfig{BatchSize: -1}, false},
+		{service.FlusherConfig{BatchInterval: -time.Second}, false},
+		{service.FlusherConfig{ClaimMax: -1}, false},
+		{service.FlusherConfig{BackoffMax: -1}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
+			t.Errorf("Validate(%+v) = %v, want ok=%v", tt.cfg, err, tt.ok)
+		}
+	}
+}
