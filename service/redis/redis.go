@@ -33,6 +33,7 @@ func Open(ctx context.Context, rawURL string) (*goredis.Client, error) {
 	opts.WriteTimeout = 2 * time.Second
 	opts.PoolTimeout = 3 * time.Second
 	opts.MaxRetries = 1
+	opts.DialerRetries = 2
 	opts.MinIdleConns = 2
 	rdb := goredis.NewClient(opts)
 	if err := rdb.Ping(ctx).Err(); err != nil {
