@@ -35,9 +35,11 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	mux.HandleFunc("GET /__mock/accounts/{id}", s.getAccount)
 	mux.HandleFunc("DELETE /__mock/accounts/{id}", s.deleteAccount)
 	mux.HandleFunc("GET /__mock/idempotency", s.getIdempotency)
-	mux.HandleFunc("/__mock/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, messageReply(http.StatusNotFound, "no such mock endpoint: "+r.Method+" "+r.URL.Path))
-	})
+	}
+	mux.HandleFunc("/__mock/", notFound)
+	mux.HandleFunc("/__mock", notFound)
 	return mux
 }
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -143,3 +144,5 @@ func mustAccount(t testing.TB, s *Server, id string) Account {
 	}
 	return a
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

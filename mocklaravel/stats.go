@@ -164,7 +164,7 @@ func (s *statsRecorder) snapshot() Stats {
 }
 
 // histogram buckets durations logarithmically from 1 µs: bucket i holds
-// values up to histGrowth^i µs. 480 buckets reach past 100 s.
+// values up to histGrowth^i µs. 480 buckets reach 144 s; the last is open-ended.
 const (
 	histGrowth  = 1.04
 	histBuckets = 480
@@ -202,13 +202,13 @@ func (h *histogram) summary() Latency {
 }
 
 // quantile returns the upper bound of the bucket holding the q-th value,
-// capped at the exact maximum.
+// capped at the exact maximum (which the open-ended last bucket reports).
 func (h *histogram) quantile(q float64) float64 {
 	rank := int64(math.Ceil(q * float64(h.n)))
 	var seen int64
 	for i, c := range h.counts {
 		seen += c
-		if seen >= rank {
+		if seen >= rank && i < histBuckets-1 {
 			upper := time.Duration(math.Pow(histGrowth, float64(i)) * float64(time.Microsecond))
 			return roundMS(min(upper, h.max))
 		}
