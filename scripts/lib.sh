@@ -37,8 +37,15 @@ apt_install() {
     apt-get update -qq >&2 && touch "$stamp"
   fi
   log apt "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$TOOLS/apt.log" 2>&1 ||
-    { tail -n 20 "$TOOLS/apt.log" >&2; die apt "apt-get install ${missing[*]} failed"; }
+  # Packages like redis-server and postgresql start a system daemon on install where they can;
+  # tests start their own servers, so forbid that (Debian's policy-rc.d convention) while we install.
+  local policy=/usr/sbin/policy-rc.d ours=0 rc=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && ours=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$TOOLS/apt.log" 2>&1 || rc=$?
+  [ "$ours" = 1 ] && rm -f "$policy"
+  [ "$rc" = 0 ] || { tail -n 20 "$TOOLS/apt.log" >&2; die apt "apt-get install ${missing[*]} failed"; }
 }
 
 # ensure_go: Go is the one prerequisite we do not install.
@@ -56,4 +63,12 @@ ensure_redis_server() {
   [ -n "${REDIS_URL:-}" ] && return 0
   have redis-server || apt_install redis-server
   have redis-server || die redis "redis-server still not on PATH after install"
+}
+
+# ensure_postgres_server: Postgres server binaries for internal/pgtest (unless PG_URL is set).
+ensure_postgres_server() {
+  [ -n "${PG_URL:-}" ] && return 0
+  have initdb && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return 0
+  apt_install postgresql
 }

@@ -8,6 +8,7 @@ main() {
   cd "$ROOT"
   ensure_go
   ensure_redis_server
+  ensure_postgres_server
   log vet "go vet ./..."
   CGO_ENABLED=0 go vet ./...
   log unit "go test ./..."
