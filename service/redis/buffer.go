@@ -90,11 +90,15 @@ func (b *buffer) remove(lane service.Lane, ids []string) []service.Item {
 	if len(ids) == 0 {
 		return nil
 	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var removed []service.Item
 	b.lanes[lane] = slices.DeleteFunc(b.lanes[lane], func(e *buffered) bool {
-		if !slices.Contains(ids, e.item.ID) || e.gone {
+		if !want[e.item.ID] || e.gone {
 			return false
 		}
 		removed = append(removed, e.item)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -70,4 +71,17 @@ func keyPrefix(p string) string {
 		return DefaultPrefix
 	}
 	return p
+}
+
+// LogTo sends go-redis's own messages (failed dials, pool trouble) to l as
+// structured warnings instead of its plain-text default on stderr. go-redis
+// keeps one logger per process, so main calls this once.
+func LogTo(l *slog.Logger) {
+	goredis.SetLogger(slogAdapter{l.With("component", "go-redis")})
+}
+
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Printf(ctx context.Context, format string, v ...any) {
+	a.l.WarnContext(ctx, fmt.Sprintf(format, v...))
 }
