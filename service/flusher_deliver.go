@@ -193,11 +193,11 @@ func (f *Flusher) post(ctx context.Context, kind Kind, key string, items []Item)
 		}
 		res, err = f.laravel.PostStatusBatch(ctx, key, sts)
 	}
-	if err == nil && res.Failed > 0 {
+	if err == nil && (res.Failed > 0 || !res.Success) {
 		// A 2xx is Laravel taking responsibility for the batch; it does not
 		// say which items it could not store, so there is nothing to resend.
 		f.log.WarnContext(ctx, "laravel stored part of a batch", "kind", kind, "items", len(items),
-			"updated", res.Updated, "failed", res.Failed, "idempotency_key", key)
+			"success", res.Success, "updated", res.Updated, "failed", res.Failed, "idempotency_key", key)
 	}
 	return err
 }
