@@ -109,13 +109,18 @@ func client(t *testing.T, d *Driver, sessionID string) *whatsmeow.Client {
 // next returns the next driver event; the deadline only guards against a hang.
 func next(t *testing.T, d *Driver) service.DriverEvent {
 	t.Helper()
+	return nextWithin(t, d, 10*time.Second)
+}
+
+func nextWithin(t *testing.T, d *Driver, hang time.Duration) service.DriverEvent {
+	t.Helper()
 	select {
 	case ev, ok := <-d.Events():
 		if !ok {
 			t.Fatal("events closed")
 		}
 		return ev
-	case <-time.After(10 * time.Second):
+	case <-time.After(hang):
 		t.Fatal("no driver event")
 	}
 	return service.DriverEvent{}
