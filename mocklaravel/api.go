@@ -1,11 +1,9 @@
 package mocklaravel
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -153,8 +151,8 @@ func rejectedFrom(ctx context.Context) map[string]bool {
 
 // decodeBody reads a JSON body into v. On failure it returns the answer to
 // send: 415 for another content type, 413 above the size limit, 400 for
-// malformed JSON. A body that is valid JSON but not an object decodes to
-// nothing, and the validator reports what is missing, as in Laravel.
+// malformed JSON. A body that is valid JSON but not an object has no
+// members, and the validator reports what is missing, as in Laravel.
 func (s *Server) decodeBody(r *http.Request, v any) (n int64, rep reply, ok bool) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -163,24 +161,31 @@ func (s *Server) decodeBody(r *http.Request, v any) (n int64, rep reply, ok bool
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		return 0, tooLarge(), false
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + 1)
-	}
-	n, err = buf.ReadFrom(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+	body, err := readBody(r, s.cfg.MaxBodyBytes)
+	n = int64(len(body))
 	switch {
 	case err != nil:
 		return n, messageReply(http.StatusBadRequest, "Could not read the request body."), false
 	case n > s.cfg.MaxBodyBytes:
 		return n, tooLarge(), false
 	}
-	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if !errors.As(err, &typeErr) {
-			return n, messageReply(http.StatusBadRequest, "Malformed JSON: "+err.Error()), false
-		}
+	if err := json.Unmarshal(body, v); err != nil {
+		return n, messageReply(http.StatusBadRequest, "Malformed JSON: "+err.Error()), false
 	}
 	return n, reply{}, true
+}
+
+// readBody reads at most limit+1 bytes, in one allocation when the
+// Content-Length is known (batches of QR codes are ~100 KB).
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, limit+1))
 }
 
 func tooLarge() reply {
@@ -195,23 +200,22 @@ type batchResult struct {
 }
 
 func (s *Server) qrBatch(r *http.Request, _ string) reply {
-	var req qrBatchRequest
-	n, rep, ok := s.decodeBody(r, &req)
-	if !ok {
-		return withBytes(rep, n, 0)
-	}
-	cs, errs := validateBatch("qrs", qrShape, req.QRs)
-	return withBytes(s.applyBatch(r.Context(), "qrs", cs, errs, s.store.applyQRs), n, int64(len(req.QRs.items)))
+	return s.batch(r, "qrs", qrShape, s.store.applyQRs)
 }
 
 func (s *Server) statusBatch(r *http.Request, _ string) reply {
-	var req statusBatchRequest
-	n, rep, ok := s.decodeBody(r, &req)
+	return s.batch(r, "statuses", statusShape, s.store.applyStatuses)
+}
+
+func (s *Server) batch(r *http.Request, key string, shape itemShape, apply applyFunc) reply {
+	var body any
+	n, rep, ok := s.decodeBody(r, &body)
 	if !ok {
 		return withBytes(rep, n, 0)
 	}
-	cs, errs := validateBatch("statuses", statusShape, req.Statuses)
-	return withBytes(s.applyBatch(r.Context(), "statuses", cs, errs, s.store.applyStatuses), n, int64(len(req.Statuses.items)))
+	l := listOf(members(body)[key])
+	cs, errs := validateBatch(key, shape, l)
+	return withBytes(s.applyBatch(r.Context(), key, cs, errs, apply), n, int64(len(l.items)))
 }
 
 type applyFunc func(ctx context.Context, cs []change, autoCreate bool) (updated, failed int, err error)
@@ -242,21 +246,20 @@ func withBytes(rep reply, n, items int64) reply {
 // The single endpoints take one item at the top level; the event time is
 // optional there and defaults to now.
 func (s *Server) qrSingle(r *http.Request, _ string) reply {
-	var req qrItem
-	n, rep, ok := s.decodeBody(r, &req)
-	if !ok {
-		return withBytes(rep, n, 0)
-	}
-	return withBytes(s.applySingle(r.Context(), qrShape, req.fields(), s.store.applyQRs), n, 1)
+	return s.single(r, qrShape, s.store.applyQRs)
 }
 
 func (s *Server) statusSingle(r *http.Request, _ string) reply {
-	var req statusItem
-	n, rep, ok := s.decodeBody(r, &req)
+	return s.single(r, statusShape, s.store.applyStatuses)
+}
+
+func (s *Server) single(r *http.Request, shape itemShape, apply applyFunc) reply {
+	var body any
+	n, rep, ok := s.decodeBody(r, &body)
 	if !ok {
 		return withBytes(rep, n, 0)
 	}
-	return withBytes(s.applySingle(r.Context(), statusShape, req.fields(), s.store.applyStatuses), n, 1)
+	return withBytes(s.applySingle(r.Context(), shape, shape.fields(body), apply), n, 1)
 }
 
 func (s *Server) applySingle(ctx context.Context, shape itemShape, item [3]field, apply applyFunc) reply {

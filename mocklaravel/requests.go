@@ -5,27 +5,6 @@ import (
 	"time"
 )
 
-// Request bodies of the four POST endpoints. Every member is a field, so
-// wrong types reach the validator instead of failing the JSON decode.
-type (
-	qrItem struct {
-		SessionID   field `json:"session_id"`
-		QR          field `json:"qr"`
-		GeneratedAt field `json:"generated_at"`
-	}
-	statusItem struct {
-		SessionID field `json:"session_id"`
-		EstadoQR  field `json:"estado_qr"`
-		UpdatedAt field `json:"updated_at"`
-	}
-	qrBatchRequest struct {
-		QRs list[object[qrItem]] `json:"qrs"`
-	}
-	statusBatchRequest struct {
-		Statuses list[object[statusItem]] `json:"statuses"`
-	}
-)
-
 // itemShape names the three members of one item kind and checks its value.
 type itemShape struct {
 	names      [3]string // session id, value, event time
@@ -37,14 +16,17 @@ var (
 	statusShape = itemShape{[3]string{"session_id", "estado_qr", "updated_at"}, checkStatus}
 )
 
-func (it qrItem) fields() [3]field     { return [3]field{it.SessionID, it.QR, it.GeneratedAt} }
-func (it statusItem) fields() [3]field { return [3]field{it.SessionID, it.EstadoQR, it.UpdatedAt} }
+// fields picks the shape's three members out of a decoded item.
+func (sh itemShape) fields(item any) [3]field {
+	m := members(item)
+	return [3]field{fieldOf(m[sh.names[0]]), fieldOf(m[sh.names[1]]), fieldOf(m[sh.names[2]])}
+}
 
 // validateBatch checks a whole batch under the array key (qrs, statuses)
 // and returns its changes, or the error bag. Like Laravel's wildcard rules,
 // errors come rule by rule (every session_id, then every value, then every
 // time) and are keyed by the item index: "statuses.3.estado_qr".
-func validateBatch[T interface{ fields() [3]field }](key string, shape itemShape, l list[object[T]]) ([]change, *fieldErrors) {
+func validateBatch(key string, shape itemShape, l list) ([]change, *fieldErrors) {
 	errs := &fieldErrors{}
 	if m := checkList(l); m != "" {
 		errs.add(key, message(m, key))
@@ -52,7 +34,7 @@ func validateBatch[T interface{ fields() [3]field }](key string, shape itemShape
 	}
 	rows := make([][3]field, len(l.items))
 	for i, it := range l.items {
-		rows[i] = it.v.fields()
+		rows[i] = shape.fields(it)
 	}
 	return validateRows(key, shape, rows, true, time.Time{})
 }
