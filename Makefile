@@ -35,7 +35,10 @@ loadtest-quick: ## short load test for CI (placeholder until the loadtest lands)
 mocks: ## regenerate service/mock from the domain interfaces (.mockery.yaml)
 	go tool mockery
 
-lint: ## gofmt check + go vet
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	CGO_ENABLED=0 go vet ./...
 	CGO_ENABLED=0 go vet -tags e2e ./e2e/...
+	CGO_ENABLED=0 go run $(STATICCHECK) ./...
