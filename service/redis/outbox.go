@@ -214,6 +214,9 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	if len(stored) == 0 {
 		return nil
 	}
+	if !o.usable(ctx) {
+		return unavailable("ack %d items of %s", len(stored), lane)
+	}
 	stream := o.streams[lane]
 	_, err := o.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.XAck(ctx, stream, group, stored...)
@@ -244,12 +247,16 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 		// The item leaves the buffer either way; its dead letter waits in
 		// memory only as long as Redis is away.
 		o.buf.remove(lane, memIDs)
-		if o.down.Load() {
-			o.buf.keepDead(memDead...)
-		} else {
-			stored = append(stored, memDead...)
-		}
 	}
+	if len(stored) > 0 && !o.usable(ctx) {
+		o.buf.keepDead(memDead...)
+		return unavailable("dead-letter %d items of %s", len(stored), lane)
+	}
+	if o.down.Load() {
+		o.buf.keepDead(memDead...)
+		return nil
+	}
+	stored = append(stored, memDead...)
 	if len(stored) == 0 {
 		return nil
 	}
@@ -277,6 +284,9 @@ func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLett
 	out := o.buf.deadLetters(limit)
 	if len(out) == limit {
 		return out, nil
+	}
+	if !o.usable(ctx) {
+		return out, unavailable("list dead letters")
 	}
 	msgs, err := o.rdb.XRevRangeN(ctx, o.deadKey, "+", "-", int64(limit-len(out))).Result()
 	if err != nil {
@@ -571,6 +581,11 @@ func (o *Outbox) storeErr(err error, format string, args ...any) error {
 		return fmt.Errorf("redis outbox: %s: %w: %w", msg, service.Errorf(service.EUNAVAILABLE, "redis unreachable"), err)
 	}
 	return fmt.Errorf("redis outbox: %s: %w", msg, err)
+}
+
+func unavailable(format string, args ...any) error {
+	return fmt.Errorf("redis outbox: %s: %w", fmt.Sprintf(format, args...),
+		service.Errorf(service.EUNAVAILABLE, "redis unreachable"))
 }
 
 func splitIDs(ids []string) (mem, stored []string) {
