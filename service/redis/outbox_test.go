@@ -96,6 +96,22 @@ func TestOutboxItemsSurviveAKilledConsumer(t *testing.T) {
 	}
 }
 
+// A live consumer that keeps claiming (retrying a failed delivery) keeps
+// its items: each Claim resets their idle time.
+func TestOutboxLiveConsumerKeepsItsItems(t *testing.T) {
+	rdb := redistest.Start(t)
+	a := newOutbox(t, rdb, redis.OutboxConfig{Consumer: "a"})
+	b := newOutbox(t, sameDB(t, rdb), redis.OutboxConfig{Consumer: "b", ClaimTimeout: 200 * time.Millisecond})
+	items := outboxtest.AddN(t, a, service.LaneHigh, 2)
+	outboxtest.MustClaim(t, a, service.LaneHigh, 10)
+	time.Sleep(300 * time.Millisecond) // idle past b's claim timeout…
+	outboxtest.SameIDs(t, "a retries", outboxtest.MustClaim(t, a, service.LaneHigh, 10), items)
+	// …but a's Claim just renewed them.
+	if got := outboxtest.MustClaim(t, b, service.LaneHigh, 10); len(got) != 0 {
+		t.Fatalf("b took a live consumer's items: %v", outboxtest.IDs(got))
+	}
+}
+
 // Consumers that both live never take each other's items.
 func TestOutboxConsumersShareWithoutDuplicates(t *testing.T) {
 	rdb := redistest.Start(t)
