@@ -64,6 +64,13 @@ type session struct {
 	pairingOnce sync.Once
 }
 
+// stop ends the client. Cancel first: a Connect in progress holds the lock
+// Disconnect waits for, and gives it up only when its context ends.
+func (s *session) stop() {
+	s.cancel()
+	s.cli.Disconnect()
+}
+
 // New opens the device store and returns a driver with no running session.
 func New(ctx context.Context, cfg Config) (*Driver, error) {
 	cfg = cfg.withDefaults()
@@ -207,8 +214,7 @@ func (d *Driver) finish(s *session, e ending) {
 			}
 		}
 		d.emit(s.id, e.ev)
-		s.cli.Disconnect()
-		s.cancel()
+		s.stop()
 	}()
 	d.log.Info("session closed", "session_id", s.id, "reason", e.ev.Reason, "detail", e.ev.Detail)
 }
@@ -243,8 +249,7 @@ func (d *Driver) Stop(_ context.Context, sessionID string) error {
 	if s == nil || !s.ended.CompareAndSwap(false, true) {
 		return nil // not running, or already ending with its own reason
 	}
-	s.cli.Disconnect()
-	s.cancel()
+	s.stop()
 	d.log.Info("session stopped", "session_id", sessionID)
 	return nil
 }
@@ -287,8 +292,7 @@ func (d *Driver) Close() error {
 	d.mu.Unlock()
 	for _, s := range live {
 		s.ended.Store(true)
-		s.cli.Disconnect()
-		s.cancel()
+		s.stop()
 	}
 	d.wg.Wait()
 	d.events.close()

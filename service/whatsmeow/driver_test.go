@@ -294,6 +294,28 @@ func TestNetworkFailureAtConnect(t *testing.T) {
 	}
 }
 
+// Stop and Close give up a Connect that hangs, without reporting a failure.
+func TestStopWhileConnecting(t *testing.T) {
+	d := newTestDriver(t, "")
+	d.connect = blackholeConnect(t)
+	ctx := context.Background()
+	pairDevice(t, d, "s1", "15551230000")
+	for _, id := range []string{"s1", "s2"} {
+		if err := d.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Stop(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for ev := range d.Events() {
+		t.Fatalf("no event expected, got %+v", ev)
+	}
+}
+
 func TestStopKeepsDeviceLogoutForgetsIt(t *testing.T) {
 	d := newTestDriver(t, "")
 	ctx := context.Background()

@@ -60,9 +60,11 @@ func (e *emitter) emit(ev service.DriverEvent) {
 		e.log.Warn("driver event buffer full, dropping a non-status event", "session_id", ev.SessionID, "type", ev.Type)
 		return
 	}
-	e.log.Warn("driver event buffer full, keeping only the latest event of the session",
-		"session_id", ev.SessionID, "type", ev.Type, "superseded", old.Type)
-	if !had {
+	if had {
+		e.log.Warn("driver event buffer full, a newer event of the session replaces a waiting one",
+			"session_id", ev.SessionID, "type", ev.Type, "replaced", old.Type)
+	} else {
+		e.log.Warn("driver event buffer full, event waits for the consumer", "session_id", ev.SessionID, "type", ev.Type)
 		e.order = append(e.order, ev.SessionID)
 	}
 	e.pending[ev.SessionID] = ev

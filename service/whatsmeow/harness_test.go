@@ -166,3 +166,38 @@ func streamError(code, conflict string) *waBinary.Node {
 func connectSuccess() *waBinary.Node {
 	return &waBinary.Node{Tag: "success", Attrs: waBinary.Attrs{}}
 }
+
+// blackholeConnect dials a loopback listener that accepts and never
+// answers, like a WhatsApp that can't be reached past TCP: Connect hangs
+// until its context ends.
+func blackholeConnect(t *testing.T) func(ctx context.Context, cli *whatsmeow.Client) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() { // ends when the listener closes
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	return func(ctx context.Context, cli *whatsmeow.Client) error {
+		tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, ln.Addr().String())
+		}}
+		cli.SetPreLoginHTTPClient(&http.Client{Transport: tr})
+		cli.SetWebsocketHTTPClient(&http.Client{Transport: tr})
+		return cli.ConnectContext(ctx)
+	}
+}

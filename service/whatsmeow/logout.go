@@ -22,8 +22,7 @@ func (d *Driver) Logout(ctx context.Context, sessionID string) error {
 					"session_id", sessionID, "err", err)
 			}
 		}
-		s.cli.Disconnect()
-		s.cancel()
+		s.stop()
 	}
 	found, err := d.forget(ctx, sessionID)
 	if err != nil {
