@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -113,9 +114,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	latency := time.Since(start)
 	s.stats.record(outcome{key: key, status: rep.status, items: rep.items, bytes: rep.bytes,
 		updated: rep.updated, failed: rep.failed, replay: rep.replay, latency: latency, at: now})
-	s.log.DebugContext(r.Context(), "api request", "endpoint", key, "status", rep.status,
-		"items", rep.items, "updated", rep.updated, "failed", rep.failed, "replay", rep.replay,
-		"latency_ms", float64(latency)/float64(time.Millisecond))
+	// Checked first: building the attributes costs allocations on every request.
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.DebugContext(r.Context(), "api request", "endpoint", key, "status", rep.status,
+			"items", rep.items, "updated", rep.updated, "failed", rep.failed, "replay", rep.replay,
+			"latency_ms", float64(latency)/float64(time.Millisecond))
+	}
 }
 
 func cmp(v, def int) int {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mocklaravel
+
+const raceEnabled = false
