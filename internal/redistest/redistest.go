@@ -20,10 +20,34 @@ import (
 var (
 	once   sync.Once
 	url    string
+	shared bool // url came from REDIS_URL: other test binaries may use it at once
 	dbNext = 1
 	mu     sync.Mutex
 	errAll error
 )
+
+// nextDB picks the logical database for the next test, 1..15 in turn. A
+// Redis started here belongs to this binary, so a local counter will do; a
+// shared REDIS_URL is used by every package's test binary at once (go test
+// runs them in parallel), so the counter lives in Redis itself there.
+func nextDB(ctx context.Context, opts *redis.Options) (int, error) {
+	if !shared {
+		mu.Lock()
+		defer mu.Unlock()
+		db := dbNext
+		dbNext = dbNext%15 + 1
+		return db, nil
+	}
+	o := *opts
+	o.DB = 0
+	c := redis.NewClient(&o)
+	defer c.Close()
+	n, err := c.Incr(ctx, "redistest:next-db").Result()
+	if err != nil {
+		return 0, fmt.Errorf("pick a database on REDIS_URL: %w", err)
+	}
+	return int(n%15) + 1, nil
+}
 
 // URL returns a redis:// URL for a Redis dedicated to this test run: REDIS_URL
 // when set, else a redis-server started on a free port (stopped when the test
@@ -47,16 +71,13 @@ func Start(t testing.TB) *redis.Client {
 	if err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
-	mu.Lock()
-	opts.DB = dbNext
-	dbNext++
-	if dbNext > 15 {
-		dbNext = 1
-	}
-	mu.Unlock()
-	rdb := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	opts.DB, err = nextDB(ctx, opts)
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	rdb := redis.NewClient(opts)
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		t.Fatalf("redistest: flush db %d: %v", opts.DB, err)
 	}
@@ -66,6 +87,7 @@ func Start(t testing.TB) *redis.Client {
 
 func start() (string, error) {
 	if u := os.Getenv("REDIS_URL"); u != "" {
+		shared = true
 		return u, nil
 	}
 	bin, err := exec.LookPath("redis-server")
