@@ -1,0 +1,84 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// sample reads the gateway's /proc, its counters and Redis memory every
+// second until ctx ends, and returns the last /proc sample (taken after ctx
+// ended, so the average CPU covers the whole mode).
+func (r *Runner) sample(ctx context.Context, pid int, prev ProcSample, rc *redis.Client, api *GatewayClient, live *liveState) ProcSample {
+	last := prev
+	poll := func(pctx context.Context) {
+		if pid > 0 {
+			if s, err := ReadProc(pid); err == nil {
+				if pct := CPUPercent(last, s); s.At.Sub(last.At) >= 500*time.Millisecond {
+					live.mu.Lock()
+					live.cpuPeak = max(live.cpuPeak, pct)
+					live.mu.Unlock()
+				}
+				last = s
+			}
+		}
+		if mem, err := RedisMemory(pctx, rc); err == nil && mem > live.redisPeak.Load() {
+			live.redisPeak.Store(mem)
+		}
+		if m, err := api.BatchMetrics(pctx); err == nil {
+			live.events.Store(m.Accepted)
+			live.requests.Store(m.Requests)
+		}
+	}
+	for sleepCtx(ctx, time.Second) {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		poll(pctx)
+		cancel()
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	poll(pctx)
+	return last
+}
+
+// progress draws a bar on Progress until ctx ends: elapsed of expected, the
+// gateway's accepted events and requests sent.
+func (r *Runner) progress(ctx context.Context, mode string, origin time.Time, expected time.Duration, live *liveState) {
+	if r.opts.Progress == nil {
+		return
+	}
+	every := 500 * time.Millisecond
+	if !isTerminal(r.opts.Progress) {
+		every = 10 * time.Second // a log file gets a line now and then, not a redraw
+	}
+	for sleepCtx(ctx, every) {
+		fmt.Fprint(r.opts.Progress, ProgressLine(mode, time.Since(origin), expected, live.events.Load(), live.requests.Load(), 30)+lineEnd(r.opts.Progress))
+	}
+}
+
+// ProgressLine renders one progress bar of width cells.
+func ProgressLine(mode string, elapsed, expected time.Duration, events, requests int64, width int) string {
+	frac := 1.0
+	if expected > 0 {
+		frac = min(float64(elapsed)/float64(expected), 1)
+	}
+	full := int(frac * float64(width))
+	bar := strings.Repeat("█", full) + strings.Repeat("░", width-full)
+	return fmt.Sprintf("%-6s %s %3.0f%% %5.0fs/%.0fs  events %6d  requests %6d",
+		mode, bar, 100*frac, elapsed.Seconds(), expected.Seconds(), events, requests)
+}
+
+func urlHost(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("parse %q: %w", raw, err)
+	}
+	if u.Hostname() == "" {
+		return "", fmt.Errorf("%q has no host", raw)
+	}
+	return u.Hostname(), nil
+}
