@@ -54,7 +54,8 @@ func match(method, path string) (rt *route, param string, allowed []string) {
 		if !ok {
 			continue
 		}
-		if c.method == method {
+		// Laravel serves HEAD wherever it serves GET.
+		if c.method == method || (method == http.MethodHead && c.method == http.MethodGet) {
 			return c, p, nil
 		}
 		allowed = append(allowed, c.method)

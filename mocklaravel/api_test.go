@@ -1,7 +1,9 @@
 package mocklaravel
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -265,5 +267,39 @@ func TestIdempotencyLogIsBounded(t *testing.T) {
 	}
 	if l.observe("e", "0") {
 		t.Error("the oldest key should have been forgotten")
+	}
+}
+
+func TestHeadIsServedLikeGet(t *testing.T) {
+	s, _ := newTestServer(t, Config{})
+	call(t, s, http.MethodPost, "/api/whatsapp/status", map[string]any{"session_id": "abc", "estado_qr": "active"})
+	if a := call(t, s, http.MethodHead, "/api/whatsapp/status/abc", nil); a.status != 200 {
+		t.Errorf("HEAD: %d", a.status)
+	}
+	if a := call(t, s, http.MethodHead, "/api/qr/batch", nil); a.status != 405 {
+		t.Errorf("HEAD on a POST route: %d", a.status)
+	}
+}
+
+// TestTooLargeWithoutContentLength covers a chunked body, whose size is
+// only known while reading it.
+func TestTooLargeWithoutContentLength(t *testing.T) {
+	s, _ := newTestServer(t, Config{MaxBodyBytes: 100})
+	tests := []struct {
+		body   string
+		status int
+	}{
+		{`{"session_id":"abc","estado_qr":"active"}`, 200},
+		{`{"session_id":"abc","estado_qr":"active","pad":"` + strings.Repeat("x", 100) + `"}`, 413},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodPost, "/api/whatsapp/status", io.MultiReader(strings.NewReader(tt.body)))
+		req.ContentLength = -1
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != tt.status {
+			t.Errorf("%d-byte chunked body: %d %s, want %d", len(tt.body), rec.Code, rec.Body.String(), tt.status)
+		}
 	}
 }
