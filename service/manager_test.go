@@ -373,3 +373,29 @@ func TestStartInvalidID(t *testing.T) {
 		t.Fatalf("Start = %v, want invalid", err)
 	}
 }
+
+func TestLostLeaseStopsSessionWithoutStatus(t *testing.T) {
+	stopped := make(chan struct{})
+	h := newMgrHarness(t, func(h *mgrHarness) {
+		h.leases.EXPECT().Acquire(tmock.Anything, "a", "gw-1", tmock.Anything).Return(true, nil).Once()
+		h.leases.EXPECT().Acquire(tmock.Anything, "a", "gw-1", tmock.Anything).Return(false, nil)
+		h.drv.EXPECT().Stop(tmock.Anything, "a").Run(func(context.Context, string) { close(stopped) }).Return(nil).Once()
+	})
+	h.run(t)
+	h.start(t, "a")
+	h.clock.waitTimer(t)
+	h.clock.Advance(10 * time.Second) // LeaseTTL/3: time to renew
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("session not stopped after losing its lease")
+	}
+	if err := h.m.Stop(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
+		t.Errorf("Stop after losing the lease = %v, want not found (no longer running here)", err)
+	}
+	select {
+	case it := <-h.items:
+		t.Errorf("published %s: the new owner reports, not us", it)
+	default:
+	}
+}
