@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
@@ -27,6 +28,10 @@ var (
 	_ service.Driver      = (*Driver)(nil)
 	_ service.PhonePairer = (*Driver)(nil)
 )
+
+// storeTimeout bounds database work done on whatsmeow's behalf, so Close
+// never waits on a store that stopped answering.
+const storeTimeout = 10 * time.Second
 
 var errShutDown = service.Errorf(service.EUNAVAILABLE, "the WhatsApp driver is shut down")
 
@@ -107,10 +112,10 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 		return err
 	}
 	d.mu.Lock()
-	closed, running := d.closed, d.live[sessionID] != nil
+	shut, running := d.closed, d.live[sessionID] != nil
 	d.mu.Unlock()
 	switch {
-	case closed:
+	case shut:
 		return errShutDown
 	case running:
 		return nil
@@ -209,7 +214,9 @@ func (d *Driver) finish(s *session, e ending) {
 		// Forget the row before telling anyone, so a Start prompted by the
 		// event can't race with it.
 		if e.deviceIsGone {
-			if err := d.sessions.delete(context.Background(), s.id); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+			defer cancel()
+			if err := d.sessions.delete(ctx, s.id); err != nil {
 				d.log.Error("forget unlinked session", "session_id", s.id, "err", err)
 			}
 		}

@@ -1,6 +1,8 @@
 package whatsmeow
 
 import (
+	"context"
+
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -80,7 +82,10 @@ func (d *Driver) remember(s *session) {
 		d.log.Error("pair success without a device id", "session_id", s.id)
 		return
 	}
-	if err := d.sessions.put(s.ctx, s.id, jid.String()); err != nil {
+	// Not s.ctx: the row must be written even if the session is stopped now.
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := d.sessions.put(ctx, s.id, jid.String()); err != nil {
 		// The phone is linked but we can't find it after a restart: say so loudly.
 		d.log.Error("paired device not recorded; it will need pairing again after a restart",
 			"session_id", s.id, "jid", jid.String(), "err", err)
