@@ -45,8 +45,9 @@ type Config struct {
 	// client with its own pooled transport.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// SigningSecret is reserved for request signing (issue 9); requests are
-	// not signed yet. See Client.sign.
+	// SigningSecret, when set, signs every request: Standard Webhooks headers
+	// (webhook-id, webhook-timestamp, webhook-signature) and spatie's
+	// Signature. A "whsec_" prefix means base64 key bytes (see sign.go).
 	SigningSecret string
 }
 
@@ -57,7 +58,7 @@ type Client struct {
 	timeout time.Duration
 	http    *http.Client
 	log     *slog.Logger
-	secret  string
+	signer  *signer          // nil: requests go unsigned
 	now     func() time.Time // for Retry-After dates; replaced in tests
 }
 
@@ -92,8 +93,12 @@ func New(cfg Config) (*Client, error) {
 		tr.MaxIdleConnsPerHost = 16
 		cfg.HTTPClient = &http.Client{Transport: tr}
 	}
+	var sg *signer
 	if cfg.SigningSecret != "" {
-		cfg.Logger.Warn("laravel signing secret is set but request signing is not implemented yet; requests go unsigned")
+		var err error
+		if sg, err = newSigner(cfg.SigningSecret); err != nil {
+			return nil, err
+		}
 	}
 	return &Client{
 		base:    base,
@@ -101,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 		timeout: cfg.Timeout,
 		http:    cfg.HTTPClient,
 		log:     cfg.Logger,
-		secret:  cfg.SigningSecret,
+		signer:  sg,
 		now:     time.Now,
 	}, nil
 }
@@ -307,8 +312,17 @@ func (c *Client) setHeaders(req *http.Request, key string, payload []byte) error
 	return c.sign(req, payload)
 }
 
-// sign will add the signature headers once issue 9 defines them; until then
-// requests go unsigned (New warns when a secret is configured).
-func (c *Client) sign(_ *http.Request, _ []byte) error {
+// sign adds the signature headers over the exact payload bytes. The
+// webhook-id is the Idempotency-Key, so Laravel can deduplicate on either;
+// each retry gets a fresh timestamp and so passes a staleness check.
+func (c *Client) sign(req *http.Request, payload []byte) error {
+	if c.signer == nil {
+		return nil
+	}
+	id := req.Header.Get("Idempotency-Key")
+	if id == "" {
+		id = messageID()
+	}
+	c.signer.sign(req.Header, id, c.now(), payload)
 	return nil
 }
