@@ -97,6 +97,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		rep = messageReply(http.StatusNotFound, fmt.Sprintf("The route %s could not be found.", strings.TrimPrefix(r.URL.Path, "/")))
 	case !s.authorized(r):
 		rep = messageReply(http.StatusUnauthorized, "Unauthenticated.")
+	case !s.verifySignature(r, &rep): // sets rep (401) when the signature is bad
 	default:
 		replay := false
 		if rt.method == http.MethodPost {

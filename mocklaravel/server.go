@@ -27,7 +27,8 @@ type Config struct {
 	// 404 on the single endpoints) instead of creating its account. It is
 	// negative so that the zero Config has autocreate on, as MOCK_AUTOCREATE does.
 	DisableAutoCreate bool
-	// SigningSecret is reserved for request signatures; it is not checked yet.
+	// SigningSecret, when set, makes /api require valid signature headers
+	// (Standard Webhooks and spatie's Signature, see signature.go): 401 otherwise.
 	SigningSecret string
 	// Logger receives JSON-friendly structured logs; nil discards them.
 	Logger *slog.Logger

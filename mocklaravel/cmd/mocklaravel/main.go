@@ -6,7 +6,8 @@
 //	MOCK_TOKEN           when set, /api requires Authorization: Bearer <token>
 //	MOCK_AUTOCREATE      true (default): an unknown session_id creates its account;
 //	                     false: it counts as failed (404 on the single endpoints)
-//	MOCK_SIGNING_SECRET  reserved for request signatures (not checked yet)
+//	MOCK_SIGNING_SECRET  when set, /api requires the gateway's signature headers
+//	                     (webhook-* and Signature; 401 when bad or over 5 minutes old)
 //	MOCK_SEED            seed for error_rate faults (default: from the clock)
 //	MOCK_LOG_LEVEL       debug (one line per request), info (default), warn, error
 package main
@@ -15,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -29,7 +31,9 @@ import (
 )
 
 func main() {
-	if err := run(os.Getenv); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "mocklaravel:", err)
 		os.Exit(1)
 	}
@@ -73,12 +77,14 @@ func parseEnv(getenv func(string) string) (settings, error) {
 	return st, nil
 }
 
-func run(getenv func(string) string) error {
+// run serves until ctx ends, then shuts down gracefully. listening, when
+// not nil, is told the bound address (tests listen on port 0).
+func run(ctx context.Context, getenv func(string) string, logs io.Writer, listening func(net.Addr)) error {
 	st, err := parseEnv(getenv)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: st.level}))
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: st.level}))
 	st.cfg.Logger = log
 
 	srv, err := mocklaravel.New(st.cfg)
@@ -86,9 +92,6 @@ func run(getenv func(string) string) error {
 		return err
 	}
 	defer srv.Close()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	ln, err := net.Listen("tcp", st.addr)
 	if err != nil {
@@ -100,11 +103,11 @@ func run(getenv func(string) string) error {
 		db = ":memory:"
 	}
 	log.InfoContext(ctx, "mock laravel listening", "addr", ln.Addr().String(), "db", db,
-		"token", st.cfg.Token != "", "autocreate", !st.cfg.DisableAutoCreate)
-	if st.cfg.SigningSecret != "" {
-		log.WarnContext(ctx, "MOCK_SIGNING_SECRET is set but signatures are not checked yet")
-	}
+		"token", st.cfg.Token != "", "signed", st.cfg.SigningSecret != "", "autocreate", !st.cfg.DisableAutoCreate)
 
+	if listening != nil {
+		listening(ln.Addr())
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
