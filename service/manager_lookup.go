@@ -85,7 +85,8 @@ func (m *Manager) fill(ctx context.Context, c Cache, s Session, ttl time.Duratio
 		m.log.Warn("cache fill", "session_id", s.ID, "err", err)
 	}
 	if s.QR != nil {
-		if err := c.SetQR(ctx, *s.QR, ttl); err != nil {
+		// A code is short-lived: never cache it longer than CACHE_TTL_QR.
+		if err := c.SetQR(ctx, *s.QR, min(ttl, m.cfg.TTL.QR)); err != nil {
 			m.log.Warn("cache fill qr", "session_id", s.ID, "err", err)
 		}
 	}
