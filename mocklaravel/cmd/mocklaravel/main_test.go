@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
+
+	"wagateway/mocklaravel"
 )
 
 func TestParseEnv(t *testing.T) {
@@ -44,5 +49,37 @@ func TestParseEnv(t *testing.T) {
 				t.Errorf("config %+v", st.cfg)
 			}
 		})
+	}
+}
+
+// TestRunServesUntilCancelled starts the command on a free port, calls it,
+// and checks that cancelling (what SIGINT/SIGTERM do) shuts it down cleanly.
+func TestRunServesUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	var logs bytes.Buffer
+	env := map[string]string{"MOCK_ADDR": "127.0.0.1:0"}
+	go func() {
+		done <- run(ctx, func(k string) string { return env[k] }, &logs, func(a net.Addr) { addrs <- a })
+	}()
+
+	var addr net.Addr
+	select {
+	case addr = <-addrs:
+	case err := <-done:
+		t.Fatalf("run ended before listening: %v", err)
+	}
+	c := mocklaravel.NewClient("http://" + addr.String())
+	if err := c.Health(ctx); err != nil {
+		t.Fatalf("health: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"shutting down"`) {
+		t.Errorf("logs do not say it shut down: %s", logs.String())
 	}
 }
