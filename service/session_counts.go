@@ -1,0 +1,18 @@
+package service
+
+// SessionsByStatus counts the sessions running on this instance by status,
+// for metrics: a starting session (no QR yet) counts as pending, like
+// Sessions shows it. It reads memory only, so a scrape never waits on Redis.
+func (m *Manager) SessionsByStatus() map[Status]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[Status]int, 4)
+	for _, s := range m.live {
+		st := s.status
+		if st == "" {
+			st = StatusPending
+		}
+		out[st]++
+	}
+	return out
+}
