@@ -1,0 +1,170 @@
+// Package prometheus exposes the gateway's metrics in the Prometheus text
+// format (GET /metrics) with client_golang, on a registry of its own.
+//
+// Counters of what happens (events accepted, requests to Laravel, items
+// delivered or dead-lettered) are fed by a service.FlusherObserver and by
+// thin wrappers around the Publisher and the Laravel client; gauges of what
+// is (sessions, outbox depth, caches) are read from the domain at scrape
+// time. It must never change what it observes: every hook only counts.
+package prometheus
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"wagateway/service"
+)
+
+const namespace = "wagateway"
+
+// DefaultScrapeTimeout bounds the outbox read of one scrape.
+const DefaultScrapeTimeout = 2 * time.Second
+
+// SessionCounter counts this instance's live sessions by status; the
+// session manager implements it. Counting only local sessions keeps a sum
+// over instances right.
+type SessionCounter interface {
+	SessionsByStatus() map[service.Status]int
+}
+
+// Sources is what the scrape-time collectors read; nil parts are left out.
+type Sources struct {
+	Sessions SessionCounter
+	Outbox   service.Outbox
+	L1       service.Cache // in-process cache
+	L2       service.Cache // Redis cache; nil without Redis
+	// ScrapeTimeout bounds Outbox.Stats; DefaultScrapeTimeout when zero.
+	ScrapeTimeout time.Duration
+}
+
+// Metrics is the gateway's registry and the hooks that feed it. It is safe
+// for concurrent use.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	accepted     *prometheus.CounterVec
+	publishFails *prometheus.CounterVec
+	requests     *prometheus.CounterVec
+	itemsSent    *prometheus.CounterVec
+	batchSize    *prometheus.HistogramVec
+	delivery     *prometheus.HistogramVec
+	retries      *prometheus.CounterVec
+	deadLettered *prometheus.CounterVec
+	responses    *prometheus.CounterVec
+	laravelTime  *prometheus.HistogramVec
+
+	// acceptedN and requestsN give requests saved versus one request per event.
+	acceptedN, requestsN atomic.Int64
+}
+
+var _ service.FlusherObserver = (*Metrics)(nil)
+
+// New registers every metric, the scrape-time collectors over src, and the
+// Go runtime and process collectors, on a new registry.
+func New(src Sources) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{reg: reg}
+	f := factory{reg}
+
+	m.accepted = f.counter("events_accepted_total", "Events written to the outbox, by kind and lane.", "kind", "lane")
+	m.publishFails = f.counter("events_publish_errors_total", "Events the outbox could not take, by kind and lane.", "kind", "lane")
+	m.requests = f.counter("laravel_batches_total",
+		"Requests the flusher sent to Laravel, retries included, by lane, kind, delivery mode and outcome (sent, retry, refused).",
+		"lane", "kind", "mode", "outcome")
+	m.itemsSent = f.counter("items_sent_total", "Items Laravel acknowledged with 2xx, by lane and kind.", "lane", "kind")
+	m.batchSize = f.histogram("batch_size_items", "Items per request to Laravel.",
+		[]float64{1, 2, 5, 10, 20, 30, 40, 50, 100}, "lane", "kind")
+	m.delivery = f.histogram("delivery_latency_seconds", "Time from an event to Laravel's 2xx for its item.",
+		[]float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 20, 30, 60, 120, 300}, "lane", "kind")
+	m.retries = f.counter("laravel_retries_total", "Requests to Laravel that were retries, by lane and kind.", "lane", "kind")
+	m.deadLettered = f.counter("items_dead_lettered_total", "Items Laravel refused for good, by lane and kind.", "lane", "kind")
+	m.responses = f.counter("laravel_responses_total",
+		`Answers from Laravel by endpoint and status code ("2xx" for a success, "none" when no answer came).`, "endpoint", "code")
+	m.laravelTime = f.histogram("laravel_request_duration_seconds", "Duration of requests to Laravel, by endpoint.",
+		prometheus.DefBuckets, "endpoint")
+
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "requests_saved",
+		Help: "Events accepted minus requests sent to Laravel: the requests batching saved versus one request per event.",
+	}, func() float64 { return float64(m.acceptedN.Load() - m.requestsN.Load()) }))
+	reg.MustRegister(newStateCollector(src))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry is the registry behind Handler, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text (or OpenMetrics) format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		// A failing collector still lets the others be served.
+		ErrorHandling:     promhttp.ContinueOnError,
+		Timeout:           10 * time.Second,
+		EnableOpenMetrics: true,
+	})
+}
+
+// OnBatch counts one request of the flusher.
+func (m *Metrics) OnBatch(r service.BatchReport) {
+	lane, kind := string(r.Lane), string(r.Kind)
+	m.requests.WithLabelValues(lane, kind, r.Mode, r.Outcome()).Inc()
+	m.batchSize.WithLabelValues(lane, kind).Observe(float64(r.Items))
+	if r.Attempt > 0 {
+		m.retries.WithLabelValues(lane, kind).Inc()
+	}
+	m.requestsN.Add(1)
+}
+
+// OnDelivered counts one acknowledged item and its event-to-2xx latency.
+func (m *Metrics) OnDelivered(it service.Item, latency time.Duration) {
+	m.itemsSent.WithLabelValues(string(it.Lane), string(it.Kind)).Inc()
+	m.delivery.WithLabelValues(string(it.Lane), string(it.Kind)).Observe(max(latency, 0).Seconds())
+}
+
+// OnDeadLettered counts one refused item.
+func (m *Metrics) OnDeadLettered(dl service.DeadLetter) {
+	m.deadLettered.WithLabelValues(string(dl.Item.Lane), string(dl.Item.Kind)).Inc()
+}
+
+// Publisher wraps p to count the events it accepts.
+func (m *Metrics) Publisher(p service.Publisher) service.Publisher {
+	return publisher{p, m}
+}
+
+type publisher struct {
+	next service.Publisher
+	m    *Metrics
+}
+
+func (p publisher) Publish(ctx context.Context, it service.Item) error {
+	err := p.next.Publish(ctx, it)
+	if err != nil {
+		p.m.publishFails.WithLabelValues(string(it.Kind), string(it.Lane)).Inc()
+		return err
+	}
+	p.m.accepted.WithLabelValues(string(it.Kind), string(it.Lane)).Inc()
+	p.m.acceptedN.Add(1)
+	return nil
+}
+
+// factory registers vectors under the namespace.
+type factory struct{ reg *prometheus.Registry }
+
+func (f factory) counter(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	f.reg.MustRegister(c)
+	return c
+}
+
+func (f factory) histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: buckets}, labels)
+	f.reg.MustRegister(h)
+	return h
+}
