@@ -26,7 +26,13 @@ const (
 type route struct {
 	key, method string
 	path        string // exact path, or a prefix ending in "/" that takes one segment
-	handle      func(s *Server, r *http.Request, param string) reply
+	handle      func(s *Server, r *http.Request, c apiCall) reply
+}
+
+// apiCall is what serveAPI hands an endpoint besides the request.
+type apiCall struct {
+	param    string          // the {sessionId} of the path
+	rejected map[string]bool // the reject_sessions fault read at the start of the request
 }
 
 var routes = []route{
@@ -87,7 +93,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case f.Down:
 		rep = faultReply(http.StatusServiceUnavailable, f.RetryAfterS)
 	case f.ErrorRate > 0 && s.roll() < f.ErrorRate:
-		rep = faultReply(cmp(f.Status, http.StatusServiceUnavailable), f.RetryAfterS)
+		rep = faultReply(orDefault(f.Status, http.StatusServiceUnavailable), f.RetryAfterS)
 	case rt == nil && len(allowed) > 0:
 		rep = messageReply(http.StatusMethodNotAllowed, fmt.Sprintf(
 			"The %s method is not supported for route %s. Supported methods: %s.",
@@ -105,8 +111,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			// validation is a replay too.
 			replay = s.idem.observe(rt.key, r.Header.Get("Idempotency-Key"))
 		}
-		r = r.WithContext(withRejected(r.Context(), rejected))
-		rep = rt.handle(s, r, param)
+		rep = rt.handle(s, r, apiCall{param: param, rejected: rejected})
 		rep.replay = replay
 	}
 	if f.LatencyMS > 0 {
@@ -124,7 +129,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func cmp(v, def int) int {
+func orDefault(v, def int) int {
 	if v == 0 {
 		return def
 	}
@@ -137,22 +142,6 @@ func (s *Server) authorized(r *http.Request) bool {
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1
-}
-
-type rejectedKey struct{}
-
-// withRejected passes the reject_sessions fault read at the start of the
-// request to its handler, so one request sees one consistent set of faults.
-func withRejected(ctx context.Context, rejected map[string]bool) context.Context {
-	if len(rejected) == 0 {
-		return ctx
-	}
-	return context.WithValue(ctx, rejectedKey{}, rejected)
-}
-
-func rejectedFrom(ctx context.Context) map[string]bool {
-	m, _ := ctx.Value(rejectedKey{}).(map[string]bool)
-	return m
 }
 
 // decodeBody reads a JSON body into v. On failure it returns the answer to
@@ -205,15 +194,15 @@ type batchResult struct {
 	Failed  int  `json:"failed"`
 }
 
-func (s *Server) qrBatch(r *http.Request, _ string) reply {
-	return s.batch(r, "qrs", qrShape, s.store.applyQRs)
+func (s *Server) qrBatch(r *http.Request, c apiCall) reply {
+	return s.batch(r, c, "qrs", qrShape, s.store.applyQRs)
 }
 
-func (s *Server) statusBatch(r *http.Request, _ string) reply {
-	return s.batch(r, "statuses", statusShape, s.store.applyStatuses)
+func (s *Server) statusBatch(r *http.Request, c apiCall) reply {
+	return s.batch(r, c, "statuses", statusShape, s.store.applyStatuses)
 }
 
-func (s *Server) batch(r *http.Request, key string, shape itemShape, apply applyFunc) reply {
+func (s *Server) batch(r *http.Request, c apiCall, key string, shape itemShape, apply applyFunc) reply {
 	var body any
 	n, rep, ok := s.decodeBody(r, &body)
 	if !ok {
@@ -221,16 +210,16 @@ func (s *Server) batch(r *http.Request, key string, shape itemShape, apply apply
 	}
 	l := listOf(members(body)[key])
 	cs, errs := validateBatch(key, shape, l)
-	return withBytes(s.applyBatch(r.Context(), key, cs, errs, apply), n, int64(len(l.items)))
+	return withBytes(s.applyBatch(r.Context(), c, key, cs, errs, apply), n, int64(len(l.items)))
 }
 
 type applyFunc func(ctx context.Context, cs []change, autoCreate bool) (updated, failed int, err error)
 
-func (s *Server) applyBatch(ctx context.Context, key string, cs []change, errs *fieldErrors, apply applyFunc) reply {
+func (s *Server) applyBatch(ctx context.Context, c apiCall, key string, cs []change, errs *fieldErrors, apply applyFunc) reply {
 	if errs != nil {
 		return validationReply(errs)
 	}
-	if errs := rejectSessions(key, cs, rejectedFrom(ctx)); errs != nil {
+	if errs := rejectSessions(key, cs, c.rejected); errs != nil {
 		return validationReply(errs)
 	}
 	// The batch is applied even if the client goes away meanwhile, as PHP would.
@@ -251,29 +240,29 @@ func withBytes(rep reply, n, items int64) reply {
 
 // The single endpoints take one item at the top level; the event time is
 // optional there and defaults to now.
-func (s *Server) qrSingle(r *http.Request, _ string) reply {
-	return s.single(r, qrShape, s.store.applyQRs)
+func (s *Server) qrSingle(r *http.Request, c apiCall) reply {
+	return s.single(r, c, qrShape, s.store.applyQRs)
 }
 
-func (s *Server) statusSingle(r *http.Request, _ string) reply {
-	return s.single(r, statusShape, s.store.applyStatuses)
+func (s *Server) statusSingle(r *http.Request, c apiCall) reply {
+	return s.single(r, c, statusShape, s.store.applyStatuses)
 }
 
-func (s *Server) single(r *http.Request, shape itemShape, apply applyFunc) reply {
+func (s *Server) single(r *http.Request, c apiCall, shape itemShape, apply applyFunc) reply {
 	var body any
 	n, rep, ok := s.decodeBody(r, &body)
 	if !ok {
 		return withBytes(rep, n, 0)
 	}
-	return withBytes(s.applySingle(r.Context(), shape, shape.fields(body), apply), n, 1)
+	return withBytes(s.applySingle(r.Context(), c, shape, shape.fields(body), apply), n, 1)
 }
 
-func (s *Server) applySingle(ctx context.Context, shape itemShape, item [3]field, apply applyFunc) reply {
+func (s *Server) applySingle(ctx context.Context, c apiCall, shape itemShape, item [3]field, apply applyFunc) reply {
 	cs, errs := validateRows("", shape, [][3]field{item}, false, s.clock())
 	if errs != nil {
 		return validationReply(errs)
 	}
-	if errs := rejectSessions("", cs, rejectedFrom(ctx)); errs != nil {
+	if errs := rejectSessions("", cs, c.rejected); errs != nil {
 		return validationReply(errs)
 	}
 	updated, failed, err := apply(context.WithoutCancel(ctx), cs, !s.cfg.DisableAutoCreate)
@@ -298,7 +287,8 @@ type statusView struct {
 	LastStatusUpdate *string `json:"last_status_update"`
 }
 
-func (s *Server) getStatus(r *http.Request, id string) reply {
+func (s *Server) getStatus(r *http.Request, c apiCall) reply {
+	id := c.param
 	if !validSessionID(id) {
 		return messageReply(http.StatusNotFound, "WhatsApp account not found.")
 	}
