@@ -10,7 +10,8 @@ import (
 )
 
 // authenticate requires API_KEY (Authorization: Bearer or X-API-Key) on
-// every route but /health, and /metrics when it is public. No key: open.
+// every route but /health and /ready (probes carry no key), and /metrics,
+// /metrics/* when they are public. No key: open.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	if s.cfg.APIKey == "" {
 		return next
@@ -18,7 +19,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	// Comparing digests keeps the comparison constant-time whatever the length.
 	want := sha256.Sum256([]byte(s.cfg.APIKey))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/health" || (s.cfg.MetricsPublic && r.URL.Path == "/metrics") {
+		if isPublic(r.URL.Path, s.cfg.MetricsPublic) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -34,4 +35,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func isPublic(path string, metricsPublic bool) bool {
+	switch {
+	case path == "/health", path == "/ready":
+		return true
+	case metricsPublic:
+		return path == "/metrics" || strings.HasPrefix(path, "/metrics/")
+	}
+	return false
 }

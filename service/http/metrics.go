@@ -2,10 +2,7 @@ package http
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"sort"
-	"strings"
 	"time"
 
 	"wagateway/service"
@@ -46,6 +43,23 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		res.Status = "degraded"
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// GET /ready: 200 when the instance can do its work, 503 until then (a
+// load balancer sends it no traffic); /health stays a liveness check.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		err := s.cfg.Ready(ctx)
+		cancel()
+		if err != nil {
+			// /ready is open to probes without a key: the cause goes to the log only.
+			s.log.Warn("not ready", "err", err)
+			writeError(w, http.StatusServiceUnavailable, service.EUNAVAILABLE, "not ready")
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 func (s *Server) batchMetrics(ctx context.Context) service.BatchMetrics {
@@ -93,66 +107,4 @@ func (s *Server) cacheMetrics() cacheResponse {
 // GET /metrics/cache
 func (s *Server) handleCacheMetrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.cacheMetrics())
-}
-
-// GET /metrics: a minimal hand-written Prometheus text exposition.
-func (s *Server) handlePrometheus(w http.ResponseWriter, r *http.Request) {
-	var b strings.Builder
-	metric := func(name, typ, help string, samples ...sample) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-		for _, sm := range samples {
-			fmt.Fprintf(&b, "%s%s %v\n", name, sm.labels, sm.value)
-		}
-	}
-	bm := s.batchMetrics(r.Context())
-	metric("wagateway_sessions_active", "gauge", "Sessions connected through this instance.", sample{"", s.cfg.Sessions.ActiveSessions()})
-	metric("wagateway_uptime_seconds", "gauge", "Seconds since the gateway started.", sample{"", int64(s.cfg.Clock.Now().Sub(s.started) / time.Second)})
-	metric("wagateway_outbox_accepted_total", "counter", "Events written to the outbox.", sample{"", bm.Accepted})
-	metric("wagateway_laravel_requests_total", "counter", "Requests sent to Laravel, retries included.", sample{"", bm.Requests})
-	metric("wagateway_items_sent_total", "counter", "Items Laravel acknowledged.", sample{"", bm.Sent})
-	metric("wagateway_items_superseded_total", "counter", "Items replaced by a newer one before sending.", sample{"", bm.Superseded})
-	metric("wagateway_laravel_failed_total", "counter", "Failed requests to Laravel.", sample{"", bm.Failed})
-	metric("wagateway_laravel_retries_total", "counter", "Requests that were retries.", sample{"", bm.Retries})
-	metric("wagateway_items_dead_lettered_total", "counter", "Items Laravel refused for good.", sample{"", bm.DeadLettered})
-
-	lanes := make([]string, 0, len(bm.Lanes))
-	for l := range bm.Lanes {
-		lanes = append(lanes, string(l))
-	}
-	sort.Strings(lanes)
-	var pending, oldest []sample
-	for _, l := range lanes {
-		lm := bm.Lanes[service.Lane(l)]
-		lbl := fmt.Sprintf("{lane=%q}", l)
-		pending = append(pending, sample{lbl, lm.Pending})
-		oldest = append(oldest, sample{lbl, float64(lm.OldestMs) / 1000})
-	}
-	metric("wagateway_outbox_pending", "gauge", "Items waiting per lane.", pending...)
-	metric("wagateway_outbox_oldest_seconds", "gauge", "Age of the oldest waiting item per lane.", oldest...)
-
-	cm := s.cacheMetrics()
-	var hits, misses, sets []sample
-	for _, lv := range []struct {
-		name string
-		m    *service.CacheMetrics
-	}{{"l1", cm.L1}, {"l2", cm.L2}} {
-		if lv.m == nil {
-			continue
-		}
-		lbl := fmt.Sprintf("{level=%q}", lv.name)
-		hits = append(hits, sample{lbl, lv.m.Hits})
-		misses = append(misses, sample{lbl, lv.m.Misses})
-		sets = append(sets, sample{lbl, lv.m.Sets})
-	}
-	metric("wagateway_cache_hits_total", "counter", "Cache hits per level.", hits...)
-	metric("wagateway_cache_misses_total", "counter", "Cache misses per level.", misses...)
-	metric("wagateway_cache_sets_total", "counter", "Cache writes per level.", sets...)
-
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_, _ = w.Write([]byte(b.String()))
-}
-
-type sample struct {
-	labels string
-	value  any
 }

@@ -55,8 +55,14 @@ type Config struct {
 	// Laravel says "up", "down" or "unknown" (e.g. from the last delivery).
 	Laravel func(ctx context.Context) string
 
-	// APIKey, when set, is required on every route but /health (and
-	// /metrics when MetricsPublic).
+	// Ready says whether this instance can do its work (Redis answers, the
+	// outbox is consumable); GET /ready is 503 while it errs. nil: always ready.
+	Ready func(ctx context.Context) error
+	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
+	Metrics http.Handler
+
+	// APIKey, when set, is required on every route but /health and /ready
+	// (and /metrics, /metrics/* when MetricsPublic).
 	APIKey        string
 	MetricsPublic bool
 
@@ -126,7 +132,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /health", s.handleHealth)
 	s.mux.HandleFunc("GET /metrics/batch", s.handleBatchMetrics)
 	s.mux.HandleFunc("GET /metrics/cache", s.handleCacheMetrics)
-	s.mux.HandleFunc("GET /metrics", s.handlePrometheus)
+	s.mux.HandleFunc("GET /ready", s.handleReady)
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
 	if s.cfg.Sim != nil {
 		s.mux.HandleFunc("POST /sim/sessions/{id}/scan", s.handleSimScan)
 		s.mux.HandleFunc("POST /sim/sessions/{id}/close", s.handleSimClose)
