@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit contracts e2e loadtest loadtest-quick mocks lint
+.PHONY: help run demo test unit contracts contracts-update verify-laravel e2e loadtest loadtest-quick mocks lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -20,8 +20,14 @@ test: unit contracts e2e ## everything CI runs (installs and starts what is miss
 unit: ## go vet + unit tests (real Redis), -race on ./service/... (RACE=0 skips it)
 	@bash scripts/unit.sh
 
-contracts: ## pact consumer tests + provider verification against mocklaravel
+contracts: ## pact consumer tests, drift check of contracts/pacts/, provider verification against mocklaravel
 	@bash scripts/contracts.sh
+
+contracts-update: ## accept an intended contract change: rewrite contracts/pacts/ from the consumer tests
+	@bash scripts/contracts.sh update
+
+verify-laravel: ## verify a running Laravel: LARAVEL_URL=… [PROVIDER_STATES_URL=…] [LARAVEL_TOKEN=…]
+	@LARAVEL_URL="$(LARAVEL_URL)" PROVIDER_STATES_URL="$(PROVIDER_STATES_URL)" LARAVEL_TOKEN="$(LARAVEL_TOKEN)" bash scripts/contracts.sh verify-laravel
 
 e2e: ## black-box tests: gateway binary + Redis in Docker (testcontainers)
 	@bash scripts/e2e.sh

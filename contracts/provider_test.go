@@ -3,68 +3,82 @@
 package contracts
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/pact-foundation/pact-go/v2/models"
 	"github.com/pact-foundation/pact-go/v2/provider"
-
-	"wagateway/mocklaravel"
+	"github.com/pact-foundation/pact-go/v2/proxy"
 )
 
-// providerStates sets mocklaravel up for each "Given" of the pacts. Every
-// state starts from an empty database (the teardown resets it).
-var providerStates = map[string]func(ctx context.Context, srv *mocklaravel.Server) error{
-	"session abc123 is active": func(ctx context.Context, srv *mocklaravel.Server) error {
-		return srv.UpsertAccount(ctx, mocklaravel.Account{
-			SessionID:        "abc123",
-			EstadoQR:         "active",
-			LastStatusUpdate: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC),
-		})
-	},
-}
-
-// TestProviderMockLaravel replays every committed pact against mocklaravel.
-// It runs after the consumer tests (source order), which rewrite the pacts.
+// TestProviderMockLaravel replays the committed pact against mocklaravel,
+// setting provider states through the same HTTP protocol a Laravel app
+// implements for `make verify-laravel`.
 func TestProviderMockLaravel(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(pactDir, "*-"+providerName+".json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no pact files for %s in %s (run the consumer tests first): %v", providerName, pactDir, err)
-	}
-
-	srv, err := mocklaravel.New(mocklaravel.Config{DB: ":memory:", Token: testToken})
+	p, err := newMockProvider(testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Close() })
-	baseURL := serve(t, srv)
+	t.Cleanup(func() { _ = p.Close() })
+	verify(t, serve(t, p), serve(t, stateEndpoint(p))+"/provider-states", nil)
+}
 
-	handlers := models.StateHandlers{}
-	for name, setup := range providerStates {
-		handlers[name] = func(up bool, _ models.ProviderState) (models.ProviderStateResponse, error) {
-			ctx := context.Background()
-			if !up {
-				return nil, srv.Reset(ctx)
-			}
-			return nil, setup(ctx, srv)
-		}
+// TestVerifyLaravel replays the committed pact against a running Laravel:
+// `make verify-laravel LARAVEL_URL=… [PROVIDER_STATES_URL=…] [LARAVEL_TOKEN=…]`.
+// It reads its own VERIFY_* variables, so the gateway's LARAVEL_URL in a
+// developer's environment never turns it on by accident.
+func TestVerifyLaravel(t *testing.T) {
+	baseURL := os.Getenv("VERIFY_LARAVEL_URL")
+	if baseURL == "" {
+		t.Skip("VERIFY_LARAVEL_URL is not set (run make verify-laravel LARAVEL_URL=…)")
 	}
+	statesURL := os.Getenv("VERIFY_PROVIDER_STATES_URL")
+	if statesURL == "" {
+		t.Log("no PROVIDER_STATES_URL: interactions run against whatever data Laravel has, and those needing a state will likely fail")
+	}
+	var filter proxy.Middleware
+	if token := os.Getenv("VERIFY_LARAVEL_TOKEN"); token != "" {
+		filter = swapToken("Bearer "+testToken, "Bearer "+token)
+	}
+	verify(t, baseURL, statesURL, filter)
+}
 
+// verify runs the Pact verifier over the committed pact files.
+func verify(t *testing.T, baseURL, statesURL string, filter proxy.Middleware) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(committedPactDir, "*-"+providerName+".json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no pact files for %s in %s: %v", providerName, committedPactDir, err)
+	}
 	err = provider.NewVerifier().VerifyProvider(t, provider.VerifyRequest{
-		Provider:             providerName,
-		ProviderBaseURL:      baseURL,
-		PactFiles:            files,
-		StateHandlers:        handlers,
-		FailIfNoPactsFound:   true,
-		DisableColoredOutput: true,
+		Provider:               providerName,
+		ProviderBaseURL:        baseURL,
+		PactFiles:              files,
+		ProviderStatesSetupURL: statesURL,
+		RequestFilter:          filter,
+		FailIfNoPactsFound:     true,
+		DisableColoredOutput:   true,
+		RequestTimeout:         30 * time.Second,
 	})
 	if err != nil {
-		t.Fatalf("provider verification: %v", err)
+		t.Fatalf("provider verification failed (the failures are listed above): %v", err)
+	}
+}
+
+// swapToken replaces the pact's example bearer token with a real one. Only
+// an exact match is replaced, so the 401 interaction's wrong token stays wrong.
+func swapToken(from, to string) proxy.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") == from {
+				r.Header.Set("Authorization", to)
+			}
+			next.ServeHTTP(w, r)
+		})
 	}
 }
 
