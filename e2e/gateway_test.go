@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -61,7 +62,7 @@ func startGateway(t *testing.T, env ...string) *Gateway {
 		g.Kill()
 		<-g.done
 		if t.Failed() {
-			t.Logf("gateway logs:\n%s", g.logs.String())
+			g.dumpLogs(t)
 		}
 	})
 	g.waitReady(t, time.Minute)
@@ -114,6 +115,22 @@ func (g *Gateway) Wait(t *testing.T, limit time.Duration) int {
 		t.Fatalf("gateway still running after %s", limit)
 	}
 	return g.cmd.ProcessState.ExitCode()
+}
+
+// dumpLogs saves the gateway's whole log where the failing test can be
+// investigated and shows its last lines.
+func (g *Gateway) dumpLogs(t *testing.T) {
+	logs := g.logs.String()
+	f, err := os.CreateTemp("", "wagateway-e2e-"+strings.ReplaceAll(t.Name(), "/", "_")+"-*.log")
+	if err == nil {
+		_, err = f.WriteString(logs)
+		f.Close()
+	}
+	if err == nil {
+		t.Logf("gateway log (%d bytes) saved in %s", len(logs), f.Name())
+	}
+	lines := strings.Split(strings.TrimRight(logs, "\n"), "\n")
+	t.Logf("last lines of the gateway log:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
 }
 
 // Logs returns everything the gateway wrote so far (JSON lines).

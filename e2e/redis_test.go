@@ -13,6 +13,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/redis/go-redis/v9"
 	"github.com/testcontainers/testcontainers-go"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
@@ -20,7 +21,8 @@ import (
 
 // Redis is a Redis server in a container, published on a fixed host port so
 // its URL survives Stop/Start (a gateway keeps the same REDIS_URL across a
-// Redis restart).
+// Redis restart). It runs with AOF persistence on, as production must: the
+// outbox is only durable if Redis is.
 type Redis struct {
 	URL       string // redis://127.0.0.1:<port>/0
 	Container *tcredis.RedisContainer
@@ -42,6 +44,9 @@ func startRedis(t *testing.T) *Redis {
 	port := freePort(t)
 	binding := network.PortBinding{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(port)}
 	ctr, err := tcredis.Run(ctx, redisImage(),
+		// Every write reaches the append-only file before Redis answers it
+		// (fsync each second), so a killed Redis comes back with it.
+		testcontainers.WithCmd("redis-server", "--appendonly", "yes"),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.PortBindings = network.PortMap{network.MustParsePort("6379/tcp"): {binding}}
 		}),
@@ -71,6 +76,36 @@ func (r *Redis) Stop(t *testing.T) {
 	timeout := 5 * time.Second
 	if err := r.Container.Stop(context.Background(), &timeout); err != nil {
 		t.Fatalf("stop redis: %v", err)
+	}
+}
+
+// Kill is kill -9 of the Redis server: no shutdown code runs, no snapshot
+// is written; what survives is what the append-only file holds.
+func (r *Redis) Kill(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		t.Fatalf("docker client: %v", err)
+	}
+	defer cli.Close()
+	if _, err := cli.ContainerKill(ctx, r.Container.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		t.Fatalf("kill redis: %v", err)
+	}
+	for {
+		st, err := r.Container.State(ctx)
+		if err != nil {
+			t.Fatalf("redis state: %v", err)
+		}
+		if !st.Running {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("redis still running after kill")
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
 
