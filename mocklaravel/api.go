@@ -154,7 +154,7 @@ func (s *Server) decodeBody(r *http.Request, v any) (n int64, rep reply, ok bool
 		return 0, messageReply(http.StatusUnsupportedMediaType, "Unsupported Media Type: send Content-Type: application/json."), false
 	}
 	if r.ContentLength > s.cfg.MaxBodyBytes {
-		return 0, tooLarge(), false
+		return 0, tooLarge(s.cfg.MaxBodyBytes), false
 	}
 	body, err := readBody(r, s.cfg.MaxBodyBytes)
 	n = int64(len(body))
@@ -162,7 +162,7 @@ func (s *Server) decodeBody(r *http.Request, v any) (n int64, rep reply, ok bool
 	case err != nil:
 		return n, messageReply(http.StatusBadRequest, "Could not read the request body."), false
 	case n > s.cfg.MaxBodyBytes:
-		return n, tooLarge(), false
+		return n, tooLarge(s.cfg.MaxBodyBytes), false
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return n, messageReply(http.StatusBadRequest, "Malformed JSON: "+err.Error()), false
@@ -183,8 +183,8 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r.Body, limit+1))
 }
 
-func tooLarge() reply {
-	return messageReply(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", DefaultMaxBodyBytes))
+func tooLarge(limit int64) reply {
+	return messageReply(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", limit))
 }
 
 // batchResult is the answer of both batch endpoints.
