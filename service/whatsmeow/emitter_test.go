@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"wagateway/service"
 )
@@ -12,29 +13,32 @@ func ev(id string, typ service.EventType, code string) service.DriverEvent {
 	return service.DriverEvent{SessionID: id, Type: typ, Code: code}
 }
 
-// A full buffer never blocks emit; once the consumer reads, it gets what
-// was buffered, then the newest status-relevant event of each overflowed
-// session, in the order the sessions overflowed.
+// A full buffer never blocks emit. Once the consumer reads, it gets what
+// was buffered, then the overflowed events of each session in its order, ending
+// with the newest status-relevant one. Older overflowed events are dropped
+// unless the forwarder already holds one for delivery, so which of them
+// arrive is not fixed; the guarantees below are.
 func TestEmitterOverflowKeepsLatestPerSession(t *testing.T) {
 	tests := []struct {
-		name string
-		in   []service.DriverEvent
-		want []service.DriverEvent
+		name     string
+		in       []service.DriverEvent
+		wantLast map[string]service.DriverEvent
+		never    []service.DriverEvent
 	}{
 		{"fits", []service.DriverEvent{ev("a", service.EventQR, "1")},
-			[]service.DriverEvent{ev("a", service.EventQR, "1")}},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "1")}, nil},
 		{"newer qr supersedes older", []service.DriverEvent{
-			ev("a", service.EventQR, "1"), ev("a", service.EventQR, "2"), ev("a", service.EventQR, "3")},
-			[]service.DriverEvent{ev("a", service.EventQR, "1"), ev("a", service.EventQR, "3")}},
+			ev("a", service.EventQR, "1"), ev("a", service.EventQR, "2"), ev("a", service.EventQR, "3"), ev("a", service.EventQR, "4")},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "4")}, nil},
 		{"close supersedes qr", []service.DriverEvent{
-			ev("a", service.EventQR, "1"), ev("a", service.EventQR, "2"), ev("a", service.EventQRTimeout, "")},
-			[]service.DriverEvent{ev("a", service.EventQR, "1"), ev("a", service.EventQRTimeout, "")}},
+			ev("a", service.EventQR, "1"), ev("a", service.EventQR, "2"), ev("a", service.EventQR, "3"), ev("a", service.EventQRTimeout, "")},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQRTimeout, "")}, nil},
 		{"reconnecting never hides a status", []service.DriverEvent{
-			ev("a", service.EventReconnecting, ""), ev("a", service.EventConnected, ""), ev("a", service.EventReconnecting, "")},
-			[]service.DriverEvent{ev("a", service.EventReconnecting, ""), ev("a", service.EventConnected, "")}},
-		{"sessions kept apart, in order", []service.DriverEvent{
-			ev("a", service.EventQR, "1"), ev("b", service.EventQR, "1"), ev("c", service.EventConnected, ""), ev("b", service.EventClosed, "")},
-			[]service.DriverEvent{ev("a", service.EventQR, "1"), ev("b", service.EventClosed, ""), ev("c", service.EventConnected, "")}},
+			ev("a", service.EventReconnecting, "1"), ev("a", service.EventQR, "x"), ev("a", service.EventConnected, ""), ev("a", service.EventReconnecting, "2")},
+			map[string]service.DriverEvent{"a": ev("a", service.EventConnected, "")}, []service.DriverEvent{ev("a", service.EventReconnecting, "2")}},
+		{"sessions kept apart", []service.DriverEvent{
+			ev("a", service.EventQR, "1"), ev("b", service.EventQR, "1"), ev("c", service.EventConnected, ""), ev("b", service.EventQR, "2"), ev("b", service.EventClosed, "")},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "1"), "b": ev("b", service.EventClosed, ""), "c": ev("c", service.EventConnected, "")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,18 +46,69 @@ func TestEmitterOverflowKeepsLatestPerSession(t *testing.T) {
 			for _, in := range tt.in { // no reader yet: must not block
 				e.emit(in)
 			}
-			for i, want := range tt.want {
-				if got := <-e.out; got != want {
-					t.Fatalf("event %d: got %+v, want %+v", i, got, want)
+			var got []service.DriverEvent
+			seen := map[string]bool{}
+			for len(seen) < len(tt.wantLast) {
+				select {
+				case g := <-e.out:
+					got = append(got, g)
+					if g == tt.wantLast[g.SessionID] {
+						seen[g.SessionID] = true
+					}
+				case <-time.After(10 * time.Second): // hang guard only
+					t.Fatalf("got %+v, still waiting for %v", got, tt.wantLast)
+				}
+			}
+			if got[0] != tt.in[0] {
+				t.Fatalf("first event %+v, want the buffered %+v", got[0], tt.in[0])
+			}
+			for id, want := range tt.wantLast {
+				var last service.DriverEvent
+				for _, g := range got {
+					if g.SessionID == id {
+						last = g
+					}
+				}
+				if last != want {
+					t.Fatalf("session %s ends with %+v, want %+v (got %+v)", id, last, want, got)
+				}
+			}
+			for id := range tt.wantLast {
+				if !isSubsequence(ofSession(got, id), ofSession(tt.in, id)) {
+					t.Fatalf("session %s: got %+v, not in the emitted order %+v", id, got, tt.in)
+				}
+			}
+			for _, g := range got {
+				for _, n := range tt.never {
+					if g == n {
+						t.Fatalf("%+v delivered after a status event", g)
+					}
 				}
 			}
 			e.close()
-			if got, ok := <-e.out; ok {
-				t.Fatalf("extra event %+v", got)
-			}
 			e.emit(ev("a", service.EventQR, "late")) // after close: ignored, no panic
 		})
 	}
+}
+
+func ofSession(evs []service.DriverEvent, id string) []service.DriverEvent {
+	var out []service.DriverEvent
+	for _, e := range evs {
+		if e.SessionID == id {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func isSubsequence(sub, of []service.DriverEvent) bool {
+	i := 0
+	for _, e := range of {
+		if i < len(sub) && sub[i] == e {
+			i++
+		}
+	}
+	return i == len(sub)
 }
 
 // close while the forwarder is blocked on a full channel doesn't hang.
