@@ -17,6 +17,9 @@ COMMITTED=contracts/pacts/$PACT_NAME
 
 main() {
   cd "$ROOT"
+  if [ "${1:-}" = verify-laravel ] && [ -z "${LARAVEL_URL:-}" ]; then
+    die contracts "set LARAVEL_URL, e.g. make verify-laravel LARAVEL_URL=http://localhost:8000"
+  fi
   ensure_go
   ensure_pact
   # ERROR: the FFI's WARN about "upgrading" the V3 pact it merges into is noise (the file stays V3).
@@ -87,7 +90,6 @@ update() {
 }
 
 verify_laravel() {
-  [ -n "${LARAVEL_URL:-}" ] || die contracts "set LARAVEL_URL, e.g. make verify-laravel LARAVEL_URL=http://localhost:8000"
   log contracts "verifying $LARAVEL_URL against $COMMITTED${PROVIDER_STATES_URL:+ (states: $PROVIDER_STATES_URL)}"
   VERIFY_LARAVEL_URL="$LARAVEL_URL" \
     VERIFY_PROVIDER_STATES_URL="${PROVIDER_STATES_URL:-}" \
