@@ -18,9 +18,8 @@ import (
 const (
 	consumerName = "wagateway"
 	providerName = "laravel"
-	// testToken is the bearer token of the pact's examples. mocklaravel is
-	// configured to require it; `make verify-laravel LARAVEL_TOKEN=…` swaps it
-	// for a real token on the way out.
+	// testToken is the bearer token of the pact's examples; the provider
+	// verifications swap it for the provider's own token on the way out.
 	testToken = "test-token"
 	// testKey is an Idempotency-Key as the flusher makes them (sha256, 32 hex digits).
 	testKey = "4f9c2a7be1d04c6e8a1b3c5d7e9f0a2b"

@@ -15,16 +15,17 @@ import (
 	"github.com/pact-foundation/pact-go/v2/proxy"
 )
 
-// TestProviderMockLaravel replays the committed pact against mocklaravel,
-// setting provider states through the same HTTP protocol a Laravel app
-// implements for `make verify-laravel`.
+// TestProviderMockLaravel replays the committed pact against mocklaravel
+// the way `make verify-laravel` does a Laravel app: provider states over
+// HTTP, and a token of its own swapped in for the pact's example token.
 func TestProviderMockLaravel(t *testing.T) {
-	p, err := newMockProvider(testToken)
+	const token = "mock-laravel-token"
+	p, err := newMockProvider(token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	verify(t, serve(t, p), serve(t, stateEndpoint(p))+"/provider-states", nil)
+	verify(t, serve(t, p), serve(t, stateEndpoint(p))+"/provider-states", swapToken("Bearer "+testToken, "Bearer "+token))
 }
 
 // TestVerifyLaravel replays the committed pact against a running Laravel:
