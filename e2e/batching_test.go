@@ -41,16 +41,22 @@ func TestBatchingManySessions(t *testing.T) {
 		t.Errorf("%d requests for %d events: want at least 5 events per request", len(reqs), m.Accepted)
 	}
 
-	logs := g.Logs()
-	if n := countLogs(logs, "qr added to batch"); n < len(ids) {
-		t.Errorf("log shows %d QR codes added to a batch, want ≥ %d (one per session)", n, len(ids))
-	}
-	logged := 0
-	for _, ln := range parseLogs(logs) {
-		if ln.Msg == "batch sent" {
-			logged += ln.Items
+	// The log arrives through a pipe: poll until it caught up.
+	var added, logged int
+	caughtUp := func() bool {
+		added, logged = 0, 0
+		for _, ln := range parseLogs(g.Logs()) {
+			switch ln.Msg {
+			case "qr added to batch":
+				added++
+			case "batch sent":
+				logged += ln.Items
+			}
 		}
+		return logged >= items && added >= len(ids)
 	}
+	waitFor(t, 10*time.Second, "the log to show every batch sent", caughtUp)
+	t.Logf("log: %d QR codes added to a batch, %d items in batches sent", added, logged)
 	if logged != items {
 		t.Errorf("log shows %d items in batches sent, Laravel got %d", logged, items)
 	}
