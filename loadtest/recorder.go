@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -36,8 +38,19 @@ type Recorder struct {
 	seen      map[string]struct{} // a retried item counts once, at its first storage
 	events    []Event
 	delays    map[service.Lane][]float64 // ms
-	perSecond []int                      // delivery requests answered, by second since origin
+	slowest   map[service.Lane][]SlowItem
+	perSecond []int // delivery requests answered, by second since origin
 }
+
+// SlowItem is one of the latest deliveries of a lane, to see what they were.
+type SlowItem struct {
+	Event
+	DelayMS float64 `json:"delay_ms"`
+	Stored  string  `json:"stored_at"`
+}
+
+// keepSlowest is how many of the latest items per lane a report lists.
+const keepSlowest = 8
 
 // NewRecorder wraps next (the mock's handler); now is time.Now when nil.
 func NewRecorder(next http.Handler, now func() time.Time) *Recorder {
@@ -57,6 +70,7 @@ func (rec *Recorder) Reset(origin time.Time) {
 	rec.seen = map[string]struct{}{}
 	rec.events = nil
 	rec.delays = map[service.Lane][]float64{}
+	rec.slowest = map[service.Lane][]SlowItem{}
 	rec.perSecond = nil
 }
 
@@ -159,7 +173,23 @@ func (rec *Recorder) record(path string, body []byte, stored time.Time) {
 		rec.events = append(rec.events, e)
 		ms := float64(stored.Sub(e.At)) / float64(time.Millisecond)
 		rec.delays[e.Lane()] = append(rec.delays[e.Lane()], ms)
+		rec.noteSlow(SlowItem{Event: e, DelayMS: round3(ms), Stored: stored.UTC().Format(service.TimeFormat)})
 	}
+}
+
+// noteSlow keeps the keepSlowest latest items of a lane, latest first.
+func (rec *Recorder) noteSlow(it SlowItem) {
+	l := it.Lane()
+	list := rec.slowest[l]
+	if len(list) == keepSlowest && it.DelayMS <= list[len(list)-1].DelayMS {
+		return
+	}
+	i := sort.Search(len(list), func(i int) bool { return list[i].DelayMS < it.DelayMS })
+	list = slices.Insert(list, i, it)
+	if len(list) > keepSlowest {
+		list = list[:keepSlowest]
+	}
+	rec.slowest[l] = list
 }
 
 // Recorded is a copy of what the recorder saw since its last Reset.
@@ -167,6 +197,7 @@ type Recorded struct {
 	Origin    time.Time
 	Events    []Event
 	Delays    map[service.Lane][]float64
+	Slowest   map[service.Lane][]SlowItem
 	PerSecond []int
 }
 
@@ -178,7 +209,11 @@ func (rec *Recorder) Snapshot() Recorded {
 		Origin:    rec.origin,
 		Events:    append([]Event(nil), rec.events...),
 		Delays:    map[service.Lane][]float64{},
+		Slowest:   map[service.Lane][]SlowItem{},
 		PerSecond: append([]int(nil), rec.perSecond...),
+	}
+	for l, s := range rec.slowest {
+		out.Slowest[l] = slices.Clone(s)
 	}
 	for l, d := range rec.delays {
 		out.Delays[l] = append([]float64(nil), d...)

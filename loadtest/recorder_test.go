@@ -42,6 +42,9 @@ func TestRecorderMeasuresStoredItems(t *testing.T) {
 	if normal.Count != 1 || normal.Max != 2000 {
 		t.Errorf("NORMAL delays = %+v, want one of 2000 ms", normal)
 	}
+	if s := got.Slowest[service.LaneHigh]; len(s) != 3 || s[0].DelayMS != 1000 || s[2].DelayMS != 100 {
+		t.Errorf("slowest HIGH = %+v, want 1000, 500, 100 ms", s)
+	}
 	if len(got.PerSecond) != 3 || got.PerSecond[2] != 4 {
 		t.Errorf("per second = %v, want 4 stored requests in second 2", got.PerSecond)
 	}

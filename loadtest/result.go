@@ -29,6 +29,8 @@ type ModeResult struct {
 
 	// Delivery is event time → stored in the mock, per lane, ms (in-process mock only).
 	Delivery map[service.Lane]Summary `json:"delivery_ms,omitempty"`
+	// Slowest lists the latest items per lane (what they were, when stored).
+	Slowest map[service.Lane][]SlowItem `json:"slowest,omitempty"`
 	// ItemsStored is how many distinct items the mock stored.
 	ItemsStored int `json:"items_stored"`
 
@@ -50,7 +52,6 @@ type ModeResult struct {
 
 	// PerSecond is delivery requests Laravel answered in each second since the gateway was ready.
 	PerSecond []int     `json:"per_second"`
-	Events_   []Event   `json:"-"`
 	Origin    time.Time `json:"origin"`
 }
 

@@ -317,8 +317,8 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 	if r.recorder != nil {
 		rec := r.recorder.Snapshot()
 		res.PerSecond = rec.PerSecond
-		res.Events_ = rec.Events
 		res.ItemsStored = len(rec.Events)
+		res.Slowest = rec.Slowest
 		res.Delivery = map[service.Lane]Summary{}
 		for _, l := range service.Lanes {
 			res.Delivery[l] = Summarize(rec.Delays[l])
