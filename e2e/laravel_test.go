@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,7 @@ type Request struct {
 	Path           string
 	Status         int    // the mock's answer
 	IdempotencyKey string // the same for every attempt of one batch
+	RetryAfter     time.Duration // the Retry-After the mock answered, 0 without
 	Items          []Sent // batch items (statuses or qrs), in order
 }
 
@@ -91,6 +93,9 @@ func (l *Laravel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	l.Mock.ServeHTTP(sw, r)
 	rec.Status = sw.status
+	if s, err := strconv.Atoi(w.Header().Get("Retry-After")); err == nil {
+		rec.RetryAfter = time.Duration(s) * time.Second
+	}
 	l.mu.Lock()
 	l.requests = append(l.requests, rec)
 	l.mu.Unlock()
