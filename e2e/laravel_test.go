@@ -35,10 +35,10 @@ type Laravel struct {
 type Request struct {
 	At             time.Time
 	Path           string
-	Status         int    // the mock's answer
-	IdempotencyKey string // the same for every attempt of one batch
+	Status         int           // the mock's answer
+	IdempotencyKey string        // the same for every attempt of one batch
 	RetryAfter     time.Duration // the Retry-After the mock answered, 0 without
-	Items          []Sent // batch items (statuses or qrs), in order
+	Items          []Sent        // batch items (statuses or qrs), in order
 }
 
 // Sent is one item of a batch request.
