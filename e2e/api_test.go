@@ -201,7 +201,8 @@ func (g *Gateway) CacheMetrics(t *testing.T) CacheMetrics {
 type LogLine struct {
 	Msg       string `json:"msg"`
 	Level     string `json:"level"`
-	SessionID string `json:"session_id"`
+	SessionID string `json:"session_id"` // the manager's lines
+	Session   string `json:"session"`    // the flusher's lines
 	Status    string `json:"estado_qr"`
 	Kind      string `json:"kind"`
 	Items     int    `json:"items"`
@@ -222,17 +223,25 @@ func parseLogs(logs string) []LogLine {
 	return out
 }
 
-// published returns, per session, the last status the gateway logged as
-// changed, over the logs of one or more runs in order: what Laravel must
-// end with. The manager logs "status changed" right before writing the
-// item to the outbox; a failed write is logged as "publish status" (tests
-// check there is none).
+// published returns, per session, the last status the gateway accepted
+// (wrote to its outbox), over the logs of one or more runs in order: what
+// Laravel must end with. The manager logs "status changed" before writing
+// the item, the flusher "item added" (debug) once the outbox took it, so a
+// status counts only when its "item added" follows: a process killed in
+// between had not accepted it.
 func published(logs ...string) map[string]string {
 	out := map[string]string{}
 	for _, lg := range logs {
+		changed := map[string]string{} // logged, not yet accepted
 		for _, l := range parseLogs(lg) {
-			if l.Msg == "status changed" {
-				out[l.SessionID] = l.Status
+			switch {
+			case l.Msg == "status changed":
+				changed[l.SessionID] = l.Status
+			case l.Msg == "item added" && l.Kind == "status":
+				if st, ok := changed[l.Session]; ok {
+					out[l.Session] = st
+					delete(changed, l.Session)
+				}
 			}
 		}
 	}

@@ -118,3 +118,19 @@ func (r *Redis) Start(t *testing.T) {
 		t.Fatalf("start redis: %v", err)
 	}
 }
+
+// OutboxLen is how many items wait in the gateway's outbox streams
+// (delivered items are deleted from them).
+func (r *Redis) OutboxLen(t *testing.T) int64 {
+	t.Helper()
+	rdb := r.Client(t)
+	var n int64
+	for _, lane := range []string{"high", "normal"} {
+		l, err := rdb.XLen(context.Background(), "wagateway:outbox:"+lane).Result()
+		if err != nil {
+			t.Fatalf("XLEN outbox %s: %v", lane, err)
+		}
+		n += l
+	}
+	return n
+}
