@@ -42,6 +42,9 @@ func StartRedis(ctx context.Context, bin, dir string) (*RedisServer, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the load test
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, fmt.Errorf("start %s: %w (apt-get install redis-server, or pass -redis-url)", bin, err)
+		}
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	r := &RedisServer{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), cmd: cmd, done: make(chan error, 1)}
