@@ -18,7 +18,6 @@ type stateCollector struct {
 	// caches do not see.
 	statsErrors atomic.Int64
 
-	sessions, sessionsActive            *prometheus.Desc
 	depth, oldest, buffered, deadLetter *prometheus.Desc
 	hits, misses, sets, invalidations   *prometheus.Desc
 	cacheErrors, redisErrors            *prometheus.Desc
@@ -32,24 +31,22 @@ func newStateCollector(src Sources) *stateCollector {
 		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
 	}
 	return &stateCollector{
-		src:            src,
-		sessions:       d("sessions", "Sessions running on this instance, by estado_qr.", "status"),
-		sessionsActive: d("sessions_active", "Sessions connected through this instance.", nil...),
-		depth:          d("outbox_depth", "Items waiting in the outbox, by lane.", "lane"),
-		oldest:         d("outbox_oldest_age_seconds", "Age of the oldest waiting item, by lane (0 when none waits).", "lane"),
-		buffered:       d("outbox_buffered", "Items held only in memory while Redis is unreachable (lost if the process dies).", nil...),
-		deadLetter:     d("outbox_dead_letters", "Dead-lettered items kept for inspection.", nil...),
-		hits:           d("cache_hits_total", "Cache hits, by level (l1 memory, l2 Redis).", "level"),
-		misses:         d("cache_misses_total", "Cache misses, by level.", "level"),
-		sets:           d("cache_sets_total", "Cache writes, by level.", "level"),
-		invalidations:  d("cache_invalidations_total", "Cache invalidations, by level.", "level"),
-		cacheErrors:    d("cache_errors_total", "Cache operations that failed, by level.", "level"),
-		redisErrors:    d("redis_errors_total", "Redis operations that failed, by where (cache, outbox_stats).", "source"),
+		src:           src,
+		depth:         d("outbox_depth", "Items waiting in the outbox, by lane.", "lane"),
+		oldest:        d("outbox_oldest_age_seconds", "Age of the oldest waiting item, by lane (0 when none waits).", "lane"),
+		buffered:      d("outbox_buffered", "Items held only in memory while Redis is unreachable (lost if the process dies).", nil...),
+		deadLetter:    d("outbox_dead_letters", "Dead-lettered items kept for inspection.", nil...),
+		hits:          d("cache_hits_total", "Cache hits, by level (l1 memory, l2 Redis).", "level"),
+		misses:        d("cache_misses_total", "Cache misses, by level.", "level"),
+		sets:          d("cache_sets_total", "Cache writes, by level.", "level"),
+		invalidations: d("cache_invalidations_total", "Cache invalidations, by level.", "level"),
+		cacheErrors:   d("cache_errors_total", "Cache operations that failed, by level.", "level"),
+		redisErrors:   d("redis_errors_total", "Redis operations that failed, by where (cache, outbox_stats).", "source"),
 	}
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.sessions, c.sessionsActive, c.depth, c.oldest, c.buffered, c.deadLetter,
+	for _, d := range []*prometheus.Desc{c.depth, c.oldest, c.buffered, c.deadLetter,
 		c.hits, c.misses, c.sets, c.invalidations, c.cacheErrors, c.redisErrors} {
 		ch <- d
 	}
@@ -61,15 +58,6 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter := func(d *prometheus.Desc, v int64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
-
-	if c.src.Sessions != nil {
-		counts := c.src.Sessions.SessionsByStatus()
-		// Every status is reported, 0 included, so a series never vanishes.
-		for _, st := range []service.Status{service.StatusPending, service.StatusActive, service.StatusInactive, service.StatusExpired} {
-			gauge(c.sessions, float64(counts[st]), string(st))
-		}
-		gauge(c.sessionsActive, float64(counts[service.StatusActive]))
 	}
 
 	if c.src.Outbox != nil {
@@ -109,4 +97,35 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.src.Outbox != nil && c.src.Outbox.Durable() {
 		counter(c.redisErrors, c.statsErrors.Load(), "outbox_stats")
 	}
+}
+
+// sessionCollector reports a SessionCounter; registered apart because the
+// session manager is built after the metrics it publishes through.
+type sessionCollector struct {
+	sc                       SessionCounter
+	sessions, sessionsActive *prometheus.Desc
+}
+
+func newSessionCollector(sc SessionCounter) *sessionCollector {
+	return &sessionCollector{
+		sc: sc,
+		sessions: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "sessions"),
+			"Sessions running on this instance, by estado_qr.", []string{"status"}, nil),
+		sessionsActive: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "sessions_active"),
+			"Sessions connected through this instance.", nil, nil),
+	}
+}
+
+func (c *sessionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.sessions
+	ch <- c.sessionsActive
+}
+
+func (c *sessionCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := c.sc.SessionsByStatus()
+	// Every status is reported, 0 included, so a series never vanishes.
+	for _, st := range []service.Status{service.StatusPending, service.StatusActive, service.StatusInactive, service.StatusExpired} {
+		ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(counts[st]), string(st))
+	}
+	ch <- prometheus.MustNewConstMetric(c.sessionsActive, prometheus.GaugeValue, float64(counts[service.StatusActive]))
 }

@@ -35,7 +35,7 @@ type SessionCounter interface {
 
 // Sources is what the scrape-time collectors read; nil parts are left out.
 type Sources struct {
-	Sessions SessionCounter
+	Sessions SessionCounter // or later through CountSessions
 	Outbox   service.Outbox
 	L1       service.Cache // in-process cache
 	L2       service.Cache // Redis cache; nil without Redis
@@ -94,8 +94,17 @@ func New(src Sources) *Metrics {
 		Help: "Events accepted minus requests sent to Laravel: the requests batching saved versus one request per event.",
 	}, func() float64 { return float64(m.acceptedN.Load() - m.requestsN.Load()) }))
 	reg.MustRegister(newStateCollector(src))
+	if src.Sessions != nil {
+		m.CountSessions(src.Sessions)
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// CountSessions adds the sessions gauges over sc; call it once, when
+// Sources.Sessions was nil (the manager is built after the metrics).
+func (m *Metrics) CountSessions(sc SessionCounter) {
+	m.reg.MustRegister(newSessionCollector(sc))
 }
 
 // Registry is the registry behind Handler, for tests and extra collectors.

@@ -18,6 +18,7 @@ import (
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
 	"wagateway/service/laravel"
+	"wagateway/service/prometheus"
 	"wagateway/service/qrcode"
 	"wagateway/service/redis"
 	"wagateway/service/sim"
@@ -69,6 +70,7 @@ func (m *Main) Run(ctx context.Context) error {
 		health func(context.Context) error
 	)
 	if cfg.RedisURL != "" {
+		redis.LogTo(log) // go-redis's own lines (dial failures) as JSON too, not plain stderr
 		rdb, err := redis.Open(ctx, cfg.RedisURL)
 		if err != nil {
 			return err
@@ -95,6 +97,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("laravel client: %w", err)
 	}
+	metrics := prometheus.New(prometheus.Sources{Outbox: outbox, L1: l1, L2: l2})
+	lvm := metrics.Laravel(lv) // counts every answer, status lookups included
 	lvHealth := &laravelHealth{}
 	m.flusher = service.NewFlusher(service.FlusherConfig{
 		Mode:             cfg.DeliveryMode,
@@ -102,8 +106,8 @@ func (m *Main) Run(ctx context.Context) error {
 		BatchInterval:    cfg.BatchInterval,
 		PriorityInterval: cfg.PriorityInterval,
 		Clock:            clock,
-		Observer:         lvHealth,
-	}, outbox, lv, log.With("component", "flusher"))
+		Observer:         service.FlusherObservers(lvHealth, metrics),
+	}, outbox, lvm, log.With("component", "flusher"))
 
 	var simDriver *sim.Driver
 	switch cfg.Driver {
@@ -142,8 +146,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Driver:    m.driver,
 		L1:        l1,
 		L2:        l2,
-		Publisher: m.flusher,
-		Laravel:   lv,
+		Publisher: metrics.Publisher(m.flusher),
+		Laravel:   lvm,
 		Leases:    leases,
 		Render:    qrcode.Render,
 		Logger:    log,
@@ -153,6 +157,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// manager has published its last statuses.
 	loopCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	metrics.CountSessions(m.manager)
+
 	m.loop("flusher", func() error { return m.flusher.Run(loopCtx) })
 	m.loop("manager", func() error { return m.manager.Run(loopCtx) })
 
@@ -167,6 +173,8 @@ func (m *Main) Run(ctx context.Context) error {
 		L2:            l2,
 		Redis:         health,
 		Laravel:       lvHealth.Status,
+		Ready:         ready(health, outbox),
+		Metrics:       metrics.Handler(),
 		APIKey:        cfg.APIKey,
 		MetricsPublic: cfg.MetricsPublic,
 		Clock:         clock,
@@ -259,6 +267,22 @@ func waVersion(v [3]uint32) string {
 		return ""
 	}
 	return fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2])
+}
+
+// ready is GET /ready: Redis (when configured) answers and the outbox can
+// be read, so this instance can take and deliver events.
+func ready(redisPing func(context.Context) error, outbox service.Outbox) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if redisPing != nil {
+			if err := redisPing(ctx); err != nil {
+				return fmt.Errorf("redis: %w", err)
+			}
+		}
+		if _, err := outbox.Stats(ctx); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		return nil
+	}
 }
 
 // laravelHealth remembers how Laravel answered the last request, for /health.
