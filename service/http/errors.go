@@ -79,8 +79,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		return jsonError(err, optional)
 	}
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		if err := jsonError(err, false); errors.Is(err, errTooLarge) {
-			return err
+		// err is nil when a second whole object follows ("{}{}").
+		if err != nil && errors.Is(jsonError(err, false), errTooLarge) {
+			return errTooLarge
 		}
 		return service.Errorf(service.EINVALID, "invalid JSON body: unexpected data after the object")
 	}
