@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # unit.sh: go vet + unit tests (real Redis through internal/redistest), then -race on ./service/...
-# RACE=0 skips the race pass.
+# RACE=0 skips the race pass; UNIT_TIMEOUT (5m) bounds each test binary so a hang fails fast.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,11 +12,11 @@ main() {
   log vet "go vet ./..."
   CGO_ENABLED=0 go vet ./...
   log unit "go test ./..."
-  CGO_ENABLED=0 go test -count=1 ./...
+  CGO_ENABLED=0 go test -count=1 -timeout "${UNIT_TIMEOUT:-5m}" ./...
   if [ "${RACE:-1}" != 0 ]; then
     ensure_cc
     log race "go test -race ./service/..."
-    CGO_ENABLED=1 go test -race -count=1 ./service/...
+    CGO_ENABLED=1 go test -race -count=1 -timeout "${UNIT_TIMEOUT:-5m}" ./service/...
   fi
 }
 
