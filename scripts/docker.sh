@@ -13,6 +13,7 @@ ensure_docker() {
   [ -n "${DOCKER_HOST:-}" ] && die docker "DOCKER_HOST=$DOCKER_HOST does not answer"
   have dockerd || apt_install docker.io
   have docker || apt_install docker.io
+  have pgrep || apt_install procps # ensure_dockerd inspects leftovers of a killed daemon
   log docker "starting dockerd (log: ${DOCKERD_LOG:-/tmp/dockerd.log})"
   ensure_dockerd || die docker "dockerd did not start"
   log docker "engine answering ($(docker info --format '{{.ServerVersion}}' 2>/dev/null))"
