@@ -51,6 +51,8 @@ apt_install() {
 # ensure_go: Go is the one prerequisite we do not install.
 ensure_go() {
   have go || die go "Go not found (expected at /usr/local/go/bin or on PATH; see README prerequisites)"
+  # module downloads need the system's CA roots, absent from minimal images
+  [ -s /etc/ssl/certs/ca-certificates.crt ] || apt_install ca-certificates
 }
 
 # ensure_cc: cgo (pact, -race) needs a C compiler.
