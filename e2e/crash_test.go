@@ -40,7 +40,7 @@ func TestKill9ThenRestartDelivers(t *testing.T) {
 	inRedis := r.OutboxLen(t)
 	t.Logf("killed with %d sessions started, %d items waiting in Redis", len(ids), inRedis)
 	if inRedis == 0 {
-		t.Fatal("nothing waits in Redis after the kill: the scenario needs pending items")
+		t.Error("nothing waits in Redis after the kill, yet Laravel was down: accepted items were not durable")
 	}
 	// A session started just before the kill may not have had an event yet;
 	// the ones before the outage all had theirs.
@@ -63,9 +63,11 @@ func TestKill9ThenRestartDelivers(t *testing.T) {
 	}
 
 	g2 := startGateway(t, env...)
-	waitFor(t, 30*time.Second, "the restarted gateway to see the pending items", func() bool {
-		return g2.BatchMetrics(t).Pending() > 0
-	})
+	if inRedis > 0 {
+		waitFor(t, 30*time.Second, "the restarted gateway to see the pending items", func() bool {
+			return g2.BatchMetrics(t).Pending() > 0
+		})
+	}
 	l.SetFaults(t, mocklaravel.Faults{})
 	waitDelivered(t, l, want, 60*time.Second)
 	waitFor(t, 30*time.Second, "the outbox empty", func() bool { return r.OutboxLen(t) == 0 })
