@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit contracts contracts-update verify-laravel e2e loadtest loadtest-quick mocks lint
+.PHONY: help run demo test unit contracts contracts-update verify-laravel e2e loadtest loadtest-quick mocks lint fuzz image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,10 +40,17 @@ loadtest-quick: ## the load test compressed ×10 (< 60 s; needs redis-server, wh
 mocks: ## regenerate service/mock from the domain interfaces (.mockery.yaml)
 	go tool mockery
 
+fuzz: ## every Go fuzz target for FUZZTIME each (default 10s); FUZZ_PKGS limits the packages
+	@bash scripts/fuzz.sh
+
+image: ## container images wagateway:local and wagateway-mocklaravel:local (static binaries, FROM scratch)
+	@bash scripts/image.sh
+
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint: ## gofmt check, go vet, staticcheck
+lint: ## gofmt check, go vet, staticcheck, govulncheck (skipped, and said so, when its database is unreachable)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	CGO_ENABLED=0 go vet ./...
 	CGO_ENABLED=0 go vet -tags e2e ./e2e/...
 	CGO_ENABLED=0 go run $(STATICCHECK) ./...
+	@bash scripts/vulncheck.sh

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# image.sh: builds the container images wagateway:local (the gateway) and
+# wagateway-mocklaravel:local from static binaries built here (no image is
+# pulled: both are FROM scratch). IMAGE_TAG overrides "local".
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/docker.sh"
+
+UID_GID=65532
+
+main() {
+  cd "$ROOT"
+  ensure_go
+  ensure_docker
+  local tag=${IMAGE_TAG:-local} stage=$ROOT/.tools/image ca=/etc/ssl/certs/ca-certificates.crt
+  [ -s "$ca" ] || apt_install ca-certificates
+  rm -rf "$stage"
+  mkdir -p "$stage/bin" "$stage/rootfs/etc/ssl/certs" "$stage/rootfs/tmp" "$stage/data"
+
+  log image "go build (static, CGO_ENABLED=0) gateway and mocklaravel"
+  local ldflags="-s -w -buildid="
+  CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "$ldflags" -o "$stage/bin/gateway" ./service/cmd/gateway
+  CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "$ldflags" -o "$stage/bin/mocklaravel" ./mocklaravel/cmd/mocklaravel
+
+  cp "$ca" "$stage/rootfs/etc/ssl/certs/ca-certificates.crt"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%s:%s:nonroot:/data:/sbin/nologin\n' $UID_GID $UID_GID >"$stage/rootfs/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:%s:\n' $UID_GID >"$stage/rootfs/etc/group"
+  # Go's resolver reads nsswitch.conf for the order of /etc/hosts and DNS.
+  printf 'hosts: files dns\n' >"$stage/rootfs/etc/nsswitch.conf"
+  # COPY keeps the mode (the classic builder has no --chmod): a sticky,
+  # world-writable /tmp for SQLite's temporary files.
+  chmod 1777 "$stage/rootfs/tmp"
+  chmod 0750 "$stage/data"
+
+  mkdir -p "$TOOLS"
+  local target name
+  for target in gateway mocklaravel; do
+    name=wagateway:$tag
+    [ "$target" = mocklaravel ] && name=wagateway-mocklaravel:$tag
+    log image "docker build --target $target -t $name"
+    docker build -q --target "$target" -t "$name" -f Dockerfile . >/dev/null 2>"$TOOLS/docker-build-$target.log" ||
+      { tail -n 20 "$TOOLS/docker-build-$target.log" >&2; die image "docker build $name failed"; }
+  done
+  docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}  {{.ID}}' | grep -E "^wagateway(-mocklaravel)?:$tag " >&2
+}
+
+main "$@"
