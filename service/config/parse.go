@@ -261,8 +261,18 @@ func (r *reader) logLevel(name string, def slog.Level) slog.Level {
 // redact hides a password in a URL-shaped value; anything else is returned as is.
 func redact(v string) string {
 	u, err := url.Parse(v)
-	if err != nil || u.User == nil {
-		return v
+	if err == nil && u.User != nil {
+		return u.Redacted()
 	}
-	return u.Redacted()
+	// An unparsable URL (a password with '#' or a bad %-escape) or one whose
+	// userinfo was read as something else must not be echoed in a start-up
+	// error or log line: hide everything between the scheme and the last '@'.
+	if at := strings.LastIndex(v, "@"); at >= 0 {
+		start := 0
+		if i := strings.Index(v, "://"); i >= 0 && i < at {
+			start = i + len("://")
+		}
+		return v[:start] + "xxxxx" + v[at:]
+	}
+	return v
 }
