@@ -76,7 +76,9 @@ type redisServer struct {
 	cmd  *exec.Cmd
 }
 
-func startRedis(t *testing.T, port int) *redisServer {
+// startRedis starts redis-server on port (0: a free one), with requirepass
+// password when it is not empty.
+func startRedis(t *testing.T, port int, password string) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -90,7 +92,11 @@ func startRedis(t *testing.T, port int) *redisServer {
 		port = ln.Addr().(*net.TCPAddr).Port
 		ln.Close()
 	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}
+	if password != "" {
+		args = append(args, "--requirepass", password)
+	}
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -116,10 +122,13 @@ func (r *redisServer) stop() {
 }
 
 // TestReadyFlipsWithRedis: /ready is 503 while Redis is gone and 200 once
-// it answers again; /health stays 200 throughout.
+// it answers again; /health stays 200 throughout. The Redis password never
+// shows in the logs, the outage's connection errors included.
 func TestReadyFlipsWithRedis(t *testing.T) {
-	rs := startRedis(t, 0)
-	m, _ := startMain(t, map[string]string{"REDIS_URL": "redis://" + rs.addr() + "/0", "LARAVEL_URL": "http://127.0.0.1:1"}, io.Discard)
+	const password = "redis-pass-Hq4vW8"
+	rs := startRedis(t, 0, password)
+	logs := &syncBuffer{}
+	m, closeMain := startMain(t, map[string]string{"REDIS_URL": "redis://:" + password + "@" + rs.addr() + "/0", "LARAVEL_URL": "http://127.0.0.1:1"}, logs)
 	base := "http://" + m.Addr()
 
 	if code, body := get(t, base+"/ready"); code != http.StatusOK {
@@ -130,8 +139,14 @@ func TestReadyFlipsWithRedis(t *testing.T) {
 	if code, _ := get(t, base+"/health"); code != http.StatusOK {
 		t.Errorf("health with Redis down: %d", code)
 	}
-	startRedis(t, rs.port)
+	startRedis(t, rs.port, password)
 	until(t, "/ready is 200 with Redis back", func() bool { c, _ := get(t, base+"/ready"); return c == http.StatusOK })
+	_ = closeMain()
+	if out := logs.String(); strings.Contains(out, password) {
+		t.Errorf("the Redis password is in the logs:\n%s", out)
+	} else if !strings.Contains(out, `"REDIS_URL":"redis://:xxxxx@`) && !strings.Contains(out, `"REDIS_URL":"redis://:***@`) {
+		t.Logf("REDIS_URL as logged: %s", out[:min(len(out), 400)])
+	}
 }
 
 // syncBuffer collects logs written from several goroutines.
