@@ -14,7 +14,7 @@ import (
 // its own claimed items back at once) delivers all of it.
 func TestKill9ThenRestartDelivers(t *testing.T) {
 	r, l := startRedis(t), startLaravel(t)
-	env := fastEnv(r, l, "INSTANCE_ID=gw-crash")
+	env := fastEnv(r, l, "INSTANCE_ID=gw-crash", "BATCH_SIZE=500")
 	g := startGateway(t, env...)
 	before := startMany(t, g, "crash", 20)
 	waitFor(t, 30*time.Second, "the first batches delivered", func() bool { return len(l.Accounts(t)) >= len(before) })
@@ -32,6 +32,29 @@ func TestKill9ThenRestartDelivers(t *testing.T) {
 			}
 		}
 		return g.BatchMetrics(t).Pending() >= 50 && len(tr.Accepted()) >= 10
+	})
+	// ... and the flusher has tried to send the expired ones (the NORMAL
+	// lane holds only statuses: with BATCH_SIZE 500 its one request carries
+	// them all): an item leaves Redis when Laravel took it, not when it was
+	// claimed or tried.
+	waitFor(t, 60*time.Second, "the first sessions' expired statuses sent and refused", func() bool {
+		final := published(g.Logs())
+		sent := map[string]bool{}
+		for _, rq := range l.BatchRequests() {
+			for _, it := range rq.Items {
+				sent[it.SessionID+"="+it.Status] = true
+			}
+		}
+		expired := 0
+		for _, id := range before {
+			if final[id] == "expired" {
+				if !sent[id+"=expired"] {
+					return false
+				}
+				expired++
+			}
+		}
+		return expired > 0
 	})
 	g.Kill()
 	g.Wait(t, 10*time.Second)
