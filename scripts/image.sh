@@ -42,6 +42,26 @@ main() {
       { tail -n 20 "$TOOLS/docker-build-$target.log" >&2; die image "docker build $name failed"; }
   done
   docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}  {{.ID}}' | grep -E "^wagateway(-mocklaravel)?:$tag " >&2
+  [ "${IMAGE_SMOKE:-1}" = 0 ] || { have curl || apt_install curl; smoke "wagateway:$tag"; }
+}
+
+# smoke IMAGE: the image starts as its non-root user, read-only, and answers
+# GET /ready (simulated phones, in-memory stores). IMAGE_SMOKE=0 skips it.
+smoke() {
+  local image=$1 id port i code=000
+  id=$(docker run -d --read-only --tmpfs /tmp --cap-drop ALL -p 127.0.0.1::4000 -e WA_DRIVER=sim "$image")
+  port=$(docker port "$id" 4000/tcp | head -n1 | sed 's/.*://')
+  for i in $(seq 50); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready" || true)
+    [ "$code" = 200 ] && break
+    sleep 0.2
+  done
+  local user
+  user=$(docker inspect -f '{{.Config.User}}' "$id")
+  [ "$code" = 200 ] || docker logs "$id" 2>&1 | tail -n 20 >&2
+  docker rm -f "$id" >/dev/null
+  [ "$code" = 200 ] || die image "$image did not answer GET /ready (last status $code)"
+  log image "smoke test: $image runs as $user, read-only, GET /ready 200"
 }
 
 main "$@"
