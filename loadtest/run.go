@@ -53,7 +53,11 @@ func notes(opts Options, rep *Report) []string {
 	if opts.TimeScale != 1 {
 		n = append(n, fmt.Sprintf("The gateway manager checks QR expiry every %s (not scaled): expiries land up to that late.", managerTick))
 	}
+	budget := Scale(2*time.Second, opts.TimeScale) // the HIGH-lane latency promise, scaled
 	for _, m := range rep.Modes {
+		if lag := m.ActionLag.P99; lag > 0.1*msOf(budget) {
+			n = append(n, fmt.Sprintf("%s: the load generator itself sent its requests up to %s ms late (p99): the machine was busy, and the latencies include that.", m.Mode, ms(lag)))
+		}
 		if !m.Drained {
 			n = append(n, fmt.Sprintf("%s: the outbox did not empty within the drain time (%s).", m.Mode, opts.Drain))
 		}
