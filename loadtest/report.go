@@ -13,6 +13,7 @@ import (
 type Report struct {
 	StartedAt time.Time      `json:"started_at"`
 	Command   string         `json:"command"`
+	Source    string         `json:"source"` // commit the gateway was built from
 	Machine   Machine        `json:"machine"`
 	Workload  WorkloadConfig `json:"workload"`
 	Plan      PlanCounts     `json:"plan"`
@@ -116,7 +117,8 @@ func (r *Report) Markdown() string {
 		w("**Real time**: BATCH_INTERVAL=%s, PRIORITY_INTERVAL=%s, QR_EXPIRES=%s, QR_THROTTLE=%s.\n\n",
 			s.Scaled["BATCH_INTERVAL"], s.Scaled["PRIORITY_INTERVAL"], s.Scaled["QR_EXPIRES"], s.Scaled["QR_THROTTLE"])
 	}
-	w("BATCH_SIZE=%d · %s, %d CPUs, %s\n\n", s.BatchSize, r.Machine.OS, r.Machine.CPUs, r.Machine.GoVersion)
+	w("BATCH_SIZE=%d · %s, %d CPUs, %s · source %s · %s\n\n", s.BatchSize, r.Machine.OS, r.Machine.CPUs, r.Machine.GoVersion,
+		r.Source, r.StartedAt.Format("2006-01-02 15:04 MST"))
 
 	w("| metric |")
 	for _, m := range r.Modes {

@@ -31,6 +31,12 @@ func Run(ctx context.Context, opts Options, th Thresholds, command string) (*Rep
 	rep := &Report{
 		StartedAt: time.Now().UTC(), Command: command, Machine: ThisMachine(),
 		Workload: opts.Workload, Plan: r.Plan().Counts(), Settings: r.Settings(),
+		Source: "external gateway",
+	}
+	if opts.GatewayURL == "" {
+		if root, err := ModuleRoot(); err == nil {
+			rep.Source = SourceVersion(ctx, root)
+		}
 	}
 	for _, mode := range modes {
 		r.log.InfoContext(ctx, "mode starting", "mode", mode, "sessions", opts.Workload.Sessions)
