@@ -36,21 +36,23 @@ func redisImage() string {
 	return "redis:7-alpine"
 }
 
-// startRedis runs a fresh Redis container and removes it when the test ends.
-func startRedis(t *testing.T) *Redis {
+// startRedis runs a fresh Redis container and removes it when the test
+// ends; opts add to the container request (e.g. a network alias).
+func startRedis(t *testing.T, opts ...testcontainers.ContainerCustomizer) *Redis {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	port := freePort(t)
 	binding := network.PortBinding{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(port)}
-	ctr, err := tcredis.Run(ctx, redisImage(),
+	opts = append([]testcontainers.ContainerCustomizer{
 		// Every write reaches the append-only file before Redis answers it
 		// (fsync each second), so a killed Redis comes back with it.
 		testcontainers.WithCmd("redis-server", "--appendonly", "yes"),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.PortBindings = network.PortMap{network.MustParsePort("6379/tcp"): {binding}}
 		}),
-	)
+	}, opts...)
+	ctr, err := tcredis.Run(ctx, redisImage(), opts...)
 	testcontainers.CleanupContainer(t, ctr)
 	if err != nil {
 		t.Fatalf("start redis container (%s): %v", redisImage(), err)
