@@ -14,7 +14,6 @@ ensure_docker() {
   have dockerd || apt_install docker.io
   have docker || apt_install docker.io
   have pgrep || apt_install procps # ensure_dockerd inspects leftovers of a killed daemon
-  log docker "starting dockerd (log: ${DOCKERD_LOG:-/tmp/dockerd.log})"
   ensure_dockerd || die docker "dockerd did not start"
   log docker "engine answering ($(docker info --format '{{.ServerVersion}}' 2>/dev/null))"
 }
@@ -39,6 +38,7 @@ ensure_dockerd() {
       done 2>/dev/null
       # stale pidfiles may name zombie/reused PIDs -> dockerd refuses or waits 15 s and dies
       rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+      log docker "starting dockerd (log: $log)"
       setsid /usr/sbin/dockerd >>"$log" 2>&1 </dev/null 9>&- &
     fi
     for i in $(seq 120); do docker info >/dev/null 2>&1 && exit 0; sleep 0.5; done
