@@ -53,6 +53,9 @@ func (c *Client) classify(resp *http.Response, raw []byte, field string, n int) 
 	return de
 }
 
+// maxRetryAfter caps what Laravel's Retry-After can make us wait.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads Retry-After as delay-seconds or an HTTP date; 0 when
 // absent, unreadable or already past.
 func parseRetryAfter(v string, now time.Time) time.Duration {
@@ -65,14 +68,16 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 			return 0
 		}
 		// Cap absurd values before they overflow a Duration.
-		if secs > int64((24 * time.Hour).Seconds()) {
-			secs = int64((24 * time.Hour).Seconds())
+		if secs > int64(maxRetryAfter.Seconds()) {
+			secs = int64(maxRetryAfter.Seconds())
 		}
 		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			// The same cap as delta-seconds: a date years ahead must not
+			// stall a lane until the next restart.
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0
