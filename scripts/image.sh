@@ -13,6 +13,11 @@ main() {
   ensure_go
   ensure_docker
   local tag=${IMAGE_TAG:-local} stage=$ROOT/.tools/image ca=/etc/ssl/certs/ca-certificates.crt
+  # One build at a time: the Dockerfile reads the one staging directory
+  # (make image and make e2e may run together).
+  mkdir -p "$TOOLS"
+  exec 9>"$TOOLS/image.lock"
+  flock -w 600 9 || die image "another image build holds $TOOLS/image.lock"
   [ -s "$ca" ] || apt_install ca-certificates
   rm -rf "$stage"
   mkdir -p "$stage/bin" "$stage/rootfs/etc/ssl/certs" "$stage/rootfs/tmp" "$stage/data"
