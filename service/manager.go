@@ -231,7 +231,7 @@ func (m *Manager) stop(ctx context.Context, id, reason string) error {
 }
 
 // Logout unlinks the device from the phone and forgets the session: status
-// inactive (reason logout), caches invalidated, lease released.
+// inactive (reason logout) published and cached, lease released.
 func (m *Manager) Logout(ctx context.Context, id string) error {
 	if err := m.known(ctx, id); err != nil {
 		return err
@@ -240,9 +240,12 @@ func (m *Manager) Logout(ctx context.Context, id string) error {
 	if err := m.deps.Driver.Logout(ctx, id); err != nil {
 		return fmt.Errorf("logout session %s: %w", id, err)
 	}
+	// Forget before publishing: publishStatus caches the final status, so a
+	// lookup answers inactive instead of asking Laravel (which may not have it
+	// yet) and caching its older answer.
+	m.forget(ctx, id)
 	rec := StatusRecord{SessionID: id, Status: StatusInactive, Reason: ReasonLogout, UpdatedAt: m.cfg.Clock.Now()}
 	err := m.publishStatus(ctx, rec)
-	m.forget(ctx, id)
 	m.log.Info("session logged out", "session_id", id)
 	return err
 }
@@ -253,14 +256,15 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	if err := m.known(ctx, id); err != nil {
 		return err
 	}
+	live := m.take(id) != nil
+	m.forget(ctx, id) // before stop caches the final status, as in Logout
 	var err error
-	if m.take(id) != nil {
+	if live {
 		err = m.stop(ctx, id, ReasonStopped)
 	}
 	if lerr := m.deps.Driver.Logout(ctx, id); lerr != nil {
 		err = errors.Join(err, fmt.Errorf("unlink session %s: %w", id, lerr))
 	}
-	m.forget(ctx, id)
 	m.log.Info("session deleted", "session_id", id)
 	return err
 }
