@@ -143,6 +143,11 @@ func TestLaravelMatchesGateway(t *testing.T) {
 			g.CloseSession(t, id)
 		case 2:
 			g.must(t, http.MethodPost, "/sessions/"+id+"/logout", nil, nil)
+			// Read your writes: the gateway answers what it just did, not
+			// what Laravel held before the inactive status reached it.
+			if s := g.Session(t, id); s.Status != "inactive" {
+				t.Errorf("GET /sessions/%s right after logout = %q from %s, want inactive", id, s.Status, s.Source)
+			}
 		}
 	}
 	want := settled(t, g, ids, 60*time.Second)
