@@ -73,8 +73,6 @@ func (e *fieldErrors) add(key, msg string) {
 	e.msgs[key] = append(e.msgs[key], msg)
 }
 
-func (e *fieldErrors) empty() bool { return len(e.keys) == 0 }
-
 // message summarises the bag like Laravel's ValidationException: the first
 // message, then "(and N more errors)".
 func (e *fieldErrors) message() string {

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 offline tests feed server messages through DangerousInternals, the only way in without a WhatsApp server
+
 package whatsmeow
 
 import (
