@@ -10,9 +10,16 @@ import (
 )
 
 // kill -9 under traffic while Laravel is down: what the gateway accepted
-// waits in Redis, and the restarted gateway (same INSTANCE_ID, so it takes
-// its own claimed items back at once) delivers all of it.
+// waits in Redis, and the next gateway delivers all of it: the same
+// instance restarted (same INSTANCE_ID: it takes its own claimed items back
+// at once), or another one (it takes the dead consumer's items over once
+// they have been claimed for the claim timeout, 30 s).
 func TestKill9ThenRestartDelivers(t *testing.T) {
+	t.Run("same instance", func(t *testing.T) { testKill9ThenRestart(t, "gw-crash") })
+	t.Run("another instance", func(t *testing.T) { testKill9ThenRestart(t, "gw-other") })
+}
+
+func testKill9ThenRestart(t *testing.T, nextInstance string) {
 	r, l := startRedis(t), startLaravel(t)
 	env := fastEnv(r, l, "INSTANCE_ID=gw-crash", "BATCH_SIZE=500")
 	g := startGateway(t, env...)
@@ -37,7 +44,7 @@ func TestKill9ThenRestartDelivers(t *testing.T) {
 	// lane holds only statuses: with BATCH_SIZE 500 its one request carries
 	// them all): an item leaves Redis when Laravel took it, not when it was
 	// claimed or tried.
-	waitFor(t, 60*time.Second, "the first sessions' expired statuses sent and refused", func() bool {
+	waitFor(t, 120*time.Second, "the first sessions' expired statuses sent and refused", func() bool {
 		final := published(g.Logs())
 		sent := map[string]bool{}
 		for _, rq := range l.BatchRequests() {
@@ -85,14 +92,14 @@ func TestKill9ThenRestartDelivers(t *testing.T) {
 		t.Errorf("%d of the first %d sessions have a final state in the log", settledBefore, len(before))
 	}
 
-	g2 := startGateway(t, env...)
+	g2 := startGateway(t, append(env, "INSTANCE_ID="+nextInstance)...)
 	if inRedis > 0 {
 		waitFor(t, 30*time.Second, "the restarted gateway to see the pending items", func() bool {
 			return g2.BatchMetrics(t).Pending() > 0
 		})
 	}
 	l.SetFaults(t, mocklaravel.Faults{})
-	waitDelivered(t, l, want, 60*time.Second)
+	waitDelivered(t, l, want, 90*time.Second)
 	waitFor(t, 30*time.Second, "the outbox empty", func() bool { return r.OutboxLen(t) == 0 })
 	m := g2.BatchMetrics(t)
 	t.Logf("restarted gateway sent %d items (%d superseded)", m.Sent, m.Superseded)
