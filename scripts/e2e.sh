@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # e2e.sh: black-box tests of the gateway binary against Redis in containers (testcontainers-go).
-# Starts a Docker engine if none answers (it stays up) and provides the Redis image.
+# Starts a Docker engine if none answers (it stays up), provides the Redis image and builds the
+# gateway image (scripts/image.sh, tag wagateway:e2e; E2E_IMAGE=0 skips it and its scenario).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/docker.sh"
