@@ -62,7 +62,7 @@ func notes(opts Options, rep *Report) []string {
 	budget := Scale(2*time.Second, opts.TimeScale) // the HIGH-lane latency promise, scaled
 	for _, m := range rep.Modes {
 		if lag := m.ActionLag.P99; lag > 0.1*msOf(budget) {
-			n = append(n, fmt.Sprintf("%s: the load generator itself sent its requests up to %s ms late (p99): the machine was busy, and the latencies include that.", m.Mode, ms(lag)))
+			n = append(n, fmt.Sprintf("%s: the load generator sent its requests up to %s ms late (p99): the gateway answered slowly or the machine was busy; the latencies include that.", m.Mode, ms(lag)))
 		}
 		if !m.Drained {
 			n = append(n, fmt.Sprintf("%s: the outbox did not empty within the drain time (%s).", m.Mode, opts.Drain))
