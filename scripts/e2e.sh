@@ -14,7 +14,7 @@ ensure_gateway_image() {
     return 0
   fi
   [ -f Dockerfile ] && [ -f scripts/image.sh ] || return 0
-  IMAGE_TAG=e2e IMAGE_SMOKE=0 bash scripts/image.sh || die e2e "building the gateway image failed (E2E_IMAGE=0 skips it)"
+  IMAGE_TAG=e2e IMAGE_SMOKE=0 IMAGE_TRIMPATH=0 bash scripts/image.sh || die e2e "building the gateway image failed (E2E_IMAGE=0 skips it)"
   export GATEWAY_IMAGE=wagateway:e2e
 }
 
