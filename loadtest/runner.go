@@ -221,9 +221,19 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 	if r.recorder != nil {
 		r.recorder.Reset(origin)
 	}
+	// Every helper below (sampler, readers, progress) runs in wg until
+	// stopHelpers, which every return path reaches.
 	modeCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
+	stopped := false
+	stopHelpers := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			wg.Wait()
+		}
+	}
+	defer stopHelpers()
 
 	// Sampler: CPU and memory of the gateway, Redis memory, gateway counters.
 	live := &liveState{}
@@ -253,13 +263,9 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 	}
 
 	// Progress: one line, rewritten in place.
-	planEnd := Scale(r.plan.End(120*time.Second), r.opts.TimeScale) + managerTick
+	planEnd := Scale(r.plan.End(qrExpires), r.opts.TimeScale) + managerTick
 	expected := planEnd + Scale(service.DefaultBatchInterval, r.opts.TimeScale)
-	progressDone := make(chan struct{})
-	go func() {
-		defer close(progressDone)
-		r.progress(modeCtx, mode, origin, expected, live)
-	}()
+	wg.Go(func() { r.progress(modeCtx, mode, origin, expected, live) })
 
 	// The plan itself.
 	lags, counts, errs := r.drive(modeCtx, api, origin, started)
@@ -273,9 +279,7 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 	end := time.Now()
 	res.Duration = round3(end.Sub(origin).Seconds())
 
-	cancel()
-	wg.Wait()
-	<-progressDone
+	stopHelpers()
 	final := <-samples
 	if r.opts.Progress != nil {
 		fmt.Fprintln(r.opts.Progress)
@@ -302,7 +306,7 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("mock laravel stats: %w", err)
 	}
-	res.LaravelRequestsAll, res.LaravelItems = st.Requests, 0
+	res.LaravelRequestsAll = st.Requests
 	res.Handling = map[string]Summary{}
 	for _, key := range []string{mocklaravel.KeyQRBatch, mocklaravel.KeyStatusBatch, mocklaravel.KeyQR, mocklaravel.KeyStatus} {
 		e, ok := st.Endpoints[key]

@@ -11,13 +11,16 @@ import (
 // The gateway's real-time defaults (ARCHITECTURE.md) that the time scale
 // compresses; a compressed run keeps every ratio between them and the
 // workload, so the request reduction it measures is not inflated.
+// qrExpires is QR_EXPIRES in real time: an unscanned session's last event.
+const qrExpires = 120 * time.Second
+
 var realIntervals = []struct {
 	Env string
 	D   time.Duration
 }{
 	{"BATCH_INTERVAL", service.DefaultBatchInterval},
 	{"PRIORITY_INTERVAL", service.DefaultPriorityInterval},
-	{"QR_EXPIRES", 120 * time.Second},
+	{"QR_EXPIRES", qrExpires},
 	{"QR_THROTTLE", 30 * time.Second},
 	{"CACHE_TTL_QR", 120 * time.Second},
 	{"CACHE_TTL_STATUS", 300 * time.Second},
