@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"wagateway/service"
@@ -65,6 +67,43 @@ func (c *GatewayClient) BatchMetrics(ctx context.Context) (service.BatchMetrics,
 	var m service.BatchMetrics
 	err := c.do(ctx, http.MethodGet, "/metrics/batch", nil, &m)
 	return m, err
+}
+
+// Goroutines reads go_goroutines from GET /metrics (Prometheus text).
+func (c *GatewayClient) Goroutines(ctx context.Context) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/metrics", nil)
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: %w", err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, &APIError{Status: resp.StatusCode}
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: read: %w", err)
+	}
+	return PromValue(string(raw), "go_goroutines")
+}
+
+// PromValue returns the value of an unlabelled sample in Prometheus text.
+func PromValue(text, name string) (int64, error) {
+	for line := range strings.Lines(text) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), name+" ")
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		if err != nil {
+			return 0, fmt.Errorf("metric %s=%q: %w", name, rest, err)
+		}
+		return int64(f), nil
+	}
+	return 0, fmt.Errorf("no metric %s", name)
 }
 
 // Do runs one plan action.

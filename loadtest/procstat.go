@@ -80,6 +80,15 @@ func ParseStatusKB(status []byte, key string) int64 {
 	return 0
 }
 
+// CountFDs is how many files (sockets included) pid has open.
+func CountFDs(pid int) (int, error) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0, fmt.Errorf("list fds of %d: %w", pid, err)
+	}
+	return len(ents), nil
+}
+
 // CPUPercent is the CPU used between two samples, in % of one core.
 func CPUPercent(a, b ProcSample) float64 {
 	wall := b.At.Sub(a.At)

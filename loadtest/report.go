@@ -177,6 +177,9 @@ func (r *Report) Markdown() string {
 		}
 		return fmt.Sprintf("%.1f", m.GatewayPeakRSSMB)
 	})
+	row("gateway goroutines / open fds (peak)", func(m ModeResult) string {
+		return fmt.Sprintf("%s / %s", countOrDash(m.GatewayGoroutinesPeak), countOrDash(m.GatewayFDsPeak))
+	})
 	row("Redis used_memory peak (MB)", func(m ModeResult) string { return fmt.Sprintf("%.2f", m.RedisUsedMemoryMB) })
 	row("GET /sessions/{id} p50 / p99 (ms), reads", func(m ModeResult) string {
 		return fmt.Sprintf("%s / %s, %d (%d errors)", ms(m.Reads.P50), ms(m.Reads.P99), m.Reads.Count, m.ReadErrors)
@@ -206,6 +209,13 @@ func (r *Report) Markdown() string {
 		w("- %s\n", n)
 	}
 	return b.String()
+}
+
+func countOrDash(n int64) string {
+	if n == 0 {
+		return "–"
+	}
+	return fmt.Sprint(n)
 }
 
 func handling(m ModeResult, qr bool) string {

@@ -38,10 +38,12 @@ type ModeResult struct {
 	// for this mode's event timeline (see LowerBound), per lane.
 	LowerBound map[service.Lane]int `json:"lower_bound,omitempty"`
 
-	GatewayCPUPercent     float64 `json:"gateway_cpu_pct"`      // average, % of one core
-	GatewayCPUPeakPercent float64 `json:"gateway_cpu_peak_pct"` // busiest sampling second
-	GatewayPeakRSSMB      float64 `json:"gateway_peak_rss_mb"`  // VmHWM
-	RedisUsedMemoryMB     float64 `json:"redis_used_memory_mb"` // highest used_memory sampled
+	GatewayCPUPercent     float64 `json:"gateway_cpu_pct"`         // average, % of one core
+	GatewayCPUPeakPercent float64 `json:"gateway_cpu_peak_pct"`    // busiest sampling second
+	GatewayPeakRSSMB      float64 `json:"gateway_peak_rss_mb"`     // VmHWM
+	RedisUsedMemoryMB     float64 `json:"redis_used_memory_mb"`    // highest used_memory sampled
+	GatewayGoroutinesPeak int64   `json:"gateway_goroutines_peak"` // go_goroutines of GET /metrics, 0 if unavailable
+	GatewayFDsPeak        int64   `json:"gateway_fds_peak"`        // entries of /proc/<pid>/fd
 
 	Reads      Summary `json:"reads_ms"` // GET /sessions/{id} under concurrent readers
 	ReadErrors int64   `json:"read_errors"`

@@ -290,6 +290,7 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 		res.GatewayPeakRSSMB = round3(float64(final.PeakRSSK) / 1024)
 	}
 	res.RedisUsedMemoryMB = round3(float64(live.redisPeak.Load()) / (1 << 20))
+	res.GatewayGoroutinesPeak, res.GatewayFDsPeak = live.goroutinesPeak.Load(), live.fdsPeak.Load()
 	res.Reads = Summarize(reads)
 	res.ReadErrors = readErrors.Load()
 
@@ -446,6 +447,8 @@ func (r *Runner) read(ctx context.Context, api *GatewayClient, started *startedS
 type liveState struct {
 	events, requests atomic.Int64
 	redisPeak        atomic.Int64
+	goroutinesPeak   atomic.Int64
+	fdsPeak          atomic.Int64
 	mu               sync.Mutex
 	cpuPeak          float64
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,6 +26,12 @@ func (r *Runner) sample(ctx context.Context, pid int, prev ProcSample, rc *redis
 				}
 				last = s
 			}
+			if n, err := CountFDs(pid); err == nil {
+				storeMax(&live.fdsPeak, int64(n))
+			}
+		}
+		if n, err := api.Goroutines(pctx); err == nil {
+			storeMax(&live.goroutinesPeak, n)
 		}
 		if mem, err := RedisMemory(pctx, rc); err == nil && mem > live.redisPeak.Load() {
 			live.redisPeak.Store(mem)
@@ -43,6 +50,13 @@ func (r *Runner) sample(ctx context.Context, pid int, prev ProcSample, rc *redis
 	defer cancel()
 	poll(pctx)
 	return last
+}
+
+// storeMax raises v to n; only the sampler writes, so load-then-store is enough.
+func storeMax(v *atomic.Int64, n int64) {
+	if n > v.Load() {
+		v.Store(n)
+	}
 }
 
 // progress draws a bar on Progress until ctx ends: elapsed of expected, the
