@@ -44,6 +44,9 @@ type Main struct {
 
 	cancel context.CancelFunc // stops the background loops
 	loops  sync.WaitGroup
+
+	closeOnce sync.Once // a second Close would wait forever on served
+	closeErr  error
 }
 
 // NewMain returns a Main for cfg; nothing starts before Run.
@@ -219,8 +222,14 @@ func (m *Main) Addr() string {
 
 // Close stops the gateway in order: no new HTTP requests, sessions stopped
 // (their statuses published), loops stopped, the outbox flushed to Laravel
-// within SHUTDOWN_TIMEOUT, then the driver and Redis closed.
+// within SHUTDOWN_TIMEOUT, then the driver and Redis closed. Calling it
+// again returns the first call's result.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
 	var errs []error

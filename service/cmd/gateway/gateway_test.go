@@ -103,6 +103,9 @@ func TestMainWiresAndFlushesOnClose(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if err := m.Close(); err != nil { // a second Close (deferred cleanup) must return, not hang
+		t.Fatalf("second Close: %v", err)
+	}
 	if !stub.got("user_7=inactive") {
 		t.Errorf("Laravel got %v, want user_7=inactive from the shutdown flush", stub.statuses)
 	}
