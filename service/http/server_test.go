@@ -183,6 +183,9 @@ func TestSessionLifecycle(t *testing.T) {
 	if again := r.json(t); r.status != http.StatusOK || again["qr"] != v["qr"] {
 		t.Fatalf("second start: %d %s", r.status, r.body)
 	}
+	if cc := r.header.Get("Cache-Control"); cc != "no-store" { // it carries a QR code
+		t.Errorf("start answer Cache-Control = %q, want no-store", cc)
+	}
 	if !strings.Contains(g.logs.String(), `"msg":"duplicate start ignored"`) {
 		t.Error("duplicate start not logged")
 	}
