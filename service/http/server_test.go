@@ -369,8 +369,15 @@ func TestMetrics(t *testing.T) {
 	if v := r.json(t); r.status != 200 || v["qrBatchSize"] != float64(12) || v["statusBatchSize"] != float64(2) {
 		t.Errorf("batch metrics: %s", r.body)
 	}
-	r = g.do(t, "GET", "/metrics/cache", "")
-	v := r.json(t)
+	// The manager caches the QR right after the live session shows it: poll.
+	var v map[string]any
+	for range 500 {
+		r = g.do(t, "GET", "/metrics/cache", "")
+		if v = r.json(t); v["sets"].(float64) >= 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, k := range []string{"hits", "misses", "hitRate", "sets", "invalidations", "l1"} {
 		if _, ok := v[k]; !ok {
 			t.Errorf("cache metrics lack %q: %s", k, r.body)
