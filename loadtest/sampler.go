@@ -3,13 +3,29 @@ package loadtest
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
+
+// liveState is what the sampler saw last, for the progress bar and the peaks.
+type liveState struct {
+	events, requests atomic.Int64
+	redisPeak        atomic.Int64
+	goroutinesPeak   atomic.Int64
+	fdsPeak          atomic.Int64
+	mu               sync.Mutex
+	cpuPeak          float64
+}
+
+func (l *liveState) peakCPU() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cpuPeak
+}
 
 // sample reads the gateway's /proc, its counters and Redis memory every
 // second until ctx ends, and returns the last /proc sample (taken after ctx
@@ -84,15 +100,4 @@ func ProgressLine(mode string, elapsed, expected time.Duration, events, requests
 	bar := strings.Repeat("█", full) + strings.Repeat("░", width-full)
 	return fmt.Sprintf("%-6s %s %3.0f%% %5.0fs/%.0fs  events %6d  requests %6d",
 		mode, bar, 100*frac, elapsed.Seconds(), expected.Seconds(), events, requests)
-}
-
-func urlHost(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("parse %q: %w", raw, err)
-	}
-	if u.Hostname() == "" {
-		return "", fmt.Errorf("%q has no host", raw)
-	}
-	return u.Hostname(), nil
 }
