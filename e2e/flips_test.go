@@ -12,11 +12,12 @@ import (
 // One session flipping fast (start, scan, close, again and again) while
 // Laravel is slow: statuses travel in two lanes (pending on NORMAL, active
 // and inactive on HIGH) and overtake each other, yet Laravel ends with the
-// last one.
+// last one. The NORMAL lane flushes long after the flips end, so the last
+// pending (older than the last active) surely reaches Laravel after it.
 func TestRapidFlipsLastStateWins(t *testing.T) {
 	r, l := startRedis(t), startLaravel(t)
 	g := startGateway(t, fastEnv(r, l, "SIM_TIME_SCALE=1", "SIM_SCAN_PROBABILITY=0", "QR_THROTTLE=0",
-		"BATCH_INTERVAL=1s", "PRIORITY_INTERVAL=100ms")...)
+		"BATCH_INTERVAL=20s", "PRIORITY_INTERVAL=100ms")...)
 	l.SetFaults(t, mocklaravel.Faults{LatencyMS: 300})
 	const id = "flip-1"
 
