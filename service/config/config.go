@@ -25,9 +25,10 @@ const (
 	DeliveryDirect = "direct" // one Laravel request per event (the old behaviour, for comparison)
 )
 
-// MaxBatchSize is the largest BATCH_SIZE accepted; Laravel validates bigger
-// arrays slowly and a single bad item would hold back too many others.
-const MaxBatchSize = 1000
+// MaxBatchSize is the largest BATCH_SIZE accepted: Laravel's validator (and
+// the pact pinning it) refuses a batch of more than 500 items with a 422, so a
+// bigger setting would turn every full batch into dead letters.
+const MaxBatchSize = 500
 
 // Config is every gateway setting, typed and validated.
 type Config struct {
