@@ -103,7 +103,7 @@ func TestImageSigtermDeliversPending(t *testing.T) {
 		"SIM_SCAN_DELAY":       "60s",
 		"BATCH_INTERVAL":       "1h",
 		"PRIORITY_INTERVAL":    "30m",
-		"BATCH_SIZE":           "1000",
+		"BATCH_SIZE":           "500",
 		"SHUTDOWN_TIMEOUT":     "30s",
 	})
 	if h := g.Health(t); h.Redis != "up" {

@@ -13,9 +13,9 @@ import (
 // everything pending (their final inactive statuses included) and exits 0.
 func TestSigtermDeliversPending(t *testing.T) {
 	r, l := startRedis(t), startLaravel(t)
-	// Lanes flush every 30 min / 1 h and only at 1000 items: everything
+	// Lanes flush every 30 min / 1 h and only at 500 items: everything
 	// accepted stays pending until the shutdown flush.
-	g := startGateway(t, fastEnv(r, l, "BATCH_INTERVAL=1h", "PRIORITY_INTERVAL=30m", "BATCH_SIZE=1000",
+	g := startGateway(t, fastEnv(r, l, "BATCH_INTERVAL=1h", "PRIORITY_INTERVAL=30m", "BATCH_SIZE=500",
 		"SHUTDOWN_TIMEOUT=30s")...)
 	early := startMany(t, g, "term", 30)
 	tr := startTraffic(g, "busy", 50*time.Millisecond)
