@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # unit.sh: go vet + unit tests (real Redis through internal/redistest), then -race on ./service/...
+# Then the Postgres store tests (-tags postgres) and every fuzz target briefly (FUZZTIME, 2s;
+# FUZZ=0 skips it; `make fuzz` runs them longer).
 # RACE=0 skips the race pass; UNIT_TIMEOUT (5m) bounds each test binary so a hang fails fast.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -13,10 +15,15 @@ main() {
   CGO_ENABLED=0 go vet ./...
   log unit "go test ./..."
   CGO_ENABLED=0 go test -count=1 -timeout "${UNIT_TIMEOUT:-5m}" ./...
+  log postgres "go test -tags postgres ./service/whatsmeow/ ./internal/pgtest/"
+  CGO_ENABLED=0 go test -tags postgres -count=1 -timeout "${UNIT_TIMEOUT:-5m}" ./service/whatsmeow/ ./internal/pgtest/
   if [ "${RACE:-1}" != 0 ]; then
     ensure_cc
     log race "go test -race ./service/..."
     CGO_ENABLED=1 go test -race -count=1 -timeout "${UNIT_TIMEOUT:-5m}" ./service/...
+  fi
+  if [ "${FUZZ:-1}" != 0 ]; then
+    FUZZTIME=${FUZZTIME:-2s} bash "$ROOT/scripts/fuzz.sh"
   fi
 }
 
