@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 
 	tmock "github.com/stretchr/testify/mock"
 
+	"wagateway/internal/clocktest"
+	"wagateway/internal/logtest"
 	"wagateway/service"
 	"wagateway/service/mock"
 )
@@ -20,90 +21,13 @@ import (
 // flT0 is when every flusher test starts.
 var flT0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// flClock is a fake clock. After records every wait asked for; in auto mode
-// it fires at once (moving now forward), otherwise only when the test
-// advances the clock.
-type flClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	auto    bool
-	waits   []time.Duration
-	timers  []flTimer
-	changed chan struct{}
-}
-
-type flTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFlClock(auto bool) *flClock {
-	return &flClock{now: flT0, auto: auto, changed: make(chan struct{}, 1)}
-}
-
-func (c *flClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *flClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	ch := make(chan time.Time, 1)
-	if c.auto {
-		c.now = c.now.Add(d)
-		ch <- c.now
-		return ch
-	}
-	c.timers = append(c.timers, flTimer{at: c.now.Add(d), ch: ch})
-	select {
-	case c.changed <- struct{}{}:
-	default:
-	}
-	return ch
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *flClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			kept = append(kept, t)
-		} else {
-			t.ch <- c.now
-		}
-	}
-	c.timers = kept
-}
-
-// waitTimers waits until n timers are armed (the loops are parked on them).
-func (c *flClock) waitTimers(t *testing.T, n int) {
-	t.Helper()
-	deadline := time.After(10 * time.Second) // a hang guard, not a timing assertion
-	for {
-		c.mu.Lock()
-		armed := len(c.timers)
-		c.mu.Unlock()
-		if armed >= n {
-			return
-		}
-		select {
-		case <-c.changed:
-		case <-deadline:
-			t.Fatalf("only %d of %d timers armed", armed, n)
-		}
-	}
-}
-
-func (c *flClock) Waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.waits)
+// newFlClock is a fake clock at flT0. After records every wait asked for;
+// in auto mode it fires at once (moving now forward), otherwise only when
+// the test advances the clock.
+func newFlClock(auto bool) *clocktest.Clock {
+	c := clocktest.New(flT0)
+	c.SetAuto(auto)
+	return c
 }
 
 // flRequest is one request the mock Laravel received.
@@ -123,11 +47,11 @@ type flAnswer func(n int, req flRequest) error
 // in a map (so Claim, Ack and DeadLetter behave), the Laravel mock records
 // requests and answers with the test's flAnswer.
 type flHarness struct {
-	clock   *flClock
+	clock   *clocktest.Clock
 	outbox  *mock.Outbox
 	laravel *mock.Laravel
 	obs     *flObserver
-	logs    *flLog
+	logs    *logtest.Buffer
 	f       *service.Flusher
 
 	mu       sync.Mutex
@@ -149,7 +73,7 @@ func newFlHarness(t *testing.T, cfg service.FlusherConfig, auto bool) *flHarness
 		outbox:  mock.NewOutbox(t),
 		laravel: mock.NewLaravel(t),
 		obs:     &flObserver{},
-		logs:    &flLog{},
+		logs:    &logtest.Buffer{},
 		items:   map[service.Lane][]service.Item{},
 		claims:  map[service.Lane]int{},
 		answer:  func(int, flRequest) error { return nil },
@@ -378,24 +302,6 @@ func (o *flObserver) OnDeadLettered(dl service.DeadLetter) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.dead = append(o.dead, dl)
-}
-
-// flLog is a goroutine-safe log buffer.
-type flLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *flLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *flLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 func flSizes(reqs []flRequest) string {

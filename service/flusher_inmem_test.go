@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"wagateway/internal/logtest"
 	"wagateway/service"
 	"wagateway/service/inmem"
 	"wagateway/service/laravel"
@@ -96,7 +97,7 @@ func TestFlusherOverInmemOutboxAndHTTP(t *testing.T) {
 	}
 	clock := newFlClock(true)
 	outbox := inmem.NewOutbox(clock)
-	logs := &flLog{}
+	logs := &logtest.Buffer{}
 	f := service.NewFlusher(service.FlusherConfig{Clock: clock, Rand: func() float64 { return 0.5 }}, outbox, client,
 		slog.New(slog.NewJSONHandler(logs, nil)))
 

@@ -54,7 +54,7 @@ func TestFlusherPublish(t *testing.T) {
 func TestFlusherLaneIntervals(t *testing.T) {
 	h := newFlHarness(t, service.FlusherConfig{PriorityInterval: time.Second, BatchInterval: 5 * time.Second}, false)
 	h.run(t)
-	h.clock.waitTimers(t, 2)
+	h.clock.WaitTimers(t, 2)
 	h.publish(t, flQR("a", 0), flStatus("b", service.StatusExpired, 0))
 
 	h.clock.Advance(time.Second)
@@ -64,10 +64,10 @@ func TestFlusherLaneIntervals(t *testing.T) {
 	}
 	// NORMAL only goes at 5 s: the next request to arrive must be its status.
 	for range 3 {
-		h.clock.waitTimers(t, 2)
+		h.clock.WaitTimers(t, 2)
 		h.clock.Advance(time.Second)
 	}
-	h.clock.waitTimers(t, 2)
+	h.clock.WaitTimers(t, 2)
 	h.clock.Advance(time.Second)
 	req = h.next(t)
 	if req.Kind != service.KindStatus || !slices.Equal(req.Sessions, []string{"b"}) {
@@ -82,7 +82,7 @@ func TestFlusherLaneIntervals(t *testing.T) {
 func TestFlusherFlushesEarlyAtBatchSize(t *testing.T) {
 	h := newFlHarness(t, service.FlusherConfig{BatchSize: 3}, false)
 	h.run(t)
-	h.clock.waitTimers(t, 2)
+	h.clock.WaitTimers(t, 2)
 	h.publish(t, flStatus("a", service.StatusExpired, 0), flStatus("b", service.StatusExpired, 0))
 	h.publish(t, flStatus("c", service.StatusExpired, 0)) // the third wakes the NORMAL lane
 	req := h.next(t)
@@ -307,21 +307,21 @@ func TestFlusherRunBacksOffAcrossCycles(t *testing.T) {
 		return nil
 	})
 	h.run(t)
-	h.clock.waitTimers(t, 2)
+	h.clock.WaitTimers(t, 2)
 	h.publish(t, flQR("a", 0))
 
 	h.clock.Advance(time.Second) // HIGH tick at 1s: try 1 fails
 	h.next(t)
-	h.clock.waitTimers(t, 3) // NORMAL, next HIGH tick, the 250ms backoff
+	h.clock.WaitTimers(t, 3) // NORMAL, next HIGH tick, the 250ms backoff
 	h.clock.Advance(250 * time.Millisecond)
 	h.next(t) // try 2 fails: 500ms
-	h.clock.waitTimers(t, 3)
+	h.clock.WaitTimers(t, 3)
 	h.clock.Advance(500 * time.Millisecond)
 	h.next(t) // try 3 fails at 1.75s: cycle stops, no request before 2.75s
 
 	h.clock.Advance(250 * time.Millisecond) // tick at 2s: skipped
 	flEventually(t, func() bool { return strings.Contains(h.logs.String(), "flush skipped: backing off") })
-	h.clock.waitTimers(t, 2)
+	h.clock.WaitTimers(t, 2)
 	h.clock.Advance(time.Second) // tick at 3s: tries again
 	req := h.next(t)
 	if req.Sessions[0] != "a" {
@@ -479,7 +479,7 @@ func TestFlusherDirectMode(t *testing.T) {
 		return nil
 	})
 	h.run(t)
-	h.clock.waitTimers(t, 2)
+	h.clock.WaitTimers(t, 2)
 
 	// Each event goes at once, alone, to the single endpoint: no coalescing.
 	h.publish(t, flStatus("a", service.StatusExpired, time.Second))

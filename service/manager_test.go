@@ -1,93 +1,19 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	tmock "github.com/stretchr/testify/mock"
 
+	"wagateway/internal/clocktest"
+	"wagateway/internal/logtest"
 	"wagateway/service"
 	"wagateway/service/mock"
 )
-
-// mgrClock is a fake clock: After fires only when the test advances it.
-type mgrClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []mgrTimer
-}
-
-type mgrTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func (c *mgrClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *mgrClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.timers = append(c.timers, mgrTimer{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-func (c *mgrClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			kept = append(kept, t)
-		} else {
-			t.ch <- c.now
-		}
-	}
-	c.timers = kept
-}
-
-// waitTimer waits until Run has armed its tick, so Advance fires it.
-func (c *mgrClock) waitTimer(t *testing.T) {
-	t.Helper()
-	for range 5000 {
-		c.mu.Lock()
-		n := len(c.timers)
-		c.mu.Unlock()
-		if n > 0 {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("Run never armed its tick")
-}
-
-// mgrLog is a goroutine-safe log buffer.
-type mgrLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *mgrLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *mgrLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 type mgrHarness struct {
 	m       *service.Manager
@@ -96,10 +22,10 @@ type mgrHarness struct {
 	pub     *mock.Publisher
 	laravel *mock.Laravel
 	leases  *mock.Leases
-	clock   *mgrClock
+	clock   *clocktest.Clock // After fires only when the test advances it
 	events  chan service.DriverEvent
 	items   chan service.Item
-	logs    *mgrLog
+	logs    *logtest.Buffer
 	renders int
 }
 
@@ -116,10 +42,10 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		pub:     mock.NewPublisher(t),
 		laravel: mock.NewLaravel(t),
 		leases:  mock.NewLeases(t),
-		clock:   &mgrClock{now: mgrT0},
+		clock:   clocktest.New(mgrT0),
 		events:  make(chan service.DriverEvent),
 		items:   make(chan service.Item, 100),
-		logs:    &mgrLog{},
+		logs:    &logtest.Buffer{},
 	}
 	if setup != nil {
 		setup(h)
@@ -336,12 +262,12 @@ func TestUnscannedQRExpires(t *testing.T) {
 	h.next(t)
 	h.next(t)
 
-	h.clock.waitTimer(t)
+	h.clock.WaitTimers(t, 1)
 	h.clock.Advance(119 * time.Second)
 	h.send(qrEvent("a", "c2", h.clock.Now())) // a new code does not restart the clock
 	wantItem(t, h.next(t), service.KindQR, service.LaneHigh, "", "")
 
-	h.clock.waitTimer(t)
+	h.clock.WaitTimers(t, 1)
 	h.clock.Advance(time.Second)
 	got := h.next(t)
 	wantItem(t, got, service.KindStatus, service.LaneNormal, service.StatusExpired, service.ReasonQRExpired)
@@ -383,7 +309,7 @@ func TestLostLeaseStopsSessionWithoutStatus(t *testing.T) {
 	})
 	h.run(t)
 	h.start(t, "a")
-	h.clock.waitTimer(t)
+	h.clock.WaitTimers(t, 1)
 	h.clock.Advance(10 * time.Second) // LeaseTTL/3: time to renew
 	select {
 	case <-stopped:

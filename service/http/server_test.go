@@ -16,6 +16,7 @@ import (
 
 	tmock "github.com/stretchr/testify/mock"
 
+	"wagateway/internal/logtest"
 	"wagateway/service"
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
@@ -40,29 +41,12 @@ type batchStub struct{ m service.BatchMetrics }
 
 func (b batchStub) Metrics(context.Context) service.BatchMetrics { return b.m }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type gateway struct {
 	srv     *httptest.Server
 	sim     *sim.Driver
 	laravel *mock.Laravel
 	leases  *inmem.Leases
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 }
 
 // newGateway wires the API over a real Manager, the sim driver and inmem,
@@ -74,7 +58,7 @@ func newGateway(t *testing.T, mutate func(*gwhttp.Config)) *gateway {
 		sim:     sim.New(sim.Config{Seed: 7}),
 		laravel: mock.NewLaravel(t),
 		leases:  inmem.NewLeases(clock),
-		logs:    &syncBuffer{},
+		logs:    &logtest.Buffer{},
 	}
 	logger := slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	l1 := inmem.NewCache(clock)
@@ -323,7 +307,7 @@ func (failingSessions) Delete(context.Context, string) error                { re
 func (failingSessions) ActiveSessions() int                                 { return 0 }
 
 func TestInternalErrorHidesDetail(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	srv := httptest.NewServer(gwhttp.NewServer(gwhttp.Config{
 		Sessions: failingSessions{},
 		Logger:   slog.New(slog.NewJSONHandler(logs, nil)),

@@ -4,83 +4,19 @@ import (
 	"context"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"wagateway/internal/clocktest"
 	"wagateway/service"
 	"wagateway/service/sim"
 )
 
-// fakeClock fires After channels only when the test advances it.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []fakeTimer
-}
-
-type fakeTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Advance moves time forward and fires every timer that is due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			kept = append(kept, t)
-			continue
-		}
-		t.ch <- c.now
-	}
-	c.timers = kept
-}
-
-// waitTimers waits until n timers are pending, so an Advance cannot race
-// the goroutine that is about to arm its timer.
-func (c *fakeClock) waitTimers(t *testing.T, n int) {
+// newDriver returns a sim driver on a fake clock: its After channels fire
+// only when the test advances the clock.
+func newDriver(t *testing.T, cfg sim.Config) (*sim.Driver, *clocktest.Clock) {
 	t.Helper()
-	for range 5000 {
-		c.mu.Lock()
-		got := len(c.timers)
-		c.mu.Unlock()
-		if got >= n {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("timeout waiting for %d pending timers", n)
-}
-
-func newDriver(t *testing.T, cfg sim.Config) (*sim.Driver, *fakeClock) {
-	t.Helper()
-	clock := newFakeClock()
+	clock := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	cfg.Clock = clock
 	d := sim.New(cfg)
 	t.Cleanup(func() { d.Close() })
@@ -124,7 +60,7 @@ func TestPairingScheduleEndsInTimeout(t *testing.T) {
 			t.Errorf("code %d: malformed or repeated %.20s…", i, ev.Code)
 		}
 		seen[ev.Code] = true
-		clock.waitTimers(t, 1)
+		clock.WaitTimers(t, 1)
 		clock.Advance(validity)
 	}
 	if ev := next(t, d); ev.Type != service.EventQRTimeout || ev.Reason != service.ReasonQRTimeout {
@@ -185,7 +121,7 @@ func TestScanByItself(t *testing.T) {
 	if ev := next(t, d); ev.Type != service.EventQR {
 		t.Fatalf("got %+v", ev)
 	}
-	clock.waitTimers(t, 2) // scan + code expiry
+	clock.WaitTimers(t, 2) // scan + code expiry
 	clock.Advance(30 * time.Second)
 	if ev := next(t, d); ev.Type != service.EventConnected {
 		t.Fatalf("got %+v, want connected", ev)
@@ -216,7 +152,7 @@ func TestCloseAndDisconnect(t *testing.T) {
 			if ev := next(t, d); ev.Type != service.EventReconnecting {
 				t.Fatalf("got %+v, want reconnecting", ev)
 			}
-			clock.waitTimers(t, 1)
+			clock.WaitTimers(t, 1)
 			clock.Advance(time.Second) // 2 s scaled by 2
 			if ev := next(t, d); ev.Type != service.EventConnected {
 				t.Fatalf("got %+v, want connected again", ev)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"wagateway/internal/logtest"
 	"wagateway/mocklaravel"
 	"wagateway/service/config"
 )
@@ -127,7 +127,7 @@ func (r *redisServer) stop() {
 func TestReadyFlipsWithRedis(t *testing.T) {
 	const password = "redis-pass-Hq4vW8"
 	rs := startRedis(t, 0, password)
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	m, closeMain := startMain(t, map[string]string{"REDIS_URL": "redis://:" + password + "@" + rs.addr() + "/0", "LARAVEL_URL": "http://127.0.0.1:1"}, logs)
 	base := "http://" + m.Addr()
 
@@ -149,24 +149,6 @@ func TestReadyFlipsWithRedis(t *testing.T) {
 	}
 }
 
-// syncBuffer collects logs written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestProductionWiring runs a gateway with every secret set against the
 // mock Laravel holding the same signing secret and token: deliveries are
 // signed and accepted, the API wants its key, /metrics is Prometheus, and no
@@ -177,7 +159,7 @@ func TestProductionWiring(t *testing.T) {
 		token   = "laravel-token-Xy7pQ2"
 		signing = "signing-secret-Lm3nB9"
 	)
-	mockLogs := &syncBuffer{}
+	mockLogs := &logtest.Buffer{}
 	mock, err := mocklaravel.New(mocklaravel.Config{Token: token, SigningSecret: signing,
 		Logger: slog.New(slog.NewJSONHandler(mockLogs, nil))})
 	if err != nil {
@@ -187,7 +169,7 @@ func TestProductionWiring(t *testing.T) {
 	lv := httptest.NewServer(mock)
 	t.Cleanup(lv.Close)
 
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	m, closeMain := startMain(t, map[string]string{
 		"LARAVEL_URL": lv.URL, "LARAVEL_TOKEN": token, "LARAVEL_SIGNING_SECRET": signing, "API_KEY": apiKey,
 		"PRIORITY_INTERVAL": "50ms", "BATCH_INTERVAL": "100ms",
