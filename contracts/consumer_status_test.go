@@ -14,10 +14,12 @@ import (
 	"wagateway/service"
 )
 
-// getHeaders are the headers of the gateway's status lookups (no body, no key).
+// getHeaders are the headers of the gateway's status lookups (no body, no
+// key), signed: webhook-id is msg_<random>, the signatures over an empty body.
 func getHeaders(b *consumer.V3RequestBuilder) {
 	b.Header("Accept", matchers.S("application/json")).
 		Header("Authorization", bearer())
+	signed(b, matchers.Regex(exampleMessageID, webhookIDPattern))
 }
 
 // The cache asks Laravel when neither L1 nor L2 knows a session.

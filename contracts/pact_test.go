@@ -23,6 +23,10 @@ const (
 	testToken = "test-token"
 	// testKey is an Idempotency-Key as the flusher makes them (sha256, 32 hex digits).
 	testKey = "4f9c2a7be1d04c6e8a1b3c5d7e9f0a2b"
+	// testSigningSecret is the consumer tests' LARAVEL_SIGNING_SECRET: the
+	// pact shows a gateway that signs every request. It never reaches the
+	// pact; the signature headers there are examples, not valid signatures.
+	testSigningSecret = "whsec_cGFjdC1jb25zdW1lci10ZXN0LXNpZ25pbmcta2V5"
 )
 
 // committedPactDir holds the pact Laravel builds against (tests run with
@@ -74,12 +78,13 @@ func newLaravelPact(t *testing.T) *consumer.V3HTTPMockProvider {
 }
 
 // laravelClient is the gateway's real Laravel client pointed at Pact's mock
-// server, sending token as its bearer token.
+// server, sending token as its bearer token and signing every request.
 func laravelClient(t *testing.T, cfg consumer.MockServerConfig, token string) *laravel.Client {
 	t.Helper()
 	c, err := laravel.New(laravel.Config{
-		BaseURL: fmt.Sprintf("http://%s:%d", cfg.Host, cfg.Port),
-		Token:   token,
+		BaseURL:       fmt.Sprintf("http://%s:%d", cfg.Host, cfg.Port),
+		Token:         token,
+		SigningSecret: testSigningSecret,
 	})
 	if err != nil {
 		t.Fatalf("laravel client: %v", err)
@@ -102,6 +107,17 @@ const (
 	idempotencyKeyPattern = `^[0-9a-f]{32}$`
 	jsonContentPattern    = `^application\/json`
 
+	// The signature headers (service/laravel/sign.go; README "Signed requests
+	// to Laravel"). A POST's webhook-id is its Idempotency-Key; the GET
+	// lookup's is msg_<random>, any token.
+	webhookIDPattern        = `^\S+$`
+	webhookTimestampPattern = `^\d{10}$`
+	// The value is "v1,<base64>", but FFI 0.4.28 splits every header at
+	// commas (the example is written "v1, <base64>") and matches each part:
+	// the whole value, or "v1" and the base64 MAC on their own.
+	webhookSignaturePattern = `^(v1,[A-Za-z0-9+\/]{43}=|v1|[A-Za-z0-9+\/]{43}=)$`
+	signaturePattern        = `^[0-9a-f]{64}$`
+
 	// maxBatchItems is Laravel's `max:500` on the batch arrays (mocklaravel.MaxBatchItems).
 	maxBatchItems = 500
 )
@@ -116,15 +132,35 @@ const (
 	exampleUpdatedAt   = "2026-11-27T10:00:05.000Z"
 )
 
+// Example values of the signature headers. They fit the rules but sign
+// nothing: a provider verification replays them, so it must not check
+// signatures (contracts/README.md).
+const (
+	exampleMessageID        = "msg_d6ba0c914b1a5523c0d20899a3713f7b"
+	exampleWebhookTimestamp = "1795773600" // 2026-11-27T10:00:00Z
+	exampleWebhookSignature = "v1,QWROm0np8WtJK4oksBNmDO7+bVFigsAPZQTULNtMKc8="
+	exampleSignature        = "41644e9b49e9f16b492b8a24b013660ceefe6d516282c00f6504d42cdb4c29cf"
+)
+
+// signed adds the signature headers of a request whose webhook-id is id.
+func signed(b *consumer.V3RequestBuilder, id matchers.Matcher) *consumer.V3RequestBuilder {
+	return b.Header("webhook-id", id).
+		Header("webhook-timestamp", matchers.Regex(exampleWebhookTimestamp, webhookTimestampPattern)).
+		Header("webhook-signature", matchers.Regex(exampleWebhookSignature, webhookSignaturePattern)).
+		Header("Signature", matchers.Regex(exampleSignature, signaturePattern))
+}
+
 // bearer is the Authorization header of an authorised request.
 func bearer() matchers.Matcher { return matchers.Regex("Bearer "+testToken, bearerPattern) }
 
-// postHeaders are the headers of every POST the gateway makes.
+// postHeaders are the headers of every POST the gateway makes, signed:
+// webhook-id is the Idempotency-Key.
 func postHeaders(b *consumer.V3RequestBuilder, auth matchers.Matcher) *consumer.V3RequestBuilder {
-	return b.Header("Content-Type", matchers.S("application/json")).
+	b.Header("Content-Type", matchers.S("application/json")).
 		Header("Accept", matchers.S("application/json")).
 		Header("Authorization", auth).
 		Header("Idempotency-Key", matchers.Regex(testKey, idempotencyKeyPattern))
+	return signed(b, matchers.Regex(testKey, idempotencyKeyPattern))
 }
 
 // jsonResponse sets Laravel's JSON content type and body.
