@@ -189,12 +189,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if simDriver != nil {
 		api.Sim = simDriver
 	}
-	m.server = gwhttp.NewServer(api)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on GATEWAY_ADDR %s: %w", cfg.Addr, err)
 	}
+	// The server is set only once it serves: Close waits on served for it.
 	m.ln = ln
+	m.server = gwhttp.NewServer(api)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "driver", cfg.Driver, "delivery_mode", cfg.DeliveryMode)
