@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,10 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"wagateway/internal/logtest"
 )
 
 // Gateway is the gateway binary running as a separate process.
@@ -26,9 +26,9 @@ type Gateway struct {
 	Env []string // the environment it was started with; startGateway(t, g.Env...) restarts it alike
 
 	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, valid after done
+	logs *logtest.Buffer // the process's output; the process writes while tests read
+	done chan struct{}   // closed when the process has exited
+	err  error           // Wait's result, valid after done
 }
 
 // startGateway runs the gateway with test defaults (simulated phones, a
@@ -47,7 +47,7 @@ func startGateway(t *testing.T, env ...string) *Gateway {
 		"LOG_LEVEL=debug",
 		"SHUTDOWN_TIMEOUT=5s",
 	}
-	g := &Gateway{Env: append(base, env...), logs: &syncBuffer{}, done: make(chan struct{})}
+	g := &Gateway{Env: append(base, env...), logs: &logtest.Buffer{}, done: make(chan struct{})}
 	g.URL = "http://" + lookup(g.Env, "GATEWAY_ADDR")
 
 	g.cmd = exec.Command(gatewayBin)
@@ -195,22 +195,4 @@ func lookup(env []string, key string) string {
 		}
 	}
 	return v
-}
-
-// syncBuffer collects a process's output; the process writes while tests read.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

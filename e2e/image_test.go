@@ -14,6 +14,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"wagateway/internal/logtest"
 )
 
 // gatewayImage is GATEWAY_IMAGE: make e2e builds it with scripts/image.sh
@@ -34,7 +36,7 @@ func startGatewayContainer(t *testing.T, image, nw string, env map[string]string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	g := &Gateway{logs: &syncBuffer{}, done: make(chan struct{})}
+	g := &Gateway{logs: &logtest.Buffer{}, done: make(chan struct{})}
 	ctr, err := testcontainers.Run(ctx, image,
 		testcontainers.WithEnv(env),
 		testcontainers.WithExposedPorts("4000/tcp"),
@@ -75,7 +77,7 @@ func readContainerLogs(t *testing.T, g *Gateway, ctr testcontainers.Container) {
 	if err != nil {
 		t.Logf("container logs: %v", err)
 	}
-	g.logs = &syncBuffer{}
+	g.logs = &logtest.Buffer{}
 	_, _ = g.logs.Write(b)
 }
 

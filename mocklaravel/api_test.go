@@ -121,7 +121,7 @@ func TestSingleEndpoints(t *testing.T) {
 	if got := mustAccount(t, s, "abc"); !got.LastStatusUpdate.Equal(t0) {
 		t.Errorf("last_status_update %v, want %v", got.LastStatusUpdate, t0)
 	}
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	a = call(t, s, http.MethodPost, "/api/qr", map[string]any{"session_id": "abc", "qr": pngURL})
 	if a.status != 200 || a.raw != `{"success":true}` {
 		t.Fatalf("qr: %d %s", a.status, a.raw)

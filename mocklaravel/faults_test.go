@@ -103,11 +103,11 @@ func TestFaultDurationExpires(t *testing.T) {
 	if !st.Active || !st.Down || st.ExpiresAt != t0.Add(30*time.Second).UnixMilli() {
 		t.Errorf("faults %+v", st)
 	}
-	clock.Add(29 * time.Second)
+	clock.Advance(29 * time.Second)
 	if a := call(t, s, http.MethodGet, "/api/whatsapp/status/x", nil); a.status != 503 {
 		t.Errorf("before expiry: %d", a.status)
 	}
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	if a := call(t, s, http.MethodGet, "/api/whatsapp/status/x", nil); a.status != 404 {
 		t.Errorf("after expiry: %d", a.status)
 	}

@@ -9,37 +9,20 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"wagateway/internal/clocktest"
 )
 
 // t0 is the fake clock's start; event times in tests are relative to it.
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newTestServer returns a Server on a private in-memory DB with a fake
 // clock and a seeded Rand; latency faults are recorded, not slept.
-func newTestServer(t testing.TB, cfg Config) (*Server, *fakeClock) {
+func newTestServer(t testing.TB, cfg Config) (*Server, *clocktest.Clock) {
 	t.Helper()
-	clock := &fakeClock{now: t0}
+	clock := clocktest.New(t0)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Now
 	}

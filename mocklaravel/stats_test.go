@@ -59,10 +59,10 @@ func TestStatsCounts(t *testing.T) {
 	s, clock := newTestServer(t, Config{})
 	body := statuses(statusItemJSON("a", "active", 0), statusItemJSON("b", "active", 0))
 	first := call(t, s, http.MethodPost, "/api/whatsapp/status/batch", body)
-	clock.Add(1500 * time.Millisecond)
+	clock.Advance(1500 * time.Millisecond)
 	call(t, s, http.MethodPost, "/api/whatsapp/status/batch", statuses(statusItemJSON("a", "bogus", 0)))
 	call(t, s, http.MethodPost, "/api/qr/batch", qrs(qrItemJSON("a", 0)))
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	call(t, s, http.MethodGet, "/api/whatsapp/status/a", nil)
 	call(t, s, http.MethodGet, "/api/nope", nil)
 	call(t, s, http.MethodGet, "/__mock/stats", nil) // not counted

@@ -13,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"wagateway/internal/clocktest"
 	"wagateway/service"
 	"wagateway/service/outboxtest"
 	"wagateway/service/redis"
@@ -88,7 +89,7 @@ func TestOutboxRedisOutage(t *testing.T) {
 	ctx := context.Background()
 	srv := startRedisProcess(t)
 	rdb := outageClient(t, srv.addr())
-	clock := &fakeClock{now: time.Now()}
+	clock := clocktest.New(time.Now())
 	ob := newOutbox(t, rdb, redis.OutboxConfig{Clock: clock, ProbeInterval: time.Second})
 	add := func(id string) service.Item {
 		t.Helper()
@@ -165,7 +166,7 @@ func TestOutboxAckDuringOutage(t *testing.T) {
 	ctx := context.Background()
 	srv := startRedisProcess(t)
 	rdb := outageClient(t, srv.addr())
-	clock := &fakeClock{now: time.Now()}
+	clock := clocktest.New(time.Now())
 	ob := newOutbox(t, rdb, redis.OutboxConfig{Clock: clock})
 	items := outboxtest.AddN(t, ob, service.LaneNormal, 2)
 	outboxtest.MustClaim(t, ob, service.LaneNormal, 10)
@@ -189,7 +190,7 @@ func TestOutboxBufferIsBounded(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	_ = l.Close() // nothing listens there any more
-	ob := newOutbox(t, outageClient(t, addr), redis.OutboxConfig{BufferSize: 2, Clock: &fakeClock{now: time.Now()}})
+	ob := newOutbox(t, outageClient(t, addr), redis.OutboxConfig{BufferSize: 2, Clock: clocktest.New(time.Now())})
 	if ob.Healthy() {
 		t.Fatal("healthy without a Redis")
 	}

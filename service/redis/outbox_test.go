@@ -9,6 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"wagateway/internal/clocktest"
 	"wagateway/internal/redistest"
 	"wagateway/service"
 	"wagateway/service/outboxtest"
@@ -128,7 +129,7 @@ func TestOutboxConsumersShareWithoutDuplicates(t *testing.T) {
 func TestOutboxStatsOldestAge(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.Start(t)
-	clock := &fakeClock{now: time.Now()}
+	clock := clocktest.New(time.Now())
 	ob := newOutbox(t, rdb, redis.OutboxConfig{Clock: clock})
 	outboxtest.AddN(t, ob, service.LaneNormal, 2)
 	clock.Advance(time.Minute)
@@ -159,12 +160,6 @@ func TestOutboxUnreadableEntryIsDeadLettered(t *testing.T) {
 		t.Fatalf("stream length %d, want 1", n)
 	}
 }
-
-type fakeClock struct{ now time.Time }
-
-func (c *fakeClock) Now() time.Time                         { return c.now }
-func (c *fakeClock) After(d time.Duration) <-chan time.Time { return make(chan time.Time) }
-func (c *fakeClock) Advance(d time.Duration)                { c.now = c.now.Add(d) }
 
 // sameDB is another client on rdb's database, as a second gateway instance has.
 func sameDB(t testing.TB, rdb *goredis.Client) *goredis.Client {
