@@ -101,20 +101,14 @@ func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []Item) e
 // outbox entry) instead of failing every request they would join.
 func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []Item) ([]Item, error) {
 	ok := items[:0:0]
-	var bad []Item
-	var reasons []string
 	for _, it := range items {
-		if err := it.Validate(); err != nil {
-			bad = append(bad, it)
-			reasons = append(reasons, "invalid item: "+ErrorMessage(err))
+		if verr := it.Validate(); verr != nil {
+			if err := f.deadLetter(ctx, l, []Item{it}, "invalid item: "+ErrorMessage(verr)); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		ok = append(ok, it)
-	}
-	for i, it := range bad {
-		if err := f.deadLetter(ctx, l, []Item{it}, reasons[i]); err != nil {
-			return nil, err
-		}
 	}
 	return ok, nil
 }
