@@ -49,3 +49,18 @@ type Leases interface {
 	Register(ctx context.Context, sessionID string) error
 	Forget(ctx context.Context, sessionID string) error
 }
+
+// ValidateLease checks the arguments of Leases.Acquire, for every
+// implementation alike.
+func ValidateLease(sessionID, owner string, ttl time.Duration) error {
+	if err := ValidateSessionID(sessionID); err != nil {
+		return err
+	}
+	if owner == "" {
+		return Errorf(EINVALID, "lease of %s needs an owner", sessionID)
+	}
+	if ttl < time.Millisecond {
+		return Errorf(EINVALID, "lease of %s needs a ttl of at least 1ms, got %s", sessionID, ttl)
+	}
+	return nil
+}

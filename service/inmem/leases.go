@@ -37,7 +37,7 @@ func NewLeases(clock service.Clock) *Leases {
 var _ service.Leases = (*Leases)(nil)
 
 func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
-	if err := validateLease(sessionID, owner, ttl); err != nil {
+	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
 		return false, err
 	}
 	now := l.clock.Now()
@@ -106,18 +106,5 @@ func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 	l.mu.Lock()
 	delete(l.known, sessionID)
 	l.mu.Unlock()
-	return nil
-}
-
-func validateLease(sessionID, owner string, ttl time.Duration) error {
-	if err := service.ValidateSessionID(sessionID); err != nil {
-		return err
-	}
-	if owner == "" {
-		return service.Errorf(service.EINVALID, "lease of %s needs an owner", sessionID)
-	}
-	if ttl < time.Millisecond {
-		return service.Errorf(service.EINVALID, "lease of %s needs a ttl of at least 1ms, got %s", sessionID, ttl)
-	}
 	return nil
 }

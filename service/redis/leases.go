@@ -48,7 +48,7 @@ return 0
 `)
 
 func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
-	if err := validateLease(sessionID, owner, ttl); err != nil {
+	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
 		return false, err
 	}
 	n, err := acquireScript.Run(ctx, l.rdb, []string{l.key(sessionID)}, owner, ttl.Milliseconds()).Int()
@@ -113,16 +113,3 @@ func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 
 func (l *Leases) key(sessionID string) string { return l.prefix + "lease:" + sessionID }
 func (l *Leases) knownKey() string            { return l.prefix + "sessions" }
-
-func validateLease(sessionID, owner string, ttl time.Duration) error {
-	if err := service.ValidateSessionID(sessionID); err != nil {
-		return err
-	}
-	if owner == "" {
-		return service.Errorf(service.EINVALID, "lease of %s needs an owner", sessionID)
-	}
-	if ttl < time.Millisecond {
-		return service.Errorf(service.EINVALID, "lease of %s needs a ttl of at least 1ms, got %s", sessionID, ttl)
-	}
-	return nil
-}
