@@ -62,7 +62,7 @@ func (it Item) Newer(other Item) bool {
 	if !it.At.Equal(other.At) {
 		return it.At.After(other.At)
 	}
-	return compareIDs(it.ID, other.ID) > 0
+	return CompareIDs(it.ID, other.ID) > 0
 }
 
 // Validate checks an item before it enters the outbox.
@@ -98,9 +98,9 @@ func (it Item) String() string {
 	return fmt.Sprintf("%s status %s=%s@%s", it.Lane, it.SessionID, it.Status, it.At.Format(TimeFormat))
 }
 
-// compareIDs orders outbox ids: Redis stream ids ("ms-seq") and plain
+// CompareIDs orders outbox ids: Redis stream ids ("ms-seq") and plain
 // counters both compare as numbers part by part; longer numbers are larger.
-func compareIDs(a, b string) int {
+func CompareIDs(a, b string) int {
 	for a != "" || b != "" {
 		pa, ra := cutDash(a)
 		pb, rb := cutDash(b)

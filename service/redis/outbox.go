@@ -429,7 +429,7 @@ func (o *Outbox) claimStream(ctx context.Context, lane service.Lane, max int) ([
 	if len(bad) > 0 {
 		o.deadLetterUnreadable(ctx, lane, bad)
 	}
-	slices.SortFunc(items, func(a, b service.Item) int { return compareStreamIDs(a.ID, b.ID) })
+	slices.SortFunc(items, func(a, b service.Item) int { return service.CompareIDs(a.ID, b.ID) })
 	return items, nil
 }
 
@@ -607,27 +607,4 @@ func idTime(id string) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(n)
-}
-
-// compareStreamIDs orders "ms-seq" ids numerically.
-func compareStreamIDs(a, b string) int {
-	am, as, _ := strings.Cut(a, "-")
-	bm, bs, _ := strings.Cut(b, "-")
-	an, _ := strconv.ParseUint(am, 10, 64)
-	bn, _ := strconv.ParseUint(bm, 10, 64)
-	if an != bn {
-		if an < bn {
-			return -1
-		}
-		return 1
-	}
-	asn, _ := strconv.ParseUint(as, 10, 64)
-	bsn, _ := strconv.ParseUint(bs, 10, 64)
-	switch {
-	case asn < bsn:
-		return -1
-	case asn > bsn:
-		return 1
-	}
-	return 0
 }
