@@ -407,12 +407,17 @@ func (m *Manager) ActiveSessions() int {
 	return n
 }
 
+// shownStatus is the status s shows; call with m.mu held.
+func (s *managedSession) shownStatus() Status {
+	if s.status == "" {
+		return StatusPending // starting: the first QR is on its way
+	}
+	return s.status
+}
+
 // session is the public view of s; call with m.mu held.
 func (s *managedSession) session(id string) Session {
-	st := s.status
-	if st == "" {
-		st = StatusPending // starting: the first QR is on its way
-	}
+	st := s.shownStatus()
 	out := Session{ID: id, Status: st, Reason: s.reason, JID: s.jid, UpdatedAt: s.updatedAt}
 	if s.qr != nil && st == StatusPending {
 		qr := *s.qr

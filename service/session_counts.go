@@ -8,11 +8,7 @@ func (m *Manager) SessionsByStatus() map[Status]int {
 	defer m.mu.Unlock()
 	out := make(map[Status]int, 4)
 	for _, s := range m.live {
-		st := s.status
-		if st == "" {
-			st = StatusPending
-		}
-		out[st]++
+		out[s.shownStatus()]++
 	}
 	return out
 }
