@@ -143,9 +143,7 @@ func (d *Driver) Logout(ctx context.Context, sessionID string) error {
 	if err := d.Stop(ctx, sessionID); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	delete(d.paired, sessionID)
-	d.mu.Unlock()
+	d.forget(sessionID)
 	return nil
 }
 
