@@ -33,6 +33,15 @@ type CacheMetrics struct {
 	Errors        int64   `json:"errors"`
 }
 
+// HitRate is hits / (hits + misses), 0 before any lookup: the one formula
+// behind CacheMetrics.HitRate of every level and of their totals.
+func HitRate(hits, misses int64) float64 {
+	if hits+misses == 0 {
+		return 0
+	}
+	return float64(hits) / float64(hits+misses)
+}
+
 // Leases makes each WhatsApp session owned by exactly one gateway instance:
 // two clients on one device replace each other forever.
 type Leases interface {

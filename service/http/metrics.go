@@ -98,9 +98,7 @@ func (s *Server) cacheMetrics() cacheResponse {
 		res.Invalidations += m.Invalidations
 		res.Errors += m.Errors
 	}
-	if n := res.Hits + res.Misses; n > 0 {
-		res.HitRate = float64(res.Hits) / float64(n)
-	}
+	res.HitRate = service.HitRate(res.Hits, res.Misses)
 	return res
 }
 

@@ -115,15 +115,9 @@ func (c *Cache) Len() int {
 }
 
 func (c *Cache) Metrics() service.CacheMetrics {
-	return metrics(c.hits.Load(), c.misses.Load(), c.sets.Load(), c.invalidations.Load(), c.errors.Load())
-}
-
-func metrics(hits, misses, sets, invalidations, errors int64) service.CacheMetrics {
-	m := service.CacheMetrics{Hits: hits, Misses: misses, Sets: sets, Invalidations: invalidations, Errors: errors}
-	if hits+misses > 0 {
-		m.HitRate = float64(hits) / float64(hits+misses)
-	}
-	return m
+	hits, misses := c.hits.Load(), c.misses.Load()
+	return service.CacheMetrics{Hits: hits, Misses: misses, HitRate: service.HitRate(hits, misses),
+		Sets: c.sets.Load(), Invalidations: c.invalidations.Load(), Errors: c.errors.Load()}
 }
 
 // set stores value under prefix+id; ttl <= 0 keeps it until evicted.

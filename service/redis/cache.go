@@ -122,12 +122,8 @@ func (c *Cache) InvalidateAll(ctx context.Context) error {
 
 func (c *Cache) Metrics() service.CacheMetrics {
 	hits, misses := c.hits.Load(), c.misses.Load()
-	m := service.CacheMetrics{Hits: hits, Misses: misses, Sets: c.sets.Load(),
-		Invalidations: c.invalidations.Load(), Errors: c.errors.Load()}
-	if hits+misses > 0 {
-		m.HitRate = float64(hits) / float64(hits+misses)
-	}
-	return m
+	return service.CacheMetrics{Hits: hits, Misses: misses, HitRate: service.HitRate(hits, misses),
+		Sets: c.sets.Load(), Invalidations: c.invalidations.Load(), Errors: c.errors.Load()}
 }
 
 // set stores value as JSON; ttl <= 0 keeps it until invalidated.
