@@ -126,7 +126,7 @@ func (m *Manager) Start(ctx context.Context, id string) (Session, error) {
 		if s.status == StatusActive || fresh {
 			snap := s.session(id)
 			m.mu.Unlock()
-			if s.status != StatusActive {
+			if snap.Status != StatusActive { // not s.status: the event loop writes it under m.mu
 				m.log.Info("duplicate start ignored", "session_id", id, "estado_qr", string(snap.Status))
 			}
 			return snap, nil
