@@ -204,10 +204,14 @@ func TestProductionWiring(t *testing.T) {
 	if strings.Contains(mockLogs.String(), "signature refused") {
 		t.Errorf("the mock refused a signature: %s", mockLogs.String())
 	}
-	code, text := get(t, base+"/metrics", "X-API-Key", apiKey)
-	if code != http.StatusOK {
-		t.Fatalf("/metrics: %d", code)
-	}
+	// The mock stores the QR before the gateway has read its answer and
+	// counted it: wait for the count, then check the rest.
+	var code int
+	var text string
+	until(t, "the 2xx answer is counted", func() bool {
+		code, text = get(t, base+"/metrics", "X-API-Key", apiKey)
+		return code == http.StatusOK && strings.Contains(text, `wagateway_laravel_responses_total{code="2xx",endpoint="qr_batch"}`)
+	})
 	for _, want := range []string{
 		`wagateway_events_accepted_total{kind="qr",lane="high"}`,
 		`wagateway_laravel_responses_total{code="2xx",endpoint="qr_batch"}`,
