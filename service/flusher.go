@@ -120,7 +120,11 @@ type flusherLane struct {
 	lane     Lane
 	interval time.Duration
 	wake     chan struct{} // a flush is wanted before the interval ends
-	since    atomic.Int64  // items published since the lane's last claim
+	// Items of each kind published since the lane's last claim. A request
+	// carries one kind, so a full request is ready when one kind reaches
+	// BatchSize; counting the lane's total would wake it early to send
+	// part-filled requests of both kinds.
+	since map[Kind]*atomic.Int64
 
 	requests, sent, lastFlush atomic.Int64
 
@@ -155,7 +159,8 @@ func NewFlusher(cfg FlusherConfig, outbox Outbox, laravel Laravel, logger *slog.
 		if l == LaneHigh {
 			interval = cfg.PriorityInterval
 		}
-		f.lanes[l] = &flusherLane{lane: l, interval: interval, wake: make(chan struct{}, 1)}
+		f.lanes[l] = &flusherLane{lane: l, interval: interval, wake: make(chan struct{}, 1),
+			since: map[Kind]*atomic.Int64{KindQR: new(atomic.Int64), KindStatus: new(atomic.Int64)}}
 	}
 	return f
 }
@@ -181,7 +186,7 @@ func (f *Flusher) Publish(ctx context.Context, it Item) error {
 	f.log.DebugContext(ctx, "item added", "session", added.SessionID, "kind", added.Kind, "lane", added.Lane, "id", added.ID)
 
 	l := f.lanes[added.Lane]
-	n := l.since.Add(1)
+	n := l.since[added.Kind].Add(1)
 	if f.cfg.Mode == DeliveryModeDirect || n >= int64(f.cfg.BatchSize) {
 		select {
 		case l.wake <- struct{}{}:

@@ -55,7 +55,9 @@ func (f *Flusher) flushLane(ctx context.Context, l *flusherLane, drain bool) err
 		if err != nil {
 			return fmt.Errorf("claim: %w", err)
 		}
-		l.since.Store(0)
+		for _, n := range l.since {
+			n.Store(0)
+		}
 		if len(items) == 0 {
 			return nil
 		}
