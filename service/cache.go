@@ -12,6 +12,8 @@ type Cache interface {
 	SetQR(ctx context.Context, qr QR, ttl time.Duration) error
 	GetQR(ctx context.Context, sessionID string) (QR, bool, error)
 
+	// SetStatus keeps the newer record: rec is dropped when the stored one
+	// has a later UpdatedAt, so a late writer cannot put an old state back.
 	SetStatus(ctx context.Context, rec StatusRecord, ttl time.Duration) error
 	GetStatus(ctx context.Context, sessionID string) (StatusRecord, bool, error)
 

@@ -62,7 +62,7 @@ func NewCache(clock service.Clock, opts ...CacheOption) *Cache {
 var _ service.Cache = (*Cache)(nil)
 
 func (c *Cache) SetQR(ctx context.Context, qr service.QR, ttl time.Duration) error {
-	return c.set("qr:", qr.SessionID, qr, ttl)
+	return c.set("qr:", qr.SessionID, qr, ttl, nil)
 }
 
 func (c *Cache) GetQR(ctx context.Context, sessionID string) (service.QR, bool, error) {
@@ -73,8 +73,12 @@ func (c *Cache) GetQR(ctx context.Context, sessionID string) (service.QR, bool, 
 	return v.(service.QR), true, nil
 }
 
+// SetStatus keeps the newer record: one older than the stored one (by
+// UpdatedAt) is dropped, as Laravel drops it.
 func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl time.Duration) error {
-	return c.set("status:", rec.SessionID, rec, ttl)
+	return c.set("status:", rec.SessionID, rec, ttl, func(stored any) bool {
+		return stored.(service.StatusRecord).UpdatedAt.After(rec.UpdatedAt)
+	})
 }
 
 func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.StatusRecord, bool, error) {
@@ -121,7 +125,9 @@ func (c *Cache) Metrics() service.CacheMetrics {
 }
 
 // set stores value under prefix+id; ttl <= 0 keeps it until evicted.
-func (c *Cache) set(prefix, id string, value any, ttl time.Duration) error {
+// set stores value under prefix+id, unless storedIsNewer (when given) says
+// the live entry there must stay.
+func (c *Cache) set(prefix, id string, value any, ttl time.Duration, storedIsNewer func(stored any) bool) error {
 	if err := service.ValidateSessionID(id); err != nil {
 		c.errors.Add(1)
 		return err
@@ -132,6 +138,12 @@ func (c *Cache) set(prefix, id string, value any, ttl time.Duration) error {
 		e.expires = now.Add(ttl)
 	}
 	c.mu.Lock()
+	if el, ok := c.entries[e.key]; ok && storedIsNewer != nil {
+		if old := el.Value.(*entry); !old.expired(now) && storedIsNewer(old.value) {
+			c.mu.Unlock()
+			return nil
+		}
+	}
 	c.remove(e.key)
 	if len(c.entries) >= c.max {
 		c.makeRoom(now)

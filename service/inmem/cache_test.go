@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wagateway/service"
+	"wagateway/service/cachetest"
 	"wagateway/service/inmem"
 )
 
@@ -154,4 +155,8 @@ func TestCacheConcurrentUse(t *testing.T) {
 	if c.Len() > 50 {
 		t.Fatalf("%d entries, max 50", c.Len())
 	}
+}
+
+func TestCacheContract(t *testing.T) {
+	cachetest.Run(t, func(*testing.T) service.Cache { return inmem.NewCache(newFakeClock()) })
 }

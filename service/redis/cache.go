@@ -62,17 +62,61 @@ func (c *Cache) GetQR(ctx context.Context, sessionID string) (service.QR, bool, 
 	return v.QR, true, nil
 }
 
+// cachedStatus carries the record's time as a number too, so the
+// newest-wins script compares it without parsing RFC 3339 in Lua.
+type cachedStatus struct {
+	service.StatusRecord
+	AtMs int64 `json:"at_ms"`
+}
+
+// setNewerScript sets KEYS[1] to ARGV[1] (TTL ARGV[3] ms, 0 = none) unless
+// the stored value's at_ms is newer than ARGV[2]; one round trip, atomic.
+var setNewerScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, v = pcall(cjson.decode, cur)
+  if ok and type(v) == 'table' and tonumber(v.at_ms) and tonumber(v.at_ms) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+`)
+
+// SetStatus keeps the newer record: one older than the stored one (by
+// UpdatedAt) is dropped, as Laravel drops it, so a late writer cannot put an
+// old state back.
 func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl time.Duration) error {
-	return c.set(ctx, "status:", rec.SessionID, rec, ttl)
+	id := rec.SessionID
+	if err := service.ValidateSessionID(id); err != nil {
+		c.errors.Add(1)
+		return err
+	}
+	at := rec.UpdatedAt.UnixMilli()
+	b, err := json.Marshal(cachedStatus{StatusRecord: rec, AtMs: at})
+	if err != nil {
+		c.errors.Add(1)
+		return fmt.Errorf("redis cache: encode status:%s: %w", id, err)
+	}
+	if err := setNewerScript.Run(ctx, c.rdb, []string{c.prefix + "status:" + id}, b, at, max(ttl.Milliseconds(), 0)).Err(); err != nil {
+		c.errors.Add(1)
+		return fmt.Errorf("redis cache: set status:%s: %w", id, err)
+	}
+	c.sets.Add(1)
+	return nil
 }
 
 func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.StatusRecord, bool, error) {
-	var v service.StatusRecord
+	var v cachedStatus
 	ok, err := c.get(ctx, "status:", sessionID, &v)
 	if !ok || err != nil {
 		return service.StatusRecord{}, false, err
 	}
-	return v, true, nil
+	return v.StatusRecord, true, nil
 }
 
 func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {

@@ -10,6 +10,7 @@ import (
 
 	"wagateway/internal/redistest"
 	"wagateway/service"
+	"wagateway/service/cachetest"
 	"wagateway/service/redis"
 )
 
@@ -135,4 +136,8 @@ func keys(t *testing.T, rdb *goredis.Client, pattern string) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+func TestCacheContract(t *testing.T) {
+	cachetest.Run(t, func(t *testing.T) service.Cache { return redis.NewCache(redistest.Start(t)) })
 }
