@@ -21,13 +21,8 @@ import (
 func TestQRCodesFromWhatsApp(t *testing.T) {
 	d := newTestDriver(t, "")
 	ctx := context.Background()
-	if err := d.Start(ctx, "s1"); err != nil {
-		t.Fatal(err)
-	}
-	cli := client(t, d, "s1")
-
 	// WhatsApp sends six refs: the first code lives 60 s.
-	cli.DangerousInternals().HandleIQ(ctx, pairDeviceIQ("2@a", "2@b", "2@c", "2@d", "2@e", "2@f"))
+	cli := startPairing(t, ctx, d, "s1")
 	ev := next(t, d)
 	if ev.Type != service.EventQR || ev.SessionID != "s1" || !strings.HasPrefix(ev.Code, "2@a,") || ev.ExpiresAt.Sub(ev.At) != 60*time.Second {
 		t.Fatalf("first code: got %+v", ev)
@@ -60,10 +55,7 @@ func TestQRFullScheduleFromWhatsApp(t *testing.T) {
 	}
 	d := newTestDriver(t, "")
 	ctx := context.Background()
-	if err := d.Start(ctx, "s1"); err != nil {
-		t.Fatal(err)
-	}
-	client(t, d, "s1").DangerousInternals().HandleIQ(ctx, pairDeviceIQ("2@a", "2@b", "2@c", "2@d", "2@e", "2@f"))
+	startPairing(t, ctx, d, "s1")
 	for i, ttl := range []time.Duration{60, 20, 20, 20, 20, 20} {
 		ev := nextWithin(t, d, 90*time.Second)
 		if ev.Type != service.EventQR || !strings.HasPrefix(ev.Code, "2@"+string(rune('a'+i))+",") || ev.ExpiresAt.Sub(ev.At) != ttl*time.Second {
@@ -124,11 +116,7 @@ func TestPairingOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := newTestDriver(t, "")
 			ctx := context.Background()
-			if err := d.Start(ctx, "s1"); err != nil {
-				t.Fatal(err)
-			}
-			cli := client(t, d, "s1")
-			cli.DangerousInternals().HandleIQ(ctx, pairDeviceIQ("2@a", "2@b", "2@c", "2@d", "2@e", "2@f"))
+			cli := startPairing(t, ctx, d, "s1")
 			if ev := next(t, d); ev.Type != service.EventQR {
 				t.Fatalf("want a QR code first, got %+v", ev)
 			}
@@ -150,11 +138,7 @@ func TestPairingOutcomes(t *testing.T) {
 func TestPairSuccessRecordsDeviceThenConnects(t *testing.T) {
 	d := newTestDriver(t, "")
 	ctx := context.Background()
-	if err := d.Start(ctx, "s1"); err != nil {
-		t.Fatal(err)
-	}
-	cli := client(t, d, "s1")
-	cli.DangerousInternals().HandleIQ(ctx, pairDeviceIQ("2@a", "2@b", "2@c", "2@d", "2@e", "2@f"))
+	cli := startPairing(t, ctx, d, "s1")
 	next(t, d)
 
 	// What whatsmeow's handlePair does once the phone's signatures check out

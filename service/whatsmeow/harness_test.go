@@ -109,6 +109,18 @@ func client(t *testing.T, d *Driver, sessionID string) *whatsmeow.Client {
 }
 
 // next returns the next driver event; the deadline only guards against a hang.
+// startPairing starts an unpaired session and feeds it WhatsApp's
+// pair-device message with six refs, as the server does on a fresh login.
+func startPairing(t *testing.T, ctx context.Context, d *Driver, sessionID string) *whatsmeow.Client {
+	t.Helper()
+	if err := d.Start(ctx, sessionID); err != nil {
+		t.Fatal(err)
+	}
+	cli := client(t, d, sessionID)
+	cli.DangerousInternals().HandleIQ(ctx, pairDeviceIQ("2@a", "2@b", "2@c", "2@d", "2@e", "2@f"))
+	return cli
+}
+
 func next(t *testing.T, d *Driver) service.DriverEvent {
 	t.Helper()
 	return nextWithin(t, d, 10*time.Second)
