@@ -146,15 +146,22 @@ func TestSessionsListsLiveAndKnown(t *testing.T) {
 	}
 }
 
+// expectUnlinkAndForget expects what logout and delete both do: unlink the
+// device, drop the session from both caches and from the known set, once.
+func expectUnlinkAndForget(id string) func(*mgrHarness) {
+	any := tmock.Anything
+	return func(h *mgrHarness) {
+		h.drv.EXPECT().Logout(any, id).Return(nil).Once()
+		h.l1.EXPECT().Invalidate(any, id).Return(nil).Once()
+		h.l2.EXPECT().Invalidate(any, id).Return(nil).Once()
+		h.leases.EXPECT().Forget(any, id).Return(nil).Once()
+	}
+}
+
 func TestLogoutStopDelete(t *testing.T) {
 	any := tmock.Anything
 	t.Run("logout", func(t *testing.T) {
-		h := newMgrHarness(t, func(h *mgrHarness) {
-			h.drv.EXPECT().Logout(any, "a").Return(nil).Once()
-			h.l1.EXPECT().Invalidate(any, "a").Return(nil).Once()
-			h.l2.EXPECT().Invalidate(any, "a").Return(nil).Once()
-			h.leases.EXPECT().Forget(any, "a").Return(nil).Once()
-		})
+		h := newMgrHarness(t, expectUnlinkAndForget("a"))
 		h.start(t, "a")
 		if err := h.m.Logout(context.Background(), "a"); err != nil {
 			t.Fatal(err)
@@ -176,12 +183,7 @@ func TestLogoutStopDelete(t *testing.T) {
 		}
 	})
 	t.Run("delete", func(t *testing.T) {
-		h := newMgrHarness(t, func(h *mgrHarness) {
-			h.drv.EXPECT().Logout(any, "a").Return(nil).Once()
-			h.l1.EXPECT().Invalidate(any, "a").Return(nil).Once()
-			h.l2.EXPECT().Invalidate(any, "a").Return(nil).Once()
-			h.leases.EXPECT().Forget(any, "a").Return(nil).Once()
-		})
+		h := newMgrHarness(t, expectUnlinkAndForget("a"))
 		h.start(t, "a")
 		if err := h.m.Delete(context.Background(), "a"); err != nil {
 			t.Fatal(err)
