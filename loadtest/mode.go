@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wagateway/internal/localserver"
 	"wagateway/mocklaravel"
 	"wagateway/service"
 )
@@ -40,7 +41,7 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 
 	gwURL, pid := r.opts.GatewayURL, r.opts.GatewayPID
 	if gwURL == "" {
-		port, err := freePort()
+		port, err := localserver.FreePort()
 		if err != nil {
 			return res, err
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"wagateway/internal/localserver"
 )
 
 // RedisServer is a redis-server child process on a free loopback port,
@@ -27,7 +28,7 @@ type RedisServer struct {
 
 // StartRedis starts bin (redis-server) on 127.0.0.1 and waits until it answers PING.
 func StartRedis(ctx context.Context, bin, dir string) (*RedisServer, error) {
-	port, err := freePort()
+	port, err := localserver.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -135,14 +136,4 @@ func ParseInfoInt(info, key string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("info has no %s", key)
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

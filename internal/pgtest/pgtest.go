@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,6 +21,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"wagateway/internal/localserver"
 )
 
 const howTo = "set PG_URL=postgres://USER:PASS@HOST:5432/DB?sslmode=disable, " +
@@ -122,7 +123,7 @@ func start() (string, error) {
 	if err := run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
 		return "", err
 	}
-	port, err := freePort()
+	port, err := localserver.FreePort()
 	if err != nil {
 		return "", err
 	}
@@ -130,7 +131,7 @@ func start() (string, error) {
 	if err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		return "", err
 	}
-	reaper(append(asUser, filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"), dir)
+	stopOnExit(append(asUser, filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"), dir)
 	admin := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	if err := exec1(admin, "CREATE DATABASE test"); err != nil {
 		return "", fmt.Errorf("create database test: %w", err)
@@ -158,25 +159,12 @@ func version(binDir string) int {
 	return v
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// reaper stops the cluster when the test binary exits. Go has no atexit, so
-// a watchdog shell waits for this process to go away.
-func reaper(stop []string, dir string) {
+// stopOnExit stops the cluster and removes its directory when the test
+// binary exits.
+func stopOnExit(stop []string, dir string) {
 	quoted := make([]string, len(stop))
 	for i, a := range stop {
 		quoted[i] = "'" + a + "'"
 	}
-	script := fmt.Sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; %s >/dev/null 2>&1; rm -rf '%s'",
-		os.Getpid(), strings.Join(quoted, " "), filepath.Clean(dir))
-	w := exec.Command("sh", "-c", script)
-	_ = w.Start()
-	go func() { _ = w.Wait() }()
+	localserver.OnExit(fmt.Sprintf("%s >/dev/null 2>&1; rm -rf '%s'", strings.Join(quoted, " "), filepath.Clean(dir)))
 }

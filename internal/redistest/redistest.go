@@ -5,7 +5,6 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"wagateway/internal/localserver"
 )
 
 var (
@@ -94,7 +95,7 @@ func start() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("no REDIS_URL and no redis-server on PATH (make test installs it; or apt-get install redis-server)")
 	}
-	port, err := freePort()
+	port, err := localserver.FreePort()
 	if err != nil {
 		return "", err
 	}
@@ -108,7 +109,9 @@ func start() (string, error) {
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start redis-server: %w", err)
 	}
-	reaper(cmd, dir)
+	// Stopped when the test binary exits, however it ends.
+	localserver.OnExit(fmt.Sprintf("kill %d 2>/dev/null; rm -rf '%s'", cmd.Process.Pid, filepath.Clean(dir)))
+	go func() { _ = cmd.Wait() }()
 	u := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	opts, _ := redis.ParseURL(u)
 	rdb := redis.NewClient(opts)
@@ -127,24 +130,4 @@ func start() (string, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// reaper kills the redis-server when the test binary exits. Go has no atexit,
-// so a watchdog shell waits for this process to go away.
-func reaper(cmd *exec.Cmd, dir string) {
-	script := fmt.Sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; kill %d 2>/dev/null; rm -rf %s",
-		os.Getpid(), cmd.Process.Pid, filepath.Clean(dir))
-	w := exec.Command("sh", "-c", script)
-	_ = w.Start()
-	go func() { _ = cmd.Wait() }()
-	go func() { _ = w.Wait() }()
 }
