@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// coalesce keeps the newest item per Key (Item.Newer), in the order each key
+// coalesce keeps the newest item per Key (Update.Newer), in the order each key
 // first appears in items (oldest first, as claimed). superseded maps the id
 // of each kept item to the ids of the older items of its key.
-func coalesce(items []Item) (newest []Item, superseded map[string][]string) {
+func coalesce(items []Update) (newest []Update, superseded map[string][]string) {
 	pos := make(map[string]int, len(items)) // key → index in newest
 	older := make(map[string][]string)      // key → ids of losers
 	for _, it := range items {
@@ -39,10 +39,10 @@ func coalesce(items []Item) (newest []Item, superseded map[string][]string) {
 
 // chunkByKind splits items into requests of at most size items, QR requests
 // first, each keeping the order of items.
-func chunkByKind(items []Item, size int) [][]Item {
-	var chunks [][]Item
+func chunkByKind(items []Update, size int) [][]Update {
+	var chunks [][]Update
 	for _, kind := range []Kind{KindQR, KindStatus} {
-		var group []Item
+		var group []Update
 		for _, it := range items {
 			if it.Kind == kind {
 				group = append(group, it)
@@ -60,7 +60,7 @@ func chunkByKind(items []Item, size int) [][]Item {
 // idempotencyKey names one request: the same items of the same kind give the
 // same key, so every retry of a request carries the key of its first try and
 // Laravel can drop a duplicate whose first answer we never saw.
-func idempotencyKey(kind Kind, items []Item) string {
+func idempotencyKey(kind Kind, items []Update) string {
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.ID

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-func coalesceItem(id string, kind Kind, session string, at int) Item {
-	it := Item{ID: id, Kind: kind, SessionID: session, Lane: LaneHigh, At: time.Unix(int64(at), 0)}
+func coalesceItem(id string, kind Kind, session string, at int) Update {
+	it := Update{ID: id, Kind: kind, SessionID: session, Lane: LaneHigh, At: time.Unix(int64(at), 0)}
 	if kind == KindQR {
 		it.QR = "q" + id
 	} else {
@@ -20,21 +20,21 @@ func coalesceItem(id string, kind Kind, session string, at int) Item {
 func TestCoalesce(t *testing.T) {
 	tests := []struct {
 		name       string
-		items      []Item
+		items      []Update
 		newest     []string // ids
 		superseded map[string][]string
 	}{
 		{"empty", nil, nil, map[string][]string{}},
-		{"distinct keys", []Item{
+		{"distinct keys", []Update{
 			coalesceItem("1", KindQR, "a", 1), coalesceItem("2", KindStatus, "a", 1), coalesceItem("3", KindQR, "b", 1),
 		}, []string{"1", "2", "3"}, map[string][]string{}},
-		{"newer later", []Item{
+		{"newer later", []Update{
 			coalesceItem("1", KindQR, "a", 1), coalesceItem("2", KindQR, "b", 1), coalesceItem("3", KindQR, "a", 2),
 		}, []string{"3", "2"}, map[string][]string{"3": {"1"}}},
-		{"older later (reordered)", []Item{
+		{"older later (reordered)", []Update{
 			coalesceItem("1", KindQR, "a", 5), coalesceItem("2", KindQR, "a", 3), coalesceItem("3", KindQR, "a", 4),
 		}, []string{"1"}, map[string][]string{"1": {"2", "3"}}},
-		{"same time: later id wins", []Item{
+		{"same time: later id wins", []Update{
 			coalesceItem("9", KindQR, "a", 1), coalesceItem("10", KindQR, "a", 1),
 		}, []string{"10"}, map[string][]string{"10": {"9"}}},
 	}
@@ -56,7 +56,7 @@ func TestCoalesce(t *testing.T) {
 }
 
 func TestChunkByKind(t *testing.T) {
-	var items []Item
+	var items []Update
 	for i := range 7 {
 		items = append(items, coalesceItem(fmt.Sprint(i), KindStatus, fmt.Sprint("s", i), 1))
 		items = append(items, coalesceItem(fmt.Sprint(100+i), KindQR, fmt.Sprint("q", i), 1))
@@ -77,17 +77,17 @@ func TestChunkByKind(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	a, b, c := coalesceItem("1-0", KindQR, "a", 1), coalesceItem("2-0", KindQR, "b", 1), coalesceItem("3-0", KindQR, "c", 1)
-	k := idempotencyKey(KindQR, []Item{a, b})
+	k := idempotencyKey(KindQR, []Update{a, b})
 	if len(k) != 32 {
 		t.Fatalf("key %q: want 32 hex digits", k)
 	}
-	if idempotencyKey(KindQR, []Item{b, a}) != k {
+	if idempotencyKey(KindQR, []Update{b, a}) != k {
 		t.Error("the key depends on item order")
 	}
 	for _, other := range []string{
-		idempotencyKey(KindStatus, []Item{a, b}),
-		idempotencyKey(KindQR, []Item{a, b, c}),
-		idempotencyKey(KindQR, []Item{a}),
+		idempotencyKey(KindStatus, []Update{a, b}),
+		idempotencyKey(KindQR, []Update{a, b, c}),
+		idempotencyKey(KindQR, []Update{a}),
 	} {
 		if other == k {
 			t.Errorf("different requests share key %s", k)

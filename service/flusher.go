@@ -170,7 +170,7 @@ var _ Publisher = (*Flusher)(nil)
 // Publish validates it and adds it to the outbox; once it returns nil the
 // item will reach Laravel (durably, when the outbox is). An item without a
 // lane gets LaneFor's.
-func (f *Flusher) Publish(ctx context.Context, it Item) error {
+func (f *Flusher) Publish(ctx context.Context, it Update) error {
 	if it.Lane == "" {
 		it.Lane = LaneFor(it.Kind, it.Status)
 	}

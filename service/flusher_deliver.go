@@ -70,7 +70,7 @@ func (f *Flusher) flushLane(ctx context.Context, l *flusherLane, drain bool) err
 	}
 }
 
-func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []Item) error {
+func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []Update) error {
 	items, err := f.dropUnsendable(ctx, c.lane, items)
 	if err != nil {
 		return err
@@ -78,7 +78,7 @@ func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []Item) e
 	if f.cfg.Mode == DeliveryModeDirect {
 		// The old behaviour: every event on its own, no coalescing.
 		for _, it := range items {
-			if err := f.deliver(ctx, c, it.Kind, []Item{it}); err != nil {
+			if err := f.deliver(ctx, c, it.Kind, []Update{it}); err != nil {
 				return err
 			}
 		}
@@ -101,11 +101,11 @@ func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []Item) e
 
 // dropUnsendable dead-letters items that fail Validate (a corrupt or foreign
 // outbox entry) instead of failing every request they would join.
-func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []Item) ([]Item, error) {
+func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []Update) ([]Update, error) {
 	ok := items[:0:0]
 	for _, it := range items {
 		if verr := it.Validate(); verr != nil {
-			if err := f.deadLetter(ctx, l, []Item{it}, "invalid item: "+ErrorMessage(verr)); err != nil {
+			if err := f.deadLetter(ctx, l, []Update{it}, "invalid item: "+ErrorMessage(verr)); err != nil {
 				return nil, err
 			}
 			continue
@@ -118,7 +118,7 @@ func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []It
 // deliver sends items (one kind, ≤ BatchSize) as one request under one
 // idempotency key, retrying it with backoff while Laravel fails, and
 // isolating refused items when Laravel rejects the request.
-func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind Kind, items []Item) error {
+func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind Kind, items []Update) error {
 	l := c.lane
 	single := f.cfg.Mode == DeliveryModeDirect
 	key := idempotencyKey(kind, items)
@@ -166,7 +166,7 @@ func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind Kind, items [
 }
 
 // post is one request to Laravel.
-func (f *Flusher) post(ctx context.Context, kind Kind, key string, items []Item) error {
+func (f *Flusher) post(ctx context.Context, kind Kind, key string, items []Update) error {
 	if f.cfg.Mode == DeliveryModeDirect {
 		it := items[0]
 		if kind == KindQR {
@@ -214,7 +214,7 @@ func (f *Flusher) countRequest(l *flusherLane, kind Kind, at time.Time, attempt 
 }
 
 // delivered acknowledges items Laravel took, with the items they superseded.
-func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind Kind, items []Item, attempt int, took time.Duration) error {
+func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind Kind, items []Update, attempt int, took time.Duration) error {
 	ids := make([]string, 0, len(items))
 	superseded := 0
 	for _, it := range items {
@@ -251,7 +251,7 @@ func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind Kind, items
 // isolate handles a request Laravel refused: the items a 422 named are
 // dead-lettered and the rest resent; without names the batch is halved
 // until the bad items are alone, so one bad item never blocks the others.
-func (f *Flusher) isolate(ctx context.Context, c *flushCycle, kind Kind, items []Item, de *DeliveryError) error {
+func (f *Flusher) isolate(ctx context.Context, c *flushCycle, kind Kind, items []Update, de *DeliveryError) error {
 	reason := fmt.Sprintf("laravel refused the item: %v", de)
 	if len(items) == 1 {
 		return f.deadLetter(ctx, c.lane, items, reason)
@@ -275,7 +275,7 @@ func (f *Flusher) isolate(ctx context.Context, c *flushCycle, kind Kind, items [
 
 // flusherSplitInvalid separates the items at the indices a 422 named; none
 // when an index does not fit items (then the answer is not trusted).
-func flusherSplitInvalid(items []Item, invalid []int) (bad, rest []Item) {
+func flusherSplitInvalid(items []Update, invalid []int) (bad, rest []Update) {
 	named := make(map[int]bool, len(invalid))
 	for _, i := range invalid {
 		if i < 0 || i >= len(items) {
@@ -293,7 +293,7 @@ func flusherSplitInvalid(items []Item, invalid []int) (bad, rest []Item) {
 	return bad, rest
 }
 
-func (f *Flusher) deadLetter(ctx context.Context, l *flusherLane, items []Item, reason string) error {
+func (f *Flusher) deadLetter(ctx context.Context, l *flusherLane, items []Update, reason string) error {
 	now := f.cfg.Clock.Now()
 	dead := make([]DeadLetter, len(items))
 	for i, it := range items {

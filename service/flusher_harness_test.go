@@ -57,7 +57,7 @@ type flHarness struct {
 	mu       sync.Mutex
 	seq      int
 	acksUpTo int
-	items    map[service.Lane][]service.Item
+	items    map[service.Lane][]service.Update
 	acked    []string
 	dead     []service.DeadLetter
 	claims   map[service.Lane]int
@@ -74,7 +74,7 @@ func newFlHarness(t *testing.T, cfg service.FlusherConfig, auto bool) *flHarness
 		laravel: mock.NewLaravel(t),
 		obs:     &flObserver{},
 		logs:    &logtest.Buffer{},
-		items:   map[service.Lane][]service.Item{},
+		items:   map[service.Lane][]service.Update{},
 		claims:  map[service.Lane]int{},
 		answer:  func(int, flRequest) error { return nil },
 		sent:    make(chan flRequest, 1000),
@@ -103,7 +103,7 @@ func (h *flHarness) setAnswer(a flAnswer) {
 
 func (h *flHarness) mockOutbox() {
 	o := h.outbox
-	o.EXPECT().Add(tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, it service.Item) (service.Item, error) {
+	o.EXPECT().Add(tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, it service.Update) (service.Update, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.seq++
@@ -111,7 +111,7 @@ func (h *flHarness) mockOutbox() {
 		h.items[it.Lane] = append(h.items[it.Lane], it)
 		return it, nil
 	}).Maybe()
-	o.EXPECT().Claim(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, lane service.Lane, max int) ([]service.Item, error) {
+	o.EXPECT().Claim(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, lane service.Lane, max int) ([]service.Update, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.claims[lane]++
@@ -122,7 +122,7 @@ func (h *flHarness) mockOutbox() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.dead = append(h.dead, dead...)
-		h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Item) bool {
+		h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Update) bool {
 			return slices.ContainsFunc(dead, func(d service.DeadLetter) bool { return d.Item.ID == it.ID })
 		})
 		return nil
@@ -167,7 +167,7 @@ func (h *flHarness) expectAcks(n int) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.acked = append(h.acked, ids...)
-			h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Item) bool { return slices.Contains(ids, it.ID) })
+			h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Update) bool { return slices.Contains(ids, it.ID) })
 			return nil
 		}).Maybe()
 	}
@@ -234,7 +234,7 @@ func (h *flHarness) next(t *testing.T) flRequest {
 	}
 }
 
-func (h *flHarness) publish(t *testing.T, items ...service.Item) {
+func (h *flHarness) publish(t *testing.T, items ...service.Update) {
 	t.Helper()
 	h.mu.Lock()
 	total := h.seq + len(items)
@@ -270,19 +270,19 @@ func (h *flHarness) run(t *testing.T) {
 	})
 }
 
-func flQR(session string, at time.Duration) service.Item {
-	return service.Item{Kind: service.KindQR, SessionID: session, QR: "data:image/png;base64," + session + at.String(), At: flT0.Add(at)}
+func flQR(session string, at time.Duration) service.Update {
+	return service.Update{Kind: service.KindQR, SessionID: session, QR: "data:image/png;base64," + session + at.String(), At: flT0.Add(at)}
 }
 
-func flStatus(session string, st service.Status, at time.Duration) service.Item {
-	return service.Item{Kind: service.KindStatus, SessionID: session, Status: st, At: flT0.Add(at)}
+func flStatus(session string, st service.Status, at time.Duration) service.Update {
+	return service.Update{Kind: service.KindStatus, SessionID: session, Status: st, At: flT0.Add(at)}
 }
 
 // flObserver records what the flusher reports.
 type flObserver struct {
 	mu        sync.Mutex
 	batches   []service.BatchReport
-	delivered []service.Item
+	delivered []service.Update
 	dead      []service.DeadLetter
 }
 
@@ -292,7 +292,7 @@ func (o *flObserver) OnBatch(r service.BatchReport) {
 	o.batches = append(o.batches, r)
 }
 
-func (o *flObserver) OnDelivered(it service.Item, _ time.Duration) {
+func (o *flObserver) OnDelivered(it service.Update, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.delivered = append(o.delivered, it)

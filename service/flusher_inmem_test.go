@@ -107,7 +107,7 @@ func TestFlusherOverInmemOutboxAndHTTP(t *testing.T) {
 		sessions = append(sessions, fmt.Sprintf("user_%d", i))
 	}
 	for _, s := range sessions {
-		for _, it := range []service.Item{flQR(s, time.Second), flQR(s, 2*time.Second), flStatus(s, service.StatusExpired, 3*time.Second)} {
+		for _, it := range []service.Update{flQR(s, time.Second), flQR(s, 2*time.Second), flStatus(s, service.StatusExpired, 3*time.Second)} {
 			if err := f.Publish(ctx, it); err != nil {
 				t.Fatal(err)
 			}

@@ -10,8 +10,8 @@ type FlusherObserver interface {
 	// OnBatch follows every request to Laravel, retries included.
 	OnBatch(r BatchReport)
 	// OnDelivered follows every item Laravel took (2xx); latency runs from
-	// the event time (Item.At) to the acknowledgement.
-	OnDelivered(it Item, latency time.Duration)
+	// the event time (Update.At) to the acknowledgement.
+	OnDelivered(it Update, latency time.Duration)
 	// OnDeadLettered follows every item Laravel refused for good.
 	OnDeadLettered(dl DeadLetter)
 }
@@ -45,7 +45,7 @@ func (r BatchReport) Outcome() string {
 type NopFlusherObserver struct{}
 
 func (NopFlusherObserver) OnBatch(BatchReport)             {}
-func (NopFlusherObserver) OnDelivered(Item, time.Duration) {}
+func (NopFlusherObserver) OnDelivered(Update, time.Duration) {}
 func (NopFlusherObserver) OnDeadLettered(DeadLetter)       {}
 
 // FlusherObservers fans each call out to every observer in order.
@@ -59,7 +59,7 @@ func (os flusherObservers) OnBatch(r BatchReport) {
 	}
 }
 
-func (os flusherObservers) OnDelivered(it Item, latency time.Duration) {
+func (os flusherObservers) OnDelivered(it Update, latency time.Duration) {
 	for _, o := range os {
 		o.OnDelivered(it, latency)
 	}

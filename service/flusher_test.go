@@ -17,7 +17,7 @@ func TestFlusherPublish(t *testing.T) {
 	h := newFlHarness(t, service.FlusherConfig{}, true)
 	ctx := context.Background()
 
-	bad := []service.Item{
+	bad := []service.Update{
 		{Kind: service.KindQR, SessionID: "a", At: flT0},                                  // no QR
 		{Kind: service.KindStatus, SessionID: "a", Status: "weird", At: flT0},             // unknown status
 		{Kind: service.KindQR, SessionID: "a b", QR: "x", At: flT0},                       // bad session id

@@ -108,7 +108,7 @@ func (m *Manager) onQR(ctx context.Context, ev DriverEvent) {
 			m.log.Warn("cache qr", "session_id", id, "err", err)
 		}
 	}
-	item := Item{Kind: KindQR, Lane: LaneFor(KindQR, ""), SessionID: id, QR: image, At: ev.At}
+	item := Update{Kind: KindQR, Lane: LaneFor(KindQR, ""), SessionID: id, QR: image, At: ev.At}
 	if err := m.deps.Publisher.Publish(ctx, item); err != nil {
 		m.log.Error("publish qr", "session_id", id, "err", err)
 	} else {
@@ -209,7 +209,7 @@ func (m *Manager) publishStatus(ctx context.Context, rec StatusRecord) error {
 			m.log.Warn("cache status", "session_id", rec.SessionID, "err", err)
 		}
 	}
-	item := Item{Kind: KindStatus, Lane: LaneFor(KindStatus, rec.Status), SessionID: rec.SessionID,
+	item := Update{Kind: KindStatus, Lane: LaneFor(KindStatus, rec.Status), SessionID: rec.SessionID,
 		Status: rec.Status, Reason: rec.Reason, At: rec.UpdatedAt}
 	m.log.Info("status changed", "session_id", rec.SessionID, "estado_qr", string(rec.Status), "reason", rec.Reason)
 	if err := m.deps.Publisher.Publish(ctx, item); err != nil {

@@ -24,7 +24,7 @@ type mgrHarness struct {
 	leases  *mock.Leases
 	clock   *clocktest.Clock // After fires only when the test advances it
 	events  chan service.DriverEvent
-	items   chan service.Item
+	items   chan service.Update
 	logs    *logtest.Buffer
 	renders int
 }
@@ -44,7 +44,7 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		leases:  mock.NewLeases(t),
 		clock:   clocktest.New(mgrT0),
 		events:  make(chan service.DriverEvent),
-		items:   make(chan service.Item, 100),
+		items:   make(chan service.Update, 100),
 		logs:    &logtest.Buffer{},
 	}
 	if setup != nil {
@@ -58,7 +58,7 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		c.EXPECT().SetQR(any, any, any).Return(nil).Maybe()
 		c.EXPECT().SetStatus(any, any, any).Return(nil).Maybe()
 	}
-	h.pub.EXPECT().Publish(any, any).Run(func(_ context.Context, it service.Item) { h.items <- it }).Return(nil).Maybe()
+	h.pub.EXPECT().Publish(any, any).Run(func(_ context.Context, it service.Update) { h.items <- it }).Return(nil).Maybe()
 	h.leases.EXPECT().Acquire(any, any, "gw-1", any).Return(true, nil).Maybe()
 	h.leases.EXPECT().Register(any, any).Return(nil).Maybe()
 	h.leases.EXPECT().Release(any, any, "gw-1").Return(nil).Maybe()
@@ -100,7 +100,7 @@ func (h *mgrHarness) send(ev service.DriverEvent) {
 }
 
 // next returns the next published item; the deadline only guards a hang.
-func (h *mgrHarness) next(t *testing.T) service.Item {
+func (h *mgrHarness) next(t *testing.T) service.Update {
 	t.Helper()
 	select {
 	case it := <-h.items:
@@ -108,7 +108,7 @@ func (h *mgrHarness) next(t *testing.T) service.Item {
 	case <-time.After(5 * time.Second):
 		t.Fatal("nothing published")
 	}
-	return service.Item{}
+	return service.Update{}
 }
 
 func (h *mgrHarness) start(t *testing.T, id string) service.Session {
@@ -124,7 +124,7 @@ func qrEvent(id, code string, at time.Time) service.DriverEvent {
 	return service.DriverEvent{SessionID: id, Type: service.EventQR, Code: code, At: at, ExpiresAt: at.Add(60 * time.Second)}
 }
 
-func wantItem(t *testing.T, got service.Item, kind service.Kind, lane service.Lane, status service.Status, reason string) {
+func wantItem(t *testing.T, got service.Update, kind service.Kind, lane service.Lane, status service.Status, reason string) {
 	t.Helper()
 	if got.Kind != kind || got.Lane != lane || got.Status != status || got.Reason != reason {
 		t.Fatalf("published %s (reason %q), want %s %s %s (reason %q)", got, got.Reason, lane, kind, status, reason)

@@ -13,13 +13,13 @@ import (
 type Outbox interface {
 	// Add stores it and returns it with its ID set. When Add returns nil the
 	// item survives a crash of this process (for a durable outbox).
-	Add(ctx context.Context, it Item) (Item, error)
+	Add(ctx context.Context, it Update) (Update, error)
 
 	// Claim returns up to max pending items of lane, oldest first: first the
 	// items this consumer already holds and has not acknowledged (so a failed
 	// delivery is retried by the next Claim), then new ones, then items held
 	// too long by a consumer that went away. Items stay in the outbox.
-	Claim(ctx context.Context, lane Lane, max int) ([]Item, error)
+	Claim(ctx context.Context, lane Lane, max int) ([]Update, error)
 
 	// Ack removes delivered (or superseded) items for good.
 	Ack(ctx context.Context, lane Lane, ids ...string) error
@@ -40,7 +40,7 @@ type Outbox interface {
 
 // DeadLetter is an item Laravel refused, with why.
 type DeadLetter struct {
-	Item   Item      `json:"item"`
+	Item   Update    `json:"item"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"dead_at"`
 }
@@ -59,7 +59,7 @@ type OutboxStats struct {
 // outbox (durably, when the outbox is) once Publish returns nil. The Flusher
 // implements it; the session manager only needs this.
 type Publisher interface {
-	Publish(ctx context.Context, it Item) error
+	Publish(ctx context.Context, it Update) error
 }
 
 // QRRenderer turns a raw pairing code into a PNG data URL

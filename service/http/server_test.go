@@ -27,10 +27,10 @@ import (
 // recorder is a Publisher that keeps what it was given.
 type recorder struct {
 	mu    sync.Mutex
-	items []service.Item
+	items []service.Update
 }
 
-func (r *recorder) Publish(_ context.Context, it service.Item) error {
+func (r *recorder) Publish(_ context.Context, it service.Update) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.items = append(r.items, it)

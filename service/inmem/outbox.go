@@ -28,7 +28,7 @@ type Outbox struct {
 }
 
 type queued struct {
-	item  service.Item
+	item  service.Update
 	added time.Time // for OldestAge: how long the item has waited
 }
 
@@ -47,9 +47,9 @@ func NewOutbox(clock service.Clock) *Outbox {
 
 var _ service.Outbox = (*Outbox)(nil)
 
-func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error) {
+func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, error) {
 	if err := it.Validate(); err != nil {
-		return service.Item{}, err
+		return service.Update{}, err
 	}
 	added := o.clock.Now()
 	o.mu.Lock()
@@ -61,13 +61,13 @@ func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error)
 	return it, nil
 }
 
-func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Item, error) {
+func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Update, error) {
 	if !lane.Valid() {
 		return nil, service.Errorf(service.EINVALID, "unknown lane %q", lane)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []service.Item
+	var out []service.Update
 	for el := o.lanes[lane].Front(); el != nil && len(out) < max; el = el.Next() {
 		q := el.Value.(*queued)
 		q.item.Attempts++

@@ -92,7 +92,7 @@ func TestOutboxDeadLettersAreBounded(t *testing.T) {
 	ob := inmem.NewOutbox(nil)
 	dead := make([]service.DeadLetter, inmem.DefaultDeadLetterCap+5)
 	for i := range dead {
-		dead[i] = service.DeadLetter{Item: service.Item{ID: fmt.Sprint(i)}, Reason: "bad"}
+		dead[i] = service.DeadLetter{Item: service.Update{ID: fmt.Sprint(i)}, Reason: "bad"}
 	}
 	if err := ob.DeadLetter(ctx, service.LaneHigh, dead); err != nil {
 		t.Fatal(err)

@@ -85,25 +85,25 @@ func (_c *Outbox_Ack_Call) RunAndReturn(run func(context.Context, service.Lane, 
 }
 
 // Add provides a mock function with given fields: ctx, it
-func (_m *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error) {
+func (_m *Outbox) Add(ctx context.Context, it service.Update) (service.Update, error) {
 	ret := _m.Called(ctx, it)
 
 	if len(ret) == 0 {
 		panic("no return value specified for Add")
 	}
 
-	var r0 service.Item
+	var r0 service.Update
 	var r1 error
-	if rf, ok := ret.Get(0).(func(context.Context, service.Item) (service.Item, error)); ok {
+	if rf, ok := ret.Get(0).(func(context.Context, service.Update) (service.Update, error)); ok {
 		return rf(ctx, it)
 	}
-	if rf, ok := ret.Get(0).(func(context.Context, service.Item) service.Item); ok {
+	if rf, ok := ret.Get(0).(func(context.Context, service.Update) service.Update); ok {
 		r0 = rf(ctx, it)
 	} else {
-		r0 = ret.Get(0).(service.Item)
+		r0 = ret.Get(0).(service.Update)
 	}
 
-	if rf, ok := ret.Get(1).(func(context.Context, service.Item) error); ok {
+	if rf, ok := ret.Get(1).(func(context.Context, service.Update) error); ok {
 		r1 = rf(ctx, it)
 	} else {
 		r1 = ret.Error(1)
@@ -119,46 +119,46 @@ type Outbox_Add_Call struct {
 
 // Add is a helper method to define mock.On call
 //   - ctx context.Context
-//   - it service.Item
+//   - it service.Update
 func (_e *Outbox_Expecter) Add(ctx interface{}, it interface{}) *Outbox_Add_Call {
 	return &Outbox_Add_Call{Call: _e.mock.On("Add", ctx, it)}
 }
 
-func (_c *Outbox_Add_Call) Run(run func(ctx context.Context, it service.Item)) *Outbox_Add_Call {
+func (_c *Outbox_Add_Call) Run(run func(ctx context.Context, it service.Update)) *Outbox_Add_Call {
 	_c.Call.Run(func(args mock.Arguments) {
-		run(args[0].(context.Context), args[1].(service.Item))
+		run(args[0].(context.Context), args[1].(service.Update))
 	})
 	return _c
 }
 
-func (_c *Outbox_Add_Call) Return(_a0 service.Item, _a1 error) *Outbox_Add_Call {
+func (_c *Outbox_Add_Call) Return(_a0 service.Update, _a1 error) *Outbox_Add_Call {
 	_c.Call.Return(_a0, _a1)
 	return _c
 }
 
-func (_c *Outbox_Add_Call) RunAndReturn(run func(context.Context, service.Item) (service.Item, error)) *Outbox_Add_Call {
+func (_c *Outbox_Add_Call) RunAndReturn(run func(context.Context, service.Update) (service.Update, error)) *Outbox_Add_Call {
 	_c.Call.Return(run)
 	return _c
 }
 
 // Claim provides a mock function with given fields: ctx, lane, max
-func (_m *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Item, error) {
+func (_m *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Update, error) {
 	ret := _m.Called(ctx, lane, max)
 
 	if len(ret) == 0 {
 		panic("no return value specified for Claim")
 	}
 
-	var r0 []service.Item
+	var r0 []service.Update
 	var r1 error
-	if rf, ok := ret.Get(0).(func(context.Context, service.Lane, int) ([]service.Item, error)); ok {
+	if rf, ok := ret.Get(0).(func(context.Context, service.Lane, int) ([]service.Update, error)); ok {
 		return rf(ctx, lane, max)
 	}
-	if rf, ok := ret.Get(0).(func(context.Context, service.Lane, int) []service.Item); ok {
+	if rf, ok := ret.Get(0).(func(context.Context, service.Lane, int) []service.Update); ok {
 		r0 = rf(ctx, lane, max)
 	} else {
 		if ret.Get(0) != nil {
-			r0 = ret.Get(0).([]service.Item)
+			r0 = ret.Get(0).([]service.Update)
 		}
 	}
 
@@ -191,12 +191,12 @@ func (_c *Outbox_Claim_Call) Run(run func(ctx context.Context, lane service.Lane
 	return _c
 }
 
-func (_c *Outbox_Claim_Call) Return(_a0 []service.Item, _a1 error) *Outbox_Claim_Call {
+func (_c *Outbox_Claim_Call) Return(_a0 []service.Update, _a1 error) *Outbox_Claim_Call {
 	_c.Call.Return(_a0, _a1)
 	return _c
 }
 
-func (_c *Outbox_Claim_Call) RunAndReturn(run func(context.Context, service.Lane, int) ([]service.Item, error)) *Outbox_Claim_Call {
+func (_c *Outbox_Claim_Call) RunAndReturn(run func(context.Context, service.Lane, int) ([]service.Update, error)) *Outbox_Claim_Call {
 	_c.Call.Return(run)
 	return _c
 }

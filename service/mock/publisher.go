@@ -23,7 +23,7 @@ func (_m *Publisher) EXPECT() *Publisher_Expecter {
 }
 
 // Publish provides a mock function with given fields: ctx, it
-func (_m *Publisher) Publish(ctx context.Context, it service.Item) error {
+func (_m *Publisher) Publish(ctx context.Context, it service.Update) error {
 	ret := _m.Called(ctx, it)
 
 	if len(ret) == 0 {
@@ -31,7 +31,7 @@ func (_m *Publisher) Publish(ctx context.Context, it service.Item) error {
 	}
 
 	var r0 error
-	if rf, ok := ret.Get(0).(func(context.Context, service.Item) error); ok {
+	if rf, ok := ret.Get(0).(func(context.Context, service.Update) error); ok {
 		r0 = rf(ctx, it)
 	} else {
 		r0 = ret.Error(0)
@@ -47,14 +47,14 @@ type Publisher_Publish_Call struct {
 
 // Publish is a helper method to define mock.On call
 //   - ctx context.Context
-//   - it service.Item
+//   - it service.Update
 func (_e *Publisher_Expecter) Publish(ctx interface{}, it interface{}) *Publisher_Publish_Call {
 	return &Publisher_Publish_Call{Call: _e.mock.On("Publish", ctx, it)}
 }
 
-func (_c *Publisher_Publish_Call) Run(run func(ctx context.Context, it service.Item)) *Publisher_Publish_Call {
+func (_c *Publisher_Publish_Call) Run(run func(ctx context.Context, it service.Update)) *Publisher_Publish_Call {
 	_c.Call.Run(func(args mock.Arguments) {
-		run(args[0].(context.Context), args[1].(service.Item))
+		run(args[0].(context.Context), args[1].(service.Update))
 	})
 	return _c
 }
@@ -64,7 +64,7 @@ func (_c *Publisher_Publish_Call) Return(_a0 error) *Publisher_Publish_Call {
 	return _c
 }
 
-func (_c *Publisher_Publish_Call) RunAndReturn(run func(context.Context, service.Item) error) *Publisher_Publish_Call {
+func (_c *Publisher_Publish_Call) RunAndReturn(run func(context.Context, service.Update) error) *Publisher_Publish_Call {
 	_c.Call.Return(run)
 	return _c
 }

@@ -36,17 +36,17 @@ func Run(t *testing.T, newOutbox func(t *testing.T) service.Outbox) {
 }
 
 // Status returns a valid status item for session id on lane, at event time at.
-func Status(id string, lane service.Lane, at time.Time) service.Item {
-	return service.Item{Kind: service.KindStatus, Lane: lane, SessionID: id,
+func Status(id string, lane service.Lane, at time.Time) service.Update {
+	return service.Update{Kind: service.KindStatus, Lane: lane, SessionID: id,
 		Status: service.StatusPending, At: at}
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
 
 // AddN adds n status items s0…s(n-1) to lane and returns them with their ids.
-func AddN(t *testing.T, ob service.Outbox, lane service.Lane, n int) []service.Item {
+func AddN(t *testing.T, ob service.Outbox, lane service.Lane, n int) []service.Update {
 	t.Helper()
-	var out []service.Item
+	var out []service.Update
 	for i := range n {
 		it, err := ob.Add(context.Background(), Status(fmt.Sprintf("s%d", i), lane, t0.Add(time.Duration(i)*time.Millisecond)))
 		if err != nil {
@@ -58,7 +58,7 @@ func AddN(t *testing.T, ob service.Outbox, lane service.Lane, n int) []service.I
 }
 
 // MustClaim claims and fails the test on error.
-func MustClaim(t *testing.T, ob service.Outbox, lane service.Lane, max int) []service.Item {
+func MustClaim(t *testing.T, ob service.Outbox, lane service.Lane, max int) []service.Update {
 	t.Helper()
 	got, err := ob.Claim(context.Background(), lane, max)
 	if err != nil {
@@ -68,7 +68,7 @@ func MustClaim(t *testing.T, ob service.Outbox, lane service.Lane, max int) []se
 }
 
 // IDs returns the ids of items, in order.
-func IDs(items []service.Item) []string {
+func IDs(items []service.Update) []string {
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.ID
@@ -77,7 +77,7 @@ func IDs(items []service.Item) []string {
 }
 
 // SameIDs fails unless got has exactly the ids of want, in order.
-func SameIDs(t *testing.T, what string, got, want []service.Item) {
+func SameIDs(t *testing.T, what string, got, want []service.Update) {
 	t.Helper()
 	g, w := IDs(got), IDs(want)
 	if fmt.Sprint(g) != fmt.Sprint(w) {
@@ -106,7 +106,7 @@ func addAssignsIncreasingIDs(t *testing.T, ob service.Outbox) {
 }
 
 func addRejectsInvalidItems(t *testing.T, ob service.Outbox) {
-	bad := []service.Item{
+	bad := []service.Update{
 		Status("no spaces allowed", service.LaneHigh, t0),
 		Status("s1", "urgent", t0),
 		Status("s1", service.LaneHigh, time.Time{}),

@@ -132,7 +132,7 @@ func (m *Metrics) OnBatch(r service.BatchReport) {
 }
 
 // OnDelivered counts one acknowledged item and its event-to-2xx latency.
-func (m *Metrics) OnDelivered(it service.Item, latency time.Duration) {
+func (m *Metrics) OnDelivered(it service.Update, latency time.Duration) {
 	m.itemsSent.WithLabelValues(string(it.Lane), string(it.Kind)).Inc()
 	m.delivery.WithLabelValues(string(it.Lane), string(it.Kind)).Observe(max(latency, 0).Seconds())
 }
@@ -152,7 +152,7 @@ type publisher struct {
 	m    *Metrics
 }
 
-func (p publisher) Publish(ctx context.Context, it service.Item) error {
+func (p publisher) Publish(ctx context.Context, it service.Update) error {
 	err := p.next.Publish(ctx, it)
 	if err != nil {
 		p.m.publishFails.WithLabelValues(string(it.Kind), string(it.Lane)).Inc()

@@ -38,9 +38,9 @@ type cacheStub struct {
 
 func (c cacheStub) Metrics() service.CacheMetrics { return c.m }
 
-type publisherFunc func(context.Context, service.Item) error
+type publisherFunc func(context.Context, service.Update) error
 
-func (f publisherFunc) Publish(ctx context.Context, it service.Item) error { return f(ctx, it) }
+func (f publisherFunc) Publish(ctx context.Context, it service.Update) error { return f(ctx, it) }
 
 func scrape(t *testing.T, m *prometheus.Metrics) string {
 	t.Helper()
@@ -115,14 +115,14 @@ func TestStateAtScrape(t *testing.T) {
 func TestFlusherObserver(t *testing.T) {
 	m := prometheus.New(prometheus.Sources{})
 	var obs service.FlusherObserver = m
-	pub := m.Publisher(publisherFunc(func(context.Context, service.Item) error { return nil }))
+	pub := m.Publisher(publisherFunc(func(context.Context, service.Update) error { return nil }))
 	for range 5 {
-		if err := pub.Publish(context.Background(), service.Item{Kind: service.KindQR, Lane: service.LaneHigh}); err != nil {
+		if err := pub.Publish(context.Background(), service.Update{Kind: service.KindQR, Lane: service.LaneHigh}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	failing := m.Publisher(publisherFunc(func(context.Context, service.Item) error { return errors.New("full") }))
-	if err := failing.Publish(context.Background(), service.Item{Kind: service.KindStatus, Lane: service.LaneNormal}); err == nil {
+	failing := m.Publisher(publisherFunc(func(context.Context, service.Update) error { return errors.New("full") }))
+	if err := failing.Publish(context.Background(), service.Update{Kind: service.KindStatus, Lane: service.LaneNormal}); err == nil {
 		t.Fatal("the wrapper swallowed the error")
 	}
 
@@ -132,9 +132,9 @@ func TestFlusherObserver(t *testing.T) {
 	obs.OnBatch(high(0, &service.DeliveryError{StatusCode: 503}))
 	obs.OnBatch(high(1, nil))
 	for range 4 {
-		obs.OnDelivered(service.Item{Kind: service.KindQR, Lane: service.LaneHigh}, 1200*time.Millisecond)
+		obs.OnDelivered(service.Update{Kind: service.KindQR, Lane: service.LaneHigh}, 1200*time.Millisecond)
 	}
-	obs.OnDeadLettered(service.DeadLetter{Item: service.Item{Kind: service.KindQR, Lane: service.LaneHigh}, Reason: "422"})
+	obs.OnDeadLettered(service.DeadLetter{Item: service.Update{Kind: service.KindQR, Lane: service.LaneHigh}, Reason: "422"})
 
 	mustContain(t, scrape(t, m),
 		`wagateway_events_accepted_total{kind="qr",lane="high"} 5`,

@@ -14,7 +14,7 @@ import (
 func BenchmarkOutboxAdd(b *testing.B) {
 	ctx := context.Background()
 	ob := newOutbox(b, redistest.Start(b), redis.OutboxConfig{})
-	it := service.Item{Kind: service.KindQR, Lane: service.LaneHigh, SessionID: "user_1",
+	it := service.Update{Kind: service.KindQR, Lane: service.LaneHigh, SessionID: "user_1",
 		QR: "data:image/png;base64," + string(make([]byte, 1800)), At: time.Now()}
 	for b.Loop() {
 		if _, err := ob.Add(ctx, it); err != nil {
@@ -29,7 +29,7 @@ func BenchmarkOutboxClaimAck50(b *testing.B) {
 	ob := newOutbox(b, redistest.Start(b), redis.OutboxConfig{})
 	fill := func() {
 		for i := range 50 {
-			it := service.Item{Kind: service.KindStatus, Lane: service.LaneNormal, SessionID: fmt.Sprintf("s%d", i),
+			it := service.Update{Kind: service.KindStatus, Lane: service.LaneNormal, SessionID: fmt.Sprintf("s%d", i),
 				Status: service.StatusActive, At: time.Now()}
 			if _, err := ob.Add(ctx, it); err != nil {
 				b.Fatal(err)

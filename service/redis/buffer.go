@@ -38,7 +38,7 @@ const (
 )
 
 type buffered struct {
-	item  service.Item
+	item  service.Update
 	added time.Time
 	state bufState
 	prev  bufState // state before moving, restored if the write fails
@@ -50,11 +50,11 @@ func newBuffer(max, deadMax int) *buffer {
 }
 
 // add keeps it in memory; EUNAVAILABLE when the buffer is full.
-func (b *buffer) add(it service.Item, now time.Time) (service.Item, error) {
+func (b *buffer) add(it service.Update, now time.Time) (service.Update, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.n >= b.max {
-		return service.Item{}, service.Errorf(service.EUNAVAILABLE,
+		return service.Update{}, service.Errorf(service.EUNAVAILABLE,
 			"redis is unreachable and the outbox buffer is full (%d items)", b.max)
 	}
 	b.seq++
@@ -67,10 +67,10 @@ func (b *buffer) add(it service.Item, now time.Time) (service.Item, error) {
 
 // claim hands out up to max items of lane, oldest first, claimed or not:
 // with one consumer per process the unacknowledged ones are ours to retry.
-func (b *buffer) claim(lane service.Lane, max int) []service.Item {
+func (b *buffer) claim(lane service.Lane, max int) []service.Update {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []service.Item
+	var out []service.Update
 	for _, e := range b.lanes[lane] {
 		if len(out) == max {
 			break
@@ -86,7 +86,7 @@ func (b *buffer) claim(lane service.Lane, max int) []service.Item {
 }
 
 // remove drops the given ids of lane and returns the items it dropped.
-func (b *buffer) remove(lane service.Lane, ids []string) []service.Item {
+func (b *buffer) remove(lane service.Lane, ids []string) []service.Update {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -96,7 +96,7 @@ func (b *buffer) remove(lane service.Lane, ids []string) []service.Item {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var removed []service.Item
+	var removed []service.Update
 	b.lanes[lane] = slices.DeleteFunc(b.lanes[lane], func(e *buffered) bool {
 		if !want[e.item.ID] || e.gone {
 			return false

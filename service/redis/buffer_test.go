@@ -8,12 +8,12 @@ import (
 	"wagateway/service"
 )
 
-func bufItem(id string) service.Item {
-	return service.Item{Kind: service.KindStatus, Lane: service.LaneHigh, SessionID: id,
+func bufItem(id string) service.Update {
+	return service.Update{Kind: service.KindStatus, Lane: service.LaneHigh, SessionID: id,
 		Status: service.StatusPending, At: time.Unix(1, 0)}
 }
 
-func ids(items []service.Item) []string {
+func ids(items []service.Update) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
 		out[i] = it.ID
@@ -24,7 +24,7 @@ func ids(items []service.Item) []string {
 func TestBufferMoveKeepsWhatFailedAndDropsWhatWasAcked(t *testing.T) {
 	b := newBuffer(10, 10)
 	now := time.Unix(100, 0)
-	var added []service.Item
+	var added []service.Update
 	for _, s := range []string{"a", "b", "c", "d"} {
 		it, err := b.add(bufItem(s), now)
 		if err != nil {

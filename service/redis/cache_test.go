@@ -72,7 +72,7 @@ func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ob.Add(ctx, service.Item{Kind: service.KindStatus, Lane: service.LaneHigh, SessionID: "a",
+	if _, err := ob.Add(ctx, service.Update{Kind: service.KindStatus, Lane: service.LaneHigh, SessionID: "a",
 		Status: service.StatusActive, At: t0}); err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func TestOutboxRedisOutage(t *testing.T) {
 	rdb := outageClient(t, srv.addr())
 	clock := clocktest.New(time.Now())
 	ob := newOutbox(t, rdb, redis.OutboxConfig{Clock: clock, ProbeInterval: time.Second})
-	add := func(id string) service.Item {
+	add := func(id string) service.Update {
 		t.Helper()
 		it, err := ob.Add(ctx, outboxtest.Status(id, service.LaneHigh, clock.Now()))
 		if err != nil {
@@ -111,7 +111,7 @@ func TestOutboxRedisOutage(t *testing.T) {
 		t.Fatalf("stats during the outage: %+v, %v", st, err)
 	}
 	// Delivery goes on from memory.
-	outboxtest.SameIDs(t, "claim during the outage", outboxtest.MustClaim(t, ob, service.LaneHigh, 10), []service.Item{b1, b2, b3})
+	outboxtest.SameIDs(t, "claim during the outage", outboxtest.MustClaim(t, ob, service.LaneHigh, 10), []service.Update{b1, b2, b3})
 	if err := ob.Ack(ctx, service.LaneHigh, b1.ID); err != nil {
 		t.Fatalf("Ack of a buffered item: %v", err)
 	}

@@ -156,15 +156,15 @@ func (o *Outbox) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error) {
+func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, error) {
 	if err := it.Validate(); err != nil {
-		return service.Item{}, err
+		return service.Update{}, err
 	}
 	it.ID, it.Attempts = "", 0
 	if o.usable(ctx) {
 		payload, err := json.Marshal(it)
 		if err != nil {
-			return service.Item{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
+			return service.Update{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
 		}
 		id, err := o.rdb.XAdd(ctx, &goredis.XAddArgs{Stream: o.streams[it.Lane], Values: []any{"item", payload}}).Result()
 		if err == nil {
@@ -174,14 +174,14 @@ func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error)
 		// A timeout after the write reached Redis leaves a copy there too:
 		// at worst that item is delivered twice, never lost.
 		if !isConnError(err) || ctx.Err() != nil {
-			return service.Item{}, fmt.Errorf("redis outbox: add %s: %w", it, err)
+			return service.Update{}, fmt.Errorf("redis outbox: add %s: %w", it, err)
 		}
 		o.markDown(err)
 	}
 	return o.buf.add(it, o.cfg.Clock.Now())
 }
 
-func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Item, error) {
+func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Update, error) {
 	if !lane.Valid() {
 		return nil, service.Errorf(service.EINVALID, "unknown lane %q", lane)
 	}
@@ -191,7 +191,7 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	if o.usable(ctx) {
 		err := o.moveBuffered(ctx, lane)
 		if err == nil {
-			var items []service.Item
+			var items []service.Update
 			items, err = o.claimStream(ctx, lane, max)
 			if err == nil {
 				return items, nil
@@ -391,7 +391,7 @@ end
 return res
 `)
 
-func (o *Outbox) claimStream(ctx context.Context, lane service.Lane, max int) ([]service.Item, error) {
+func (o *Outbox) claimStream(ctx context.Context, lane service.Lane, max int) ([]service.Update, error) {
 	stream := o.streams[lane]
 	run := func() (any, error) {
 		return claimScript.Run(ctx, o.rdb, []string{stream},
@@ -408,7 +408,7 @@ func (o *Outbox) claimStream(ctx context.Context, lane service.Lane, max int) ([
 		return nil, fmt.Errorf("redis outbox: claim %s: %w", lane, err)
 	}
 	rows, _ := res.([]any)
-	items := make([]service.Item, 0, len(rows))
+	items := make([]service.Update, 0, len(rows))
 	var bad []string
 	for _, row := range rows {
 		f, _ := row.([]any)
@@ -418,7 +418,7 @@ func (o *Outbox) claimStream(ctx context.Context, lane service.Lane, max int) ([
 		id, _ := f[0].(string)
 		payload, _ := f[1].(string)
 		count, _ := f[2].(int64)
-		var it service.Item
+		var it service.Update
 		if err := json.Unmarshal([]byte(payload), &it); err != nil || it.Validate() != nil {
 			bad = append(bad, id)
 			continue
@@ -429,7 +429,7 @@ func (o *Outbox) claimStream(ctx context.Context, lane service.Lane, max int) ([
 	if len(bad) > 0 {
 		o.deadLetterUnreadable(ctx, lane, bad)
 	}
-	slices.SortFunc(items, func(a, b service.Item) int { return service.CompareIDs(a.ID, b.ID) })
+	slices.SortFunc(items, func(a, b service.Update) int { return service.CompareIDs(a.ID, b.ID) })
 	return items, nil
 }
 
@@ -439,7 +439,7 @@ func (o *Outbox) deadLetterUnreadable(ctx context.Context, lane service.Lane, id
 	o.log.ErrorContext(ctx, "unreadable outbox entries dead-lettered", "lane", lane, "ids", ids)
 	dead := make([]service.DeadLetter, len(ids))
 	for i, id := range ids {
-		dead[i] = service.DeadLetter{Item: service.Item{ID: id, Lane: lane}, Reason: "unreadable outbox entry"}
+		dead[i] = service.DeadLetter{Item: service.Update{ID: id, Lane: lane}, Reason: "unreadable outbox entry"}
 	}
 	if err := o.DeadLetter(ctx, lane, dead); err != nil {
 		o.log.ErrorContext(ctx, "dead-lettering unreadable entries failed", "lane", lane, "err", err)

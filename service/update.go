@@ -39,8 +39,9 @@ func LaneFor(kind Kind, status Status) Lane {
 	return LaneNormal
 }
 
-// Item is one QR code or status change waiting in the outbox for Laravel.
-type Item struct {
+// Update is one QR code or status change for Laravel, waiting in the outbox
+// until Laravel has it.
+type Update struct {
 	ID        string    `json:"id,omitempty"` // assigned by the Outbox on Add
 	Kind      Kind      `json:"kind"`
 	Lane      Lane      `json:"lane"`
@@ -54,11 +55,11 @@ type Item struct {
 
 // Key identifies what an item updates; a newer item with the same key
 // supersedes an older pending one.
-func (it Item) Key() string { return string(it.Kind) + ":" + it.SessionID }
+func (it Update) Key() string { return string(it.Kind) + ":" + it.SessionID }
 
 // Newer reports whether it should win over other for the same Key: the later
 // event time, and on a tie the later outbox id.
-func (it Item) Newer(other Item) bool {
+func (it Update) Newer(other Update) bool {
 	if !it.At.Equal(other.At) {
 		return it.At.After(other.At)
 	}
@@ -66,7 +67,7 @@ func (it Item) Newer(other Item) bool {
 }
 
 // Validate checks an item before it enters the outbox.
-func (it Item) Validate() error {
+func (it Update) Validate() error {
 	if err := ValidateSessionID(it.SessionID); err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (it Item) Validate() error {
 	return nil
 }
 
-func (it Item) String() string {
+func (it Update) String() string {
 	if it.Kind == KindQR {
 		return fmt.Sprintf("%s qr %s@%s", it.Lane, it.SessionID, it.At.Format(TimeFormat))
 	}
