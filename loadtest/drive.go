@@ -86,7 +86,7 @@ func (r *Runner) drain(ctx context.Context, api *GatewayClient) bool {
 				return true
 			}
 		}
-		if !sleepCtx(ctx, max(Scale(service.DefaultBatchInterval, r.opts.TimeScale)/2, 100*time.Millisecond)) {
+		if !sleepCtx(ctx, max(Scale(defaults.BatchInterval, r.opts.TimeScale)/2, 100*time.Millisecond)) {
 			return false
 		}
 	}

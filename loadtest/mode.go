@@ -15,7 +15,7 @@ import (
 )
 
 // RunMode drives the plan through a gateway in mode and measures it.
-func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
+func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeResult, error) {
 	res := ModeResult{Mode: mode, Actions: map[ActionKind]int{}, ActionErrors: map[string]int{}}
 	if err := r.mockAdmin.Reset(ctx); err != nil {
 		return res, fmt.Errorf("reset mock laravel: %w", err)
@@ -46,8 +46,8 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 			return res, err
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		store := "file:" + filepath.Join(r.opts.Dir, "wa-"+mode+".db")
-		gw, err := StartGateway(ctx, r.gwBin, r.opts.Dir, "gateway-"+mode, addr,
+		store := "file:" + filepath.Join(r.opts.Dir, "wa-"+string(mode)+".db")
+		gw, err := StartGateway(ctx, r.gwBin, r.opts.Dir, "gateway-"+string(mode), addr,
 			r.settings.Env(mode, addr, r.mockURL, redisURL, store))
 		if err != nil {
 			return res, err
@@ -119,9 +119,9 @@ func (r *Runner) RunMode(ctx context.Context, mode string) (ModeResult, error) {
 	}
 
 	// Progress: one line, rewritten in place.
-	planEnd := Scale(r.plan.End(qrExpires), r.opts.TimeScale) + managerTick
-	expected := planEnd + Scale(service.DefaultBatchInterval, r.opts.TimeScale)
-	wg.Go(func() { r.progress(modeCtx, mode, origin, expected, live) })
+	planEnd := Scale(r.plan.End(defaults.QRExpires), r.opts.TimeScale) + managerTick
+	expected := planEnd + Scale(defaults.BatchInterval, r.opts.TimeScale)
+	wg.Go(func() { r.progress(modeCtx, string(mode), origin, expected, live) })
 
 	// The plan itself.
 	lags, counts, errs := r.drive(modeCtx, api, origin, started)

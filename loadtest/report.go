@@ -51,7 +51,7 @@ func ThisMachine() Machine {
 }
 
 // Mode returns the result of mode, if it ran.
-func (r *Report) Mode(mode string) (ModeResult, bool) {
+func (r *Report) Mode(mode service.DeliveryMode) (ModeResult, bool) {
 	for _, m := range r.Modes {
 		if m.Mode == mode {
 			return m, true

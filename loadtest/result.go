@@ -8,9 +8,9 @@ import (
 
 // ModeResult is what one delivery mode did with the workload.
 type ModeResult struct {
-	Mode     string  `json:"mode"`
-	Duration float64 `json:"duration_s"` // gateway ready → outbox drained
-	Drained  bool    `json:"drained"`    // every accepted event left the outbox in time
+	Mode     service.DeliveryMode `json:"mode"`
+	Duration float64              `json:"duration_s"` // gateway ready → outbox drained
+	Drained  bool                 `json:"drained"`    // every accepted event left the outbox in time
 
 	// The gateway's counts (GET /metrics/batch).
 	Events       int64 `json:"events"` // accepted into the outbox

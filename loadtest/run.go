@@ -26,7 +26,7 @@ func Run(ctx context.Context, opts Options, th Thresholds, command string) (*Rep
 		if err != nil {
 			return nil, fmt.Errorf("gateway mode: %w", err)
 		}
-		modes = []string{m.Mode}
+		modes = []service.DeliveryMode{m.Mode}
 	}
 	rep := &Report{
 		StartedAt: time.Now().UTC(), Command: command, Machine: ThisMachine(),
@@ -76,10 +76,10 @@ func notes(opts Options, rep *Report) []string {
 
 // ReportChart is the requests-per-second chart of a report's modes.
 func ReportChart(r *Report) string {
-	colors := map[string]string{service.DeliveryModeDirect: "#d62728", service.DeliveryModeBatch: "#1f77b4"}
+	colors := map[service.DeliveryMode]string{service.DeliveryModeDirect: "#d62728", service.DeliveryModeBatch: "#1f77b4"}
 	var series []Series
 	for _, m := range r.Modes {
-		series = append(series, Series{Name: m.Mode, Color: colors[m.Mode], Data: m.PerSecond})
+		series = append(series, Series{Name: string(m.Mode), Color: colors[m.Mode], Data: m.PerSecond})
 	}
 	title := fmt.Sprintf("Requests per second to Laravel, %d sessions", r.Plan.Sessions)
 	if r.Settings.TimeScale != 1 {

@@ -18,7 +18,7 @@ type Options struct {
 	Workload  WorkloadConfig
 	TimeScale float64 // ≥ 1 compresses every interval and the workload alike
 	BatchSize int
-	Modes     []string // service.DeliveryModeDirect, service.DeliveryModeBatch
+	Modes     []service.DeliveryMode
 
 	LaravelURL string // a running mocklaravel; "" starts one in-process (and measures delivery delays)
 	GatewayURL string // a running gateway (its own DELIVERY_MODE); "" starts children

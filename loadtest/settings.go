@@ -6,25 +6,26 @@ import (
 	"time"
 
 	"wagateway/service"
+	"wagateway/service/config"
 )
 
-// The gateway's real-time defaults (ARCHITECTURE.md) that the time scale
+// defaults are the gateway's own (config.Default in service/config/config.go).
+var defaults = config.Default()
+
+// realIntervals are the gateway's real-time defaults that the time scale
 // compresses; a compressed run keeps every ratio between them and the
 // workload, so the request reduction it measures is not inflated.
-// qrExpires is QR_EXPIRES in real time: an unscanned session's last event.
-const qrExpires = 120 * time.Second
-
 var realIntervals = []struct {
 	Env string
 	D   time.Duration
 }{
-	{"BATCH_INTERVAL", service.DefaultBatchInterval},
-	{"PRIORITY_INTERVAL", service.DefaultPriorityInterval},
-	{"QR_EXPIRES", qrExpires},
-	{"QR_THROTTLE", 30 * time.Second},
-	{"CACHE_TTL_QR", 120 * time.Second},
-	{"CACHE_TTL_STATUS", 300 * time.Second},
-	{"CACHE_TTL_CONNECTION", 30 * time.Second},
+	{"BATCH_INTERVAL", defaults.BatchInterval},
+	{"PRIORITY_INTERVAL", defaults.PriorityInterval},
+	{"QR_EXPIRES", defaults.QRExpires}, // an unscanned session's last event
+	{"QR_THROTTLE", defaults.QRThrottle},
+	{"CACHE_TTL_QR", defaults.CacheTTLQR},
+	{"CACHE_TTL_STATUS", defaults.CacheTTLStatus},
+	{"CACHE_TTL_CONNECTION", defaults.CacheTTLConnection},
 }
 
 // Settings are the gateway settings of a run at one time scale.
@@ -63,14 +64,14 @@ func (s Settings) LaneIntervals() map[service.Lane]time.Duration {
 
 // Env is the gateway's environment for mode; the sim never scans by itself
 // (SIM_SCAN_PROBABILITY=0): the seeded plan scans, identically in both modes.
-func (s Settings) Env(mode, addr, laravelURL, redisURL, store string) []string {
+func (s Settings) Env(mode service.DeliveryMode, addr, laravelURL, redisURL, store string) []string {
 	env := []string{
 		"GATEWAY_ADDR=" + addr,
 		"LARAVEL_URL=" + laravelURL,
 		"REDIS_URL=" + redisURL,
 		"WA_DRIVER=sim",
 		"WA_STORE=" + store,
-		"DELIVERY_MODE=" + mode,
+		"DELIVERY_MODE=" + string(mode),
 		"BATCH_SIZE=" + strconv.Itoa(s.BatchSize),
 		"SIM_TIME_SCALE=" + strconv.FormatFloat(s.TimeScale, 'f', -1, 64),
 		"SIM_SCAN_PROBABILITY=0",

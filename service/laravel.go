@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -68,4 +69,25 @@ func (e *DeliveryError) Retryable() bool {
 		return true
 	}
 	return false
+}
+
+// Resent reports whether updates whose request failed with err stay in the
+// outbox to be sent again (else they are dead-lettered). Besides
+// DeliveryError.Retryable, 401, 403 and 405 say the gateway's token or URL is
+// wrong, not the updates, and so does a 404 from a batch endpoint (the single
+// endpoints of DeliveryModeDirect answer 404 for an unknown account):
+// dead-lettering on those would empty the outbox over a config mistake. An
+// unclassified error is taken as transient for the same reason.
+func Resent(err error, mode DeliveryMode) bool {
+	var de *DeliveryError
+	if !errors.As(err, &de) {
+		return true
+	}
+	switch de.StatusCode {
+	case 401, 403, 405:
+		return true
+	case 404:
+		return mode != DeliveryModeDirect
+	}
+	return de.Retryable()
 }

@@ -8,16 +8,16 @@ type BatchMetrics struct {
 	LastFlushQR     int64 `json:"lastFlushQr"`     // unix ms of the last QR request, 0 if none
 	LastFlushStatus int64 `json:"lastFlushStatus"` // unix ms of the last status request, 0 if none
 
-	Mode          string `json:"mode"`          // batch or direct
-	Durable       bool   `json:"durable"`       // outbox survives a crash
-	Accepted      int64  `json:"accepted"`      // events written to the outbox
-	Requests      int64  `json:"requests"`      // requests sent to Laravel (incl. retries)
-	Sent          int64  `json:"sent"`          // items Laravel acknowledged with 2xx
-	Superseded    int64  `json:"superseded"`    // items replaced by a newer one before sending
-	Failed        int64  `json:"failed"`        // failed requests
-	Retries       int64  `json:"retries"`       // requests that were retries
-	DeadLettered  int64  `json:"deadLettered"`  // items Laravel refused for good
-	RequestsSaved int64  `json:"requestsSaved"` // accepted events minus requests sent
+	Mode          DeliveryMode `json:"mode"`
+	Durable       bool         `json:"durable"`       // outbox survives a crash
+	Accepted      int64        `json:"accepted"`      // events written to the outbox
+	Requests      int64        `json:"requests"`      // requests sent to Laravel (incl. retries)
+	Sent          int64        `json:"sent"`          // items Laravel acknowledged with 2xx
+	Superseded    int64        `json:"superseded"`    // items replaced by a newer one before sending
+	Failed        int64        `json:"failed"`        // failed requests
+	Retries       int64        `json:"retries"`       // requests that were retries
+	DeadLettered  int64        `json:"deadLettered"`  // items Laravel refused for good
+	RequestsSaved int64        `json:"requestsSaved"` // accepted events minus requests sent
 
 	Lanes map[Lane]LaneMetrics `json:"lanes"`
 }

@@ -1,5 +1,5 @@
 // Package config reads the gateway's settings from the environment, applies
-// the documented defaults and rejects bad values before anything starts.
+// the defaults of Default and rejects bad values before anything starts.
 //
 // It must never start anything or reach the network: it only parses.
 package config
@@ -11,18 +11,14 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"wagateway/service"
 )
 
 // WA_DRIVER values.
 const (
 	DriverWhatsmeow = "whatsmeow" // real WhatsApp
 	DriverSim       = "sim"       // simulated phones (demo, e2e, load tests)
-)
-
-// DELIVERY_MODE values.
-const (
-	DeliveryBatch  = "batch"  // coalesced batches through the outbox
-	DeliveryDirect = "direct" // one Laravel request per event (the old behaviour, for comparison)
 )
 
 // MaxBatchSize is the largest BATCH_SIZE accepted: Laravel's validator (and
@@ -46,10 +42,10 @@ type Config struct {
 	Store     string    // WA_STORE: file:… SQLite DSN or postgres:// URL
 	WAVersion [3]uint32 // WA_VERSION, zero = whatsmeow's built-in version
 
-	DeliveryMode     string        // DELIVERY_MODE: DeliveryBatch or DeliveryDirect
-	BatchSize        int           // BATCH_SIZE, items per Laravel request
-	BatchInterval    time.Duration // BATCH_INTERVAL, NORMAL lane flush period
-	PriorityInterval time.Duration // PRIORITY_INTERVAL, HIGH lane flush period
+	DeliveryMode     service.DeliveryMode // DELIVERY_MODE
+	BatchSize        int                  // BATCH_SIZE, items per Laravel request
+	BatchInterval    time.Duration        // BATCH_INTERVAL, NORMAL lane flush period
+	PriorityInterval time.Duration        // PRIORITY_INTERVAL, HIGH lane flush period
 
 	CacheTTLQR         time.Duration // CACHE_TTL_QR
 	CacheTTLStatus     time.Duration // CACHE_TTL_STATUS
@@ -68,6 +64,52 @@ type Config struct {
 	SimScanDelay       time.Duration // SIM_SCAN_DELAY, max random delay before a simulated scan
 
 	LogLevel slog.Level // LOG_LEVEL
+
+	// Settings without an environment variable: fixed by the design, kept
+	// here so each has one home.
+	LeaseTTL    time.Duration // how long a dead instance keeps its sessions; renewed every third
+	BackoffBase time.Duration // the first retry of a failed Laravel request waits up to this
+	BackoffMax  time.Duration // no retry waits longer, unless Laravel's Retry-After says so
+}
+
+// Default is every setting at its documented default: the one place a
+// default is spelled. Load starts from it; the load test and the docs read it.
+func Default() Config {
+	return Config{
+		Addr: ":4000",
+
+		LaravelURL:     &url.URL{Scheme: "http", Host: "localhost:8000"},
+		LaravelTimeout: 10 * time.Second,
+
+		Driver: DriverWhatsmeow,
+		Store:  "file:data/whatsmeow.db",
+
+		DeliveryMode:     service.DeliveryModeBatch,
+		BatchSize:        50,
+		BatchInterval:    5 * time.Second,
+		PriorityInterval: time.Second,
+
+		CacheTTLQR:         120 * time.Second,
+		CacheTTLStatus:     300 * time.Second,
+		CacheTTLConnection: 30 * time.Second,
+		CacheTTLSession:    24 * time.Hour,
+
+		QRThrottle: 30 * time.Second,
+		QRExpires:  120 * time.Second,
+
+		InstanceID:      defaultInstanceID(),
+		ShutdownTimeout: 10 * time.Second,
+
+		SimTimeScale:       1.0,
+		SimScanProbability: 0.7,
+		SimScanDelay:       30 * time.Second,
+
+		LogLevel: slog.LevelInfo,
+
+		LeaseTTL:    30 * time.Second,
+		BackoffBase: 500 * time.Millisecond,
+		BackoffMax:  30 * time.Second,
+	}
 }
 
 // FromEnv is Load on the process environment.
@@ -77,43 +119,49 @@ func FromEnv() (Config, error) { return Load(os.Getenv) }
 // are reported together in one error line, so one start-up shows them all.
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
+	d := Default()
 	c := Config{
-		Addr: r.addr("GATEWAY_ADDR", ":4000"),
+		Addr: r.addr("GATEWAY_ADDR", d.Addr),
 
-		LaravelURL:           r.httpURL("LARAVEL_URL", "http://localhost:8000"),
-		LaravelToken:         r.str("LARAVEL_TOKEN", ""),
-		LaravelTimeout:       r.positiveDuration("LARAVEL_TIMEOUT", 10*time.Second),
-		LaravelSigningSecret: r.str("LARAVEL_SIGNING_SECRET", ""),
+		LaravelURL:           r.httpURL("LARAVEL_URL", d.LaravelURL.String()),
+		LaravelToken:         r.str("LARAVEL_TOKEN", d.LaravelToken),
+		LaravelTimeout:       r.positiveDuration("LARAVEL_TIMEOUT", d.LaravelTimeout),
+		LaravelSigningSecret: r.str("LARAVEL_SIGNING_SECRET", d.LaravelSigningSecret),
 
 		RedisURL: r.redisURL("REDIS_URL"),
-		APIKey:   r.str("API_KEY", ""),
+		APIKey:   r.str("API_KEY", d.APIKey),
 
-		Driver:    r.enum("WA_DRIVER", DriverWhatsmeow, DriverWhatsmeow, DriverSim),
-		Store:     r.store("WA_STORE", "file:data/whatsmeow.db"),
+		Driver:    r.enum("WA_DRIVER", d.Driver, DriverWhatsmeow, DriverSim),
+		Store:     r.store("WA_STORE", d.Store),
 		WAVersion: r.waVersion("WA_VERSION"),
 
-		DeliveryMode:     r.enum("DELIVERY_MODE", DeliveryBatch, DeliveryBatch, DeliveryDirect),
-		BatchSize:        r.intRange("BATCH_SIZE", 50, 1, MaxBatchSize),
-		BatchInterval:    r.positiveDuration("BATCH_INTERVAL", 5*time.Second),
-		PriorityInterval: r.positiveDuration("PRIORITY_INTERVAL", time.Second),
+		DeliveryMode: service.DeliveryMode(r.enum("DELIVERY_MODE", string(d.DeliveryMode),
+			string(service.DeliveryModeBatch), string(service.DeliveryModeDirect))),
+		BatchSize:        r.intRange("BATCH_SIZE", d.BatchSize, 1, MaxBatchSize),
+		BatchInterval:    r.positiveDuration("BATCH_INTERVAL", d.BatchInterval),
+		PriorityInterval: r.positiveDuration("PRIORITY_INTERVAL", d.PriorityInterval),
 
-		CacheTTLQR:         r.positiveDuration("CACHE_TTL_QR", 120*time.Second),
-		CacheTTLStatus:     r.positiveDuration("CACHE_TTL_STATUS", 300*time.Second),
-		CacheTTLConnection: r.positiveDuration("CACHE_TTL_CONNECTION", 30*time.Second),
-		CacheTTLSession:    r.positiveDuration("CACHE_TTL_SESSION", 24*time.Hour),
+		CacheTTLQR:         r.positiveDuration("CACHE_TTL_QR", d.CacheTTLQR),
+		CacheTTLStatus:     r.positiveDuration("CACHE_TTL_STATUS", d.CacheTTLStatus),
+		CacheTTLConnection: r.positiveDuration("CACHE_TTL_CONNECTION", d.CacheTTLConnection),
+		CacheTTLSession:    r.positiveDuration("CACHE_TTL_SESSION", d.CacheTTLSession),
 
-		QRThrottle: r.duration("QR_THROTTLE", 30*time.Second),
-		QRExpires:  r.positiveDuration("QR_EXPIRES", 120*time.Second),
+		QRThrottle: r.duration("QR_THROTTLE", d.QRThrottle),
+		QRExpires:  r.positiveDuration("QR_EXPIRES", d.QRExpires),
 
-		InstanceID:      r.instanceID("INSTANCE_ID"),
-		ShutdownTimeout: r.positiveDuration("SHUTDOWN_TIMEOUT", 10*time.Second),
-		MetricsPublic:   r.boolean("METRICS_PUBLIC", false),
+		InstanceID:      r.instanceID("INSTANCE_ID", d.InstanceID),
+		ShutdownTimeout: r.positiveDuration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
+		MetricsPublic:   r.boolean("METRICS_PUBLIC", d.MetricsPublic),
 
-		SimTimeScale:       r.positiveFloat("SIM_TIME_SCALE", 1.0),
-		SimScanProbability: r.probability("SIM_SCAN_PROBABILITY", 0.7),
-		SimScanDelay:       r.duration("SIM_SCAN_DELAY", 30*time.Second),
+		SimTimeScale:       r.positiveFloat("SIM_TIME_SCALE", d.SimTimeScale),
+		SimScanProbability: r.probability("SIM_SCAN_PROBABILITY", d.SimScanProbability),
+		SimScanDelay:       r.duration("SIM_SCAN_DELAY", d.SimScanDelay),
 
-		LogLevel: r.logLevel("LOG_LEVEL", slog.LevelInfo),
+		LogLevel: r.logLevel("LOG_LEVEL", d.LogLevel),
+
+		LeaseTTL:    d.LeaseTTL,
+		BackoffBase: d.BackoffBase,
+		BackoffMax:  d.BackoffMax,
 	}
 	// Cross-field rule: the HIGH lane must flush more often than the NORMAL one.
 	if r.ok("PRIORITY_INTERVAL") && r.ok("BATCH_INTERVAL") && c.PriorityInterval >= c.BatchInterval {

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"wagateway/service"
 	"wagateway/service/config"
 )
 
@@ -41,7 +43,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"WA_DRIVER", c.Driver, config.DriverWhatsmeow},
 		{"WA_STORE", c.Store, "file:data/whatsmeow.db"},
 		{"WA_VERSION", c.WAVersion, [3]uint32{}},
-		{"DELIVERY_MODE", c.DeliveryMode, config.DeliveryBatch},
+		{"DELIVERY_MODE", c.DeliveryMode, service.DeliveryModeBatch},
 		{"BATCH_SIZE", c.BatchSize, 50},
 		{"BATCH_INTERVAL", c.BatchInterval, 5 * time.Second},
 		{"PRIORITY_INTERVAL", c.PriorityInterval, time.Second},
@@ -89,7 +91,7 @@ func TestLoadValid(t *testing.T) {
 		{"WA_STORE=postgres://u:p@db/wa", func(c config.Config) any { return c.Store }, "postgres://u:p@db/wa"},
 		{"WA_STORE=file:/tmp/x.db?_pragma=foreign_keys(1)", func(c config.Config) any { return c.Store }, "file:/tmp/x.db?_pragma=foreign_keys(1)"},
 		{"WA_VERSION=2.3000.1023456789", func(c config.Config) any { return c.WAVersion }, [3]uint32{2, 3000, 1023456789}},
-		{"DELIVERY_MODE=direct", func(c config.Config) any { return c.DeliveryMode }, config.DeliveryDirect},
+		{"DELIVERY_MODE=direct", func(c config.Config) any { return c.DeliveryMode }, service.DeliveryModeDirect},
 		{"BATCH_SIZE=1", func(c config.Config) any { return c.BatchSize }, 1},
 		{"BATCH_SIZE=500", func(c config.Config) any { return c.BatchSize }, 500},
 		{"BATCH_INTERVAL=10s", func(c config.Config) any { return c.BatchInterval }, 10 * time.Second},
@@ -241,5 +243,16 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s: %s", want, out)
 		}
+	}
+}
+
+// Load with nothing set is Default: the defaults are spelled once.
+func TestLoadEmptyIsDefault(t *testing.T) {
+	c, err := config.Load(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := config.Default(); !reflect.DeepEqual(c, d) {
+		t.Errorf("Load(empty) = %+v\nDefault() = %+v", c, d)
 	}
 }

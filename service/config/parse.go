@@ -215,26 +215,30 @@ func (r *reader) probability(name string, def float64) float64 {
 
 var instanceIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// instanceID defaults to hostname-pid: unique per process on one host, and
+// defaultInstanceID is hostname-pid: unique per process on one host, and
 // readable in lease owners and logs.
-func (r *reader) instanceID(name string) string {
+func defaultInstanceID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "gateway"
+	}
+	host = strings.Map(func(c rune) rune {
+		if instanceIDPattern.MatchString(string(c)) {
+			return c
+		}
+		return '-'
+	}, host)
+	id := fmt.Sprintf("%s-%d", host, os.Getpid())
+	if len(id) > 64 {
+		id = id[len(id)-64:]
+	}
+	return id
+}
+
+func (r *reader) instanceID(name, def string) string {
 	v := r.raw(name)
 	if v == "" {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "gateway"
-		}
-		host = strings.Map(func(c rune) rune {
-			if instanceIDPattern.MatchString(string(c)) {
-				return c
-			}
-			return '-'
-		}, host)
-		id := fmt.Sprintf("%s-%d", host, os.Getpid())
-		if len(id) > 64 {
-			id = id[len(id)-64:]
-		}
-		return id
+		return def
 	}
 	if !instanceIDPattern.MatchString(v) {
 		r.fail(name, v, "1-64 characters from A-Z a-z 0-9 _ . -")

@@ -19,7 +19,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("WA_DRIVER", c.Driver),
 		slog.String("WA_STORE", redact(c.Store)),
 		slog.String("WA_VERSION", c.WAVersionString()),
-		slog.String("DELIVERY_MODE", c.DeliveryMode),
+		slog.String("DELIVERY_MODE", string(c.DeliveryMode)),
 		slog.Int("BATCH_SIZE", c.BatchSize),
 		slog.String("BATCH_INTERVAL", c.BatchInterval.String()),
 		slog.String("PRIORITY_INTERVAL", c.PriorityInterval.String()),

@@ -123,7 +123,7 @@ func (m *Metrics) Handler() http.Handler {
 // OnBatch counts one request of the flusher.
 func (m *Metrics) OnBatch(r service.BatchReport) {
 	lane, kind := string(r.Lane), string(r.Kind)
-	m.requests.WithLabelValues(lane, kind, r.Mode, r.Outcome()).Inc()
+	m.requests.WithLabelValues(lane, kind, string(r.Mode), r.Outcome()).Inc()
 	m.batchSize.WithLabelValues(lane, kind).Observe(float64(r.Items))
 	if r.Attempt > 0 {
 		m.retries.WithLabelValues(lane, kind).Inc()

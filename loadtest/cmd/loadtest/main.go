@@ -24,6 +24,7 @@ import (
 
 	"wagateway/loadtest"
 	"wagateway/service"
+	"wagateway/service/config"
 )
 
 func main() {
@@ -36,7 +37,7 @@ func run() int {
 		seed      = flag.Uint64("seed", 1, "workload seed: the same seed gives the same plan")
 		ramp      = flag.Duration("ramp", 60*time.Second, "POST /start arrivals spread over this (real time)")
 		scale     = flag.Float64("time-scale", 1, "compress every interval (gateway and workload) by this factor, ≥ 1")
-		batchSize = flag.Int("batch-size", service.DefaultBatchSize, "BATCH_SIZE of the gateway")
+		batchSize = flag.Int("batch-size", config.Default().BatchSize, "BATCH_SIZE of the gateway")
 		modes     = flag.String("modes", "direct,batch", "delivery modes to run, in order")
 		quick     = flag.Bool("quick", false, "short run for CI (< 60 s): the default workload at time scale 10, fewer reads")
 
@@ -156,11 +157,11 @@ func run() int {
 	return 0
 }
 
-func splitModes(s string) []string {
-	var out []string
+func splitModes(s string) []service.DeliveryMode {
+	var out []service.DeliveryMode
 	for _, m := range strings.Split(s, ",") {
 		if m = strings.TrimSpace(m); m != "" {
-			out = append(out, m)
+			out = append(out, service.DeliveryMode(m))
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 
 	"wagateway/service"
 	"wagateway/service/config"
+	"wagateway/service/delivery"
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
 	"wagateway/service/laravel"
@@ -36,7 +37,7 @@ type Main struct {
 
 	redis   *goredis.Client // nil without REDIS_URL
 	driver  service.Driver
-	flusher *service.Flusher
+	flusher *delivery.Flusher
 	manager *service.Manager
 	server  *gwhttp.Server
 	ln      net.Listener
@@ -103,14 +104,19 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics := prometheus.New(prometheus.Sources{Outbox: outbox, L1: l1, L2: l2})
 	lvm := metrics.Laravel(lv) // counts every answer, status lookups included
 	lvHealth := &laravelHealth{}
-	m.flusher = service.NewFlusher(service.FlusherConfig{
+	m.flusher, err = delivery.New(delivery.Config{
 		Mode:             cfg.DeliveryMode,
 		BatchSize:        cfg.BatchSize,
 		BatchInterval:    cfg.BatchInterval,
 		PriorityInterval: cfg.PriorityInterval,
+		BackoffBase:      cfg.BackoffBase,
+		BackoffMax:       cfg.BackoffMax,
 		Clock:            clock,
-		Observer:         service.FlusherObservers(lvHealth, metrics),
+		Observer:         delivery.Observers(lvHealth, metrics),
 	}, outbox, lvm, log.With("component", "flusher"))
+	if err != nil {
+		return err
+	}
 
 	var simDriver *sim.Driver
 	switch cfg.Driver {

@@ -1,4 +1,4 @@
-package service
+package delivery
 
 import (
 	"context"
@@ -9,89 +9,63 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"wagateway/service"
 )
 
-// Delivery modes (DELIVERY_MODE).
-const (
-	DeliveryModeBatch  = "batch"  // coalesced batches of ≤ BatchSize per lane interval
-	DeliveryModeDirect = "direct" // one request per event, at once: the old behaviour
-)
+// ClaimFactor × BatchSize is what one flush claims when Config.ClaimMax is 0:
+// enough for several full requests per claim.
+const ClaimFactor = 20
 
-// Flusher defaults: the seed's batchQueueManager values.
-const (
-	DefaultBatchSize        = 50
-	DefaultBatchInterval    = 5 * time.Second
-	DefaultPriorityInterval = 1 * time.Second
-	DefaultBackoffBase      = 500 * time.Millisecond
-	DefaultBackoffMax       = 30 * time.Second
-	// DefaultClaimFactor × BatchSize is ClaimMax when not set.
-	DefaultClaimFactor = 20
-)
-
-// FlusherConfig configures a Flusher; zero fields take the defaults above.
-type FlusherConfig struct {
-	Mode             string        // DeliveryModeBatch (default) or DeliveryModeDirect
-	BatchSize        int           // items per request
-	BatchInterval    time.Duration // NORMAL lane flush interval
-	PriorityInterval time.Duration // HIGH lane flush interval
-	ClaimMax         int           // items one flush claims at a time; 20×BatchSize by default
+// Config configures a Flusher. Every setting must be set (the defaults live
+// in service/config); Validate names the first one that is not.
+type Config struct {
+	Mode             service.DeliveryMode
+	BatchSize        int           // items per request (BATCH_SIZE)
+	BatchInterval    time.Duration // NORMAL lane flush interval (BATCH_INTERVAL)
+	PriorityInterval time.Duration // HIGH lane flush interval (PRIORITY_INTERVAL)
+	ClaimMax         int           // items one flush claims at a time; 0 means ClaimFactor×BatchSize
 	BackoffBase      time.Duration // first retry waits up to this
 	BackoffMax       time.Duration // no retry waits longer (unless Laravel's Retry-After says so)
-	Clock            Clock         // SystemClock by default
-	Rand             func() float64
-	Observer         FlusherObserver // NopFlusherObserver by default
+
+	Clock    service.Clock           // service.SystemClock when nil
+	Rand     func() float64          // math/rand/v2's Float64 when nil
+	Observer service.FlusherObserver // service.NopFlusherObserver when nil
 }
 
 // Validate reports the first unusable field, naming it.
-func (c FlusherConfig) Validate() error {
+func (c Config) Validate() error {
 	switch {
-	case c.Mode != "" && c.Mode != DeliveryModeBatch && c.Mode != DeliveryModeDirect:
-		return Errorf(EINVALID, "delivery mode must be %q or %q, got %q", DeliveryModeBatch, DeliveryModeDirect, c.Mode)
-	case c.BatchSize < 0:
-		return Errorf(EINVALID, "batch size must be positive, got %d", c.BatchSize)
-	case c.BatchInterval < 0, c.PriorityInterval < 0:
-		return Errorf(EINVALID, "flush intervals must be positive, got %s and %s", c.BatchInterval, c.PriorityInterval)
+	case !c.Mode.Valid():
+		return service.Errorf(service.EINVALID, "delivery mode must be %q or %q, got %q", service.DeliveryModeBatch, service.DeliveryModeDirect, c.Mode)
+	case c.BatchSize <= 0:
+		return service.Errorf(service.EINVALID, "batch size must be positive, got %d", c.BatchSize)
+	case c.BatchInterval <= 0, c.PriorityInterval <= 0:
+		return service.Errorf(service.EINVALID, "flush intervals must be positive, got %s and %s", c.BatchInterval, c.PriorityInterval)
 	case c.ClaimMax < 0:
-		return Errorf(EINVALID, "claim max must be positive, got %d", c.ClaimMax)
-	case c.BackoffBase < 0, c.BackoffMax < 0:
-		return Errorf(EINVALID, "backoff base and max must be positive, got %s and %s", c.BackoffBase, c.BackoffMax)
+		return service.Errorf(service.EINVALID, "claim max must not be negative, got %d", c.ClaimMax)
+	case c.BackoffBase <= 0, c.BackoffMax <= 0:
+		return service.Errorf(service.EINVALID, "backoff base and max must be positive, got %s and %s", c.BackoffBase, c.BackoffMax)
 	}
 	return nil
 }
 
-func (c FlusherConfig) withDefaults() FlusherConfig {
-	if c.Mode != DeliveryModeDirect {
-		c.Mode = DeliveryModeBatch
-	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.BatchInterval <= 0 {
-		c.BatchInterval = DefaultBatchInterval
-	}
-	if c.PriorityInterval <= 0 {
-		c.PriorityInterval = DefaultPriorityInterval
-	}
-	if c.ClaimMax <= 0 {
-		c.ClaimMax = DefaultClaimFactor * c.BatchSize
-	}
-	if c.BackoffBase <= 0 {
-		c.BackoffBase = DefaultBackoffBase
-	}
-	if c.BackoffMax <= 0 {
-		c.BackoffMax = DefaultBackoffMax
+// withDeps fills the collaborators left nil and the derived values.
+func (c Config) withDeps() Config {
+	if c.ClaimMax == 0 {
+		c.ClaimMax = ClaimFactor * c.BatchSize
 	}
 	if c.BackoffMax < c.BackoffBase {
 		c.BackoffMax = c.BackoffBase
 	}
 	if c.Clock == nil {
-		c.Clock = SystemClock{}
+		c.Clock = service.SystemClock{}
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Float64
 	}
 	if c.Observer == nil {
-		c.Observer = NopFlusherObserver{}
+		c.Observer = service.NopFlusherObserver{}
 	}
 	return c
 }
@@ -101,30 +75,30 @@ func (c FlusherConfig) withDefaults() FlusherConfig {
 // requests of at most BatchSize items, and acknowledges items only after
 // Laravel answered 2xx. It is the Publisher the session manager writes to.
 type Flusher struct {
-	cfg     FlusherConfig
-	outbox  Outbox
-	laravel Laravel
+	cfg     Config
+	outbox  service.Outbox
+	laravel service.Laravel
 	log     *slog.Logger
-	lanes   map[Lane]*flusherLane
+	lanes   map[service.Lane]*flusherLane
 
 	accepted, requests, sent, superseded atomic.Int64
 	failed, retries, deadLettered        atomic.Int64
 	lastQR, lastStatus                   atomic.Int64 // unix ms of the last request per kind
 
 	pendingMu sync.Mutex
-	pending   map[Kind]int // items this instance saw accepted and not yet gone
+	pending   map[service.Kind]int // items this instance saw accepted and not yet gone
 }
 
 // flusherLane is one lane's loop state.
 type flusherLane struct {
-	lane     Lane
+	lane     service.Lane
 	interval time.Duration
 	wake     chan struct{} // a flush is wanted before the interval ends
 	// Items of each kind published since the lane's last claim. A request
 	// carries one kind, so a full request is ready when one kind reaches
 	// BatchSize; counting the lane's total would wake it early to send
 	// part-filled requests of both kinds.
-	since map[Kind]*atomic.Int64
+	since map[service.Kind]*atomic.Int64
 
 	requests, sent, lastFlush atomic.Int64
 
@@ -136,43 +110,43 @@ type flusherLane struct {
 	notBefore time.Time // no request before this
 }
 
-// NewFlusher returns a Flusher; Run starts its loops. An unknown cfg.Mode is
-// logged and treated as batch: check cfg.Validate before.
-func NewFlusher(cfg FlusherConfig, outbox Outbox, laravel Laravel, logger *slog.Logger) *Flusher {
+// New returns a Flusher; Run starts its loops. It fails when cfg is not
+// valid (see Config.Validate).
+func New(cfg Config, outbox service.Outbox, laravel service.Laravel, logger *slog.Logger) (*Flusher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("flusher config: %w", err)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := cfg.Validate(); err != nil {
-		logger.Error("flusher config invalid, using defaults for the bad fields", "error", err)
-	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.withDeps()
 	f := &Flusher{
 		cfg:     cfg,
 		outbox:  outbox,
 		laravel: laravel,
 		log:     logger,
-		lanes:   make(map[Lane]*flusherLane, len(Lanes)),
-		pending: make(map[Kind]int, 2),
+		lanes:   make(map[service.Lane]*flusherLane, len(service.Lanes)),
+		pending: make(map[service.Kind]int, 2),
 	}
-	for _, l := range Lanes {
+	for _, l := range service.Lanes {
 		interval := cfg.BatchInterval
-		if l == LaneHigh {
+		if l == service.LaneHigh {
 			interval = cfg.PriorityInterval
 		}
 		f.lanes[l] = &flusherLane{lane: l, interval: interval, wake: make(chan struct{}, 1),
-			since: map[Kind]*atomic.Int64{KindQR: new(atomic.Int64), KindStatus: new(atomic.Int64)}}
+			since: map[service.Kind]*atomic.Int64{service.KindQR: new(atomic.Int64), service.KindStatus: new(atomic.Int64)}}
 	}
-	return f
+	return f, nil
 }
 
-var _ Publisher = (*Flusher)(nil)
+var _ service.Publisher = (*Flusher)(nil)
 
 // Publish validates it and adds it to the outbox; once it returns nil the
 // item will reach Laravel (durably, when the outbox is). An item without a
 // lane gets LaneFor's.
-func (f *Flusher) Publish(ctx context.Context, it Update) error {
+func (f *Flusher) Publish(ctx context.Context, it service.Update) error {
 	if it.Lane == "" {
-		it.Lane = LaneFor(it.Kind, it.Status)
+		it.Lane = service.LaneFor(it.Kind, it.Status)
 	}
 	if err := it.Validate(); err != nil {
 		return err
@@ -187,7 +161,7 @@ func (f *Flusher) Publish(ctx context.Context, it Update) error {
 
 	l := f.lanes[added.Lane]
 	n := l.since[added.Kind].Add(1)
-	if f.cfg.Mode == DeliveryModeDirect || n >= int64(f.cfg.BatchSize) {
+	if f.cfg.Mode == service.DeliveryModeDirect || n >= int64(f.cfg.BatchSize) {
 		select {
 		case l.wake <- struct{}{}:
 		default: // a wake-up is already pending
@@ -205,7 +179,7 @@ func (f *Flusher) Run(ctx context.Context) error {
 		"batch_interval", f.cfg.BatchInterval.String(), "priority_interval", f.cfg.PriorityInterval.String(),
 		"durable", f.outbox.Durable())
 	var wg sync.WaitGroup
-	for _, lane := range Lanes {
+	for _, lane := range service.Lanes {
 		l := f.lanes[lane]
 		wg.Go(func() { f.runLane(ctx, l) })
 	}
@@ -240,9 +214,9 @@ func (f *Flusher) runLane(ctx context.Context, l *flusherLane) {
 // SIGTERM with a deadline). What it cannot deliver stays in the outbox.
 func (f *Flusher) FlushAll(ctx context.Context) error {
 	start := f.cfg.Clock.Now()
-	errs := make([]error, len(Lanes))
+	errs := make([]error, len(service.Lanes))
 	var wg sync.WaitGroup
-	for i, lane := range Lanes {
+	for i, lane := range service.Lanes {
 		wg.Go(func() {
 			if err := f.flushLane(ctx, f.lanes[lane], true); err != nil {
 				errs[i] = fmt.Errorf("flush %s lane: %w", lane, err)
@@ -260,8 +234,8 @@ func (f *Flusher) FlushAll(ctx context.Context) error {
 // outbox; the per-kind counts (qrBatchSize, statusBatchSize) are what this
 // instance accepted and has not yet seen delivered, dead-lettered or
 // superseded.
-func (f *Flusher) Metrics(ctx context.Context) BatchMetrics {
-	m := BatchMetrics{
+func (f *Flusher) Metrics(ctx context.Context) service.BatchMetrics {
+	m := service.BatchMetrics{
 		LastFlushQR:     f.lastQR.Load(),
 		LastFlushStatus: f.lastStatus.Load(),
 		Mode:            f.cfg.Mode,
@@ -273,20 +247,20 @@ func (f *Flusher) Metrics(ctx context.Context) BatchMetrics {
 		Failed:          f.failed.Load(),
 		Retries:         f.retries.Load(),
 		DeadLettered:    f.deadLettered.Load(),
-		Lanes:           make(map[Lane]LaneMetrics, len(Lanes)),
+		Lanes:           make(map[service.Lane]service.LaneMetrics, len(service.Lanes)),
 	}
 	m.RequestsSaved = m.Accepted - m.Requests
 	f.pendingMu.Lock()
-	m.QRBatchSize, m.StatusBatchSize = f.pending[KindQR], f.pending[KindStatus]
+	m.QRBatchSize, m.StatusBatchSize = f.pending[service.KindQR], f.pending[service.KindStatus]
 	f.pendingMu.Unlock()
 
 	stats, err := f.outbox.Stats(ctx)
 	if err != nil {
 		f.log.WarnContext(ctx, "outbox stats unavailable for batch metrics", "error", err)
 	}
-	for _, lane := range Lanes {
+	for _, lane := range service.Lanes {
 		l := f.lanes[lane]
-		m.Lanes[lane] = LaneMetrics{
+		m.Lanes[lane] = service.LaneMetrics{
 			Pending:   stats.Depth[lane],
 			Requests:  l.requests.Load(),
 			Sent:      l.sent.Load(),
@@ -299,7 +273,7 @@ func (f *Flusher) Metrics(ctx context.Context) BatchMetrics {
 
 // addPending moves the per-kind pending count, never below zero (items of
 // a previous run or another instance were never counted up).
-func (f *Flusher) addPending(kind Kind, n int) {
+func (f *Flusher) addPending(kind service.Kind, n int) {
 	f.pendingMu.Lock()
 	defer f.pendingMu.Unlock()
 	f.pending[kind] = max(0, f.pending[kind]+n)

@@ -1,4 +1,4 @@
-package service_test
+package delivery_test
 
 import (
 	"context"
@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"wagateway/service"
+	"wagateway/service/delivery"
 )
 
 func TestFlusherPublish(t *testing.T) {
-	h := newFlHarness(t, service.FlusherConfig{}, true)
+	h := newFlHarness(t, delivery.Config{}, true)
 	ctx := context.Background()
 
 	bad := []service.Update{
@@ -52,7 +53,7 @@ func TestFlusherPublish(t *testing.T) {
 
 // A lane flushes when its own interval ends: HIGH after 1 s, NORMAL after 5 s.
 func TestFlusherLaneIntervals(t *testing.T) {
-	h := newFlHarness(t, service.FlusherConfig{PriorityInterval: time.Second, BatchInterval: 5 * time.Second}, false)
+	h := newFlHarness(t, delivery.Config{PriorityInterval: time.Second, BatchInterval: 5 * time.Second}, false)
 	h.run(t)
 	h.clock.WaitTimers(t, 2)
 	h.publish(t, flQR("a", 0), flStatus("b", service.StatusExpired, 0))
@@ -80,7 +81,7 @@ func TestFlusherLaneIntervals(t *testing.T) {
 
 // BatchSize items arriving in a lane flush it without waiting for the interval.
 func TestFlusherFlushesEarlyAtBatchSize(t *testing.T) {
-	h := newFlHarness(t, service.FlusherConfig{BatchSize: 3}, false)
+	h := newFlHarness(t, delivery.Config{BatchSize: 3}, false)
 	h.run(t)
 	h.clock.WaitTimers(t, 2)
 	h.publish(t, flStatus("a", service.StatusExpired, 0), flStatus("b", service.StatusExpired, 0))
@@ -110,7 +111,7 @@ func TestFlusherBatchesBySize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newFlHarness(t, service.FlusherConfig{BatchSize: tt.batchSize, ClaimMax: tt.claimMax}, true)
+			h := newFlHarness(t, delivery.Config{BatchSize: tt.batchSize, ClaimMax: tt.claimMax}, true)
 			for i := range tt.qrs {
 				h.publish(t, flQR(fmt.Sprintf("q%d", i), 0))
 			}
@@ -136,7 +137,7 @@ func TestFlusherBatchesBySize(t *testing.T) {
 }
 
 func TestFlusherCoalescesNewestPerKey(t *testing.T) {
-	h := newFlHarness(t, service.FlusherConfig{}, true)
+	h := newFlHarness(t, delivery.Config{}, true)
 	h.publish(t,
 		flQR("a", 1*time.Second),
 		flQR("a", 3*time.Second),
@@ -192,7 +193,7 @@ func TestFlusherCoalescesNewestPerKey(t *testing.T) {
 // When the newest item of a key is refused, the older ones stay and the next
 // pass sends the newest of them, so Laravel keeps the latest valid state.
 func TestFlusherSupersededStayWhenNewestRefused(t *testing.T) {
-	h := newFlHarness(t, service.FlusherConfig{}, true)
+	h := newFlHarness(t, delivery.Config{}, true)
 	h.publish(t, flStatus("a", service.StatusActive, 1*time.Second), flStatus("a", service.StatusInactive, 2*time.Second))
 	h.setAnswer(func(n int, req flRequest) error {
 		if req.Values[0] == "inactive" {
@@ -217,7 +218,7 @@ func TestFlusherSupersededStayWhenNewestRefused(t *testing.T) {
 func TestFlusherRetriesWithBackoff(t *testing.T) {
 	rands := []float64{0.75, 0.125, 0.5, 0.9375, 0.25, 0} // exact in binary
 	var calls int
-	cfg := service.FlusherConfig{
+	cfg := delivery.Config{
 		BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second,
 		Rand: func() float64 { r := rands[calls%len(rands)]; calls++; return r },
 	}
@@ -271,7 +272,7 @@ func TestFlusherRetriesWithBackoff(t *testing.T) {
 
 func TestBackoffBoundsThroughFlusher(t *testing.T) {
 	// With rand → 1 every wait is its ceiling: base·2^(n-1), capped.
-	cfg := service.FlusherConfig{BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second, Rand: func() float64 { return 0.999999 }}
+	cfg := delivery.Config{BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second, Rand: func() float64 { return 0.999999 }}
 	h := newFlHarness(t, cfg, true)
 	h.publish(t, flQR("a", 0))
 	h.setAnswer(func(n int, _ flRequest) error {
@@ -298,7 +299,7 @@ func TestBackoffBoundsThroughFlusher(t *testing.T) {
 // In Run, a request that keeps failing ends the cycle; later cycles skip
 // until the backoff ends, then go on with the same items and key.
 func TestFlusherRunBacksOffAcrossCycles(t *testing.T) {
-	cfg := service.FlusherConfig{PriorityInterval: time.Second, BatchInterval: time.Hour, BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second}
+	cfg := delivery.Config{PriorityInterval: time.Second, BatchInterval: time.Hour, BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second}
 	h := newFlHarness(t, cfg, false) // Rand 0.5: waits 250ms, 500ms, 1s
 	h.setAnswer(func(n int, _ flRequest) error {
 		if n < 3 {
@@ -381,7 +382,7 @@ func TestFlusherIsolatesRefusedItems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newFlHarness(t, service.FlusherConfig{}, true)
+			h := newFlHarness(t, delivery.Config{}, true)
 			for i := range tt.sessions {
 				h.publish(t, flQR(fmt.Sprintf("s%d", i), 0))
 			}
@@ -427,7 +428,7 @@ func TestFlusherIsolatesRefusedItems(t *testing.T) {
 }
 
 func TestFlusherFlushAllDrainsBothLanes(t *testing.T) {
-	h := newFlHarness(t, service.FlusherConfig{BatchSize: 2}, true)
+	h := newFlHarness(t, delivery.Config{BatchSize: 2}, true)
 	for i := range 5 {
 		h.publish(t, flQR(fmt.Sprintf("q%d", i), 0), flStatus(fmt.Sprintf("s%d", i), service.StatusExpired, 0))
 	}
@@ -446,7 +447,7 @@ func TestFlusherFlushAllDrainsBothLanes(t *testing.T) {
 
 // FlushAll stops at ctx's end; what Laravel did not take stays in the outbox.
 func TestFlusherFlushAllStopsAtDeadline(t *testing.T) {
-	h := newFlHarness(t, service.FlusherConfig{}, true)
+	h := newFlHarness(t, delivery.Config{}, true)
 	h.publish(t, flQR("a", 0), flStatus("b", service.StatusExpired, 0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -471,7 +472,7 @@ func TestFlusherFlushAllStopsAtDeadline(t *testing.T) {
 }
 
 func TestFlusherDirectMode(t *testing.T) {
-	h := newFlHarness(t, service.FlusherConfig{Mode: service.DeliveryModeDirect}, false)
+	h := newFlHarness(t, delivery.Config{Mode: service.DeliveryModeDirect}, false)
 	h.setAnswer(func(_ int, req flRequest) error {
 		if req.Sessions[0] == "gone" {
 			return &service.DeliveryError{StatusCode: 404, Message: "WhatsApp account not found."}
@@ -514,7 +515,7 @@ func TestFlusherDirectMode(t *testing.T) {
 
 func TestFlusherObserversFanOut(t *testing.T) {
 	a, b := &flObserver{}, &flObserver{}
-	obs := service.FlusherObservers(a, b, service.NopFlusherObserver{})
+	obs := delivery.Observers(a, b, service.NopFlusherObserver{})
 	obs.OnBatch(service.BatchReport{Items: 1})
 	obs.OnDelivered(flQR("x", 0), time.Second)
 	obs.OnDeadLettered(service.DeadLetter{Reason: "r"})
@@ -525,44 +526,37 @@ func TestFlusherObserversFanOut(t *testing.T) {
 	}
 }
 
-func TestBatchReportOutcome(t *testing.T) {
-	tests := []struct {
-		err  error
-		mode string
-		want string
-	}{
-		{nil, service.DeliveryModeBatch, "sent"},
-		{&service.DeliveryError{StatusCode: 503}, service.DeliveryModeBatch, "retry"},
-		{&service.DeliveryError{StatusCode: 0}, service.DeliveryModeBatch, "retry"},
-		{&service.DeliveryError{StatusCode: 403}, service.DeliveryModeBatch, "retry"},
-		{&service.DeliveryError{StatusCode: 404}, service.DeliveryModeBatch, "retry"},
-		{&service.DeliveryError{StatusCode: 404}, service.DeliveryModeDirect, "refused"},
-		{&service.DeliveryError{StatusCode: 422}, service.DeliveryModeBatch, "refused"},
-		{errors.New("?"), service.DeliveryModeBatch, "retry"},
-	}
-	for _, tt := range tests {
-		if got := (service.BatchReport{Err: tt.err, Mode: tt.mode}).Outcome(); got != tt.want {
-			t.Errorf("Outcome(%v, %s) = %s, want %s", tt.err, tt.mode, got, tt.want)
-		}
-	}
-}
-
 func TestFlusherConfigValidate(t *testing.T) {
+	valid := withDefaults(delivery.Config{})
+	with := func(change func(*delivery.Config)) delivery.Config {
+		c := valid
+		change(&c)
+		return c
+	}
 	tests := []struct {
-		cfg service.FlusherConfig
+		cfg delivery.Config
 		ok  bool
 	}{
-		{service.FlusherConfig{}, true},
-		{service.FlusherConfig{Mode: "direct", BatchSize: 10}, true},
-		{service.FlusherConfig{Mode: "fast"}, false},
-		{service.FlusherConfig{BatchSize: -1}, false},
-		{service.FlusherConfig{BatchInterval: -time.Second}, false},
-		{service.FlusherConfig{ClaimMax: -1}, false},
-		{service.FlusherConfig{BackoffMax: -1}, false},
+		{valid, true},
+		{with(func(c *delivery.Config) { c.Mode, c.BatchSize = "direct", 10 }), true},
+		{with(func(c *delivery.Config) { c.ClaimMax = 0 }), true}, // ClaimFactor × BatchSize
+		{delivery.Config{}, false}, // no defaults of its own: every setting must be set
+		{with(func(c *delivery.Config) { c.Mode = "fast" }), false},
+		{with(func(c *delivery.Config) { c.Mode = "" }), false},
+		{with(func(c *delivery.Config) { c.BatchSize = -1 }), false},
+		{with(func(c *delivery.Config) { c.BatchSize = 0 }), false},
+		{with(func(c *delivery.Config) { c.BatchInterval = -time.Second }), false},
+		{with(func(c *delivery.Config) { c.PriorityInterval = 0 }), false},
+		{with(func(c *delivery.Config) { c.ClaimMax = -1 }), false},
+		{with(func(c *delivery.Config) { c.BackoffMax = -1 }), false},
+		{with(func(c *delivery.Config) { c.BackoffBase = 0 }), false},
 	}
 	for _, tt := range tests {
 		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
 			t.Errorf("Validate(%+v) = %v, want ok=%v", tt.cfg, err, tt.ok)
 		}
+	}
+	if _, err := delivery.New(delivery.Config{}, nil, nil, nil); err == nil {
+		t.Error("New accepted an empty config")
 	}
 }

@@ -1,4 +1,4 @@
-package service_test
+package delivery_test
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"wagateway/internal/clocktest"
 	"wagateway/internal/logtest"
 	"wagateway/service"
+	"wagateway/service/config"
+	"wagateway/service/delivery"
 	"wagateway/service/mock"
 )
 
@@ -52,7 +54,7 @@ type flHarness struct {
 	laravel *mock.Laravel
 	obs     *flObserver
 	logs    *logtest.Buffer
-	f       *service.Flusher
+	f       *delivery.Flusher
 
 	mu       sync.Mutex
 	seq      int
@@ -66,7 +68,32 @@ type flHarness struct {
 	sent     chan flRequest // every request, for tests that wait for one
 }
 
-func newFlHarness(t *testing.T, cfg service.FlusherConfig, auto bool) *flHarness {
+// withDefaults fills the settings a test leaves zero from config.Default,
+// as the gateway's wiring does.
+func withDefaults(c delivery.Config) delivery.Config {
+	d := config.Default()
+	if c.Mode == "" {
+		c.Mode = d.DeliveryMode
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = d.BatchSize
+	}
+	if c.BatchInterval == 0 {
+		c.BatchInterval = d.BatchInterval
+	}
+	if c.PriorityInterval == 0 {
+		c.PriorityInterval = d.PriorityInterval
+	}
+	if c.BackoffBase == 0 {
+		c.BackoffBase = d.BackoffBase
+	}
+	if c.BackoffMax == 0 {
+		c.BackoffMax = d.BackoffMax
+	}
+	return c
+}
+
+func newFlHarness(t *testing.T, cfg delivery.Config, auto bool) *flHarness {
 	t.Helper()
 	h := &flHarness{
 		clock:   newFlClock(auto),
@@ -91,7 +118,11 @@ func newFlHarness(t *testing.T, cfg service.FlusherConfig, auto bool) *flHarness
 	h.mockOutbox()
 	h.mockLaravel()
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.f = service.NewFlusher(cfg, h.outbox, h.laravel, logger)
+	f, err := delivery.New(withDefaults(cfg), h.outbox, h.laravel, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.f = f
 	return h
 }
 

@@ -2,7 +2,7 @@ package service
 
 import "time"
 
-// FlusherObserver is told what the flusher does, so Prometheus metrics or a
+// FlusherObserver is told what the flusher (service/delivery) does, so Prometheus metrics or a
 // live demo line can follow it without the flusher knowing them. Calls come
 // synchronously from the flusher's lane loops: return quickly, never block.
 // Embed NopFlusherObserver to implement only some methods.
@@ -20,7 +20,7 @@ type FlusherObserver interface {
 type BatchReport struct {
 	Lane           Lane
 	Kind           Kind
-	Mode           string // DeliveryModeBatch or DeliveryModeDirect
+	Mode           DeliveryMode
 	Items          int
 	Attempt        int           // 0 for a first try, n for the n-th retry
 	IdempotencyKey string        // the same across a request's retries
@@ -35,7 +35,7 @@ func (r BatchReport) Outcome() string {
 	if r.Err == nil {
 		return "sent"
 	}
-	if flusherRetryable(r.Err, r.Mode == DeliveryModeDirect) {
+	if Resent(r.Err, r.Mode) {
 		return "retry"
 	}
 	return "refused"
@@ -44,29 +44,6 @@ func (r BatchReport) Outcome() string {
 // NopFlusherObserver ignores everything; the default observer.
 type NopFlusherObserver struct{}
 
-func (NopFlusherObserver) OnBatch(BatchReport)             {}
+func (NopFlusherObserver) OnBatch(BatchReport)               {}
 func (NopFlusherObserver) OnDelivered(Update, time.Duration) {}
-func (NopFlusherObserver) OnDeadLettered(DeadLetter)       {}
-
-// FlusherObservers fans each call out to every observer in order.
-func FlusherObservers(obs ...FlusherObserver) FlusherObserver { return flusherObservers(obs) }
-
-type flusherObservers []FlusherObserver
-
-func (os flusherObservers) OnBatch(r BatchReport) {
-	for _, o := range os {
-		o.OnBatch(r)
-	}
-}
-
-func (os flusherObservers) OnDelivered(it Update, latency time.Duration) {
-	for _, o := range os {
-		o.OnDelivered(it, latency)
-	}
-}
-
-func (os flusherObservers) OnDeadLettered(dl DeadLetter) {
-	for _, o := range os {
-		o.OnDeadLettered(dl)
-	}
-}
+func (NopFlusherObserver) OnDeadLettered(DeadLetter)         {}

@@ -1,16 +1,18 @@
-package service
+package delivery
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
 	"strings"
+
+	"wagateway/service"
 )
 
 // coalesce keeps the newest item per Key (Update.Newer), in the order each key
 // first appears in items (oldest first, as claimed). superseded maps the id
 // of each kept item to the ids of the older items of its key.
-func coalesce(items []Update) (newest []Update, superseded map[string][]string) {
+func coalesce(items []service.Update) (newest []service.Update, superseded map[string][]string) {
 	pos := make(map[string]int, len(items)) // key → index in newest
 	older := make(map[string][]string)      // key → ids of losers
 	for _, it := range items {
@@ -39,10 +41,10 @@ func coalesce(items []Update) (newest []Update, superseded map[string][]string) 
 
 // chunkByKind splits items into requests of at most size items, QR requests
 // first, each keeping the order of items.
-func chunkByKind(items []Update, size int) [][]Update {
-	var chunks [][]Update
-	for _, kind := range []Kind{KindQR, KindStatus} {
-		var group []Update
+func chunkByKind(items []service.Update, size int) [][]service.Update {
+	var chunks [][]service.Update
+	for _, kind := range []service.Kind{service.KindQR, service.KindStatus} {
+		var group []service.Update
 		for _, it := range items {
 			if it.Kind == kind {
 				group = append(group, it)
@@ -60,7 +62,7 @@ func chunkByKind(items []Update, size int) [][]Update {
 // idempotencyKey names one request: the same items of the same kind give the
 // same key, so every retry of a request carries the key of its first try and
 // Laravel can drop a duplicate whose first answer we never saw.
-func idempotencyKey(kind Kind, items []Update) string {
+func idempotencyKey(kind service.Kind, items []service.Update) string {
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.ID

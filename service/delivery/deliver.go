@@ -1,10 +1,12 @@
-package service
+package delivery
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"wagateway/service"
 )
 
 var (
@@ -70,15 +72,15 @@ func (f *Flusher) flushLane(ctx context.Context, l *flusherLane, drain bool) err
 	}
 }
 
-func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []Update) error {
+func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []service.Update) error {
 	items, err := f.dropUnsendable(ctx, c.lane, items)
 	if err != nil {
 		return err
 	}
-	if f.cfg.Mode == DeliveryModeDirect {
+	if f.cfg.Mode == service.DeliveryModeDirect {
 		// The old behaviour: every event on its own, no coalescing.
 		for _, it := range items {
-			if err := f.deliver(ctx, c, it.Kind, []Update{it}); err != nil {
+			if err := f.deliver(ctx, c, it.Kind, []service.Update{it}); err != nil {
 				return err
 			}
 		}
@@ -101,11 +103,11 @@ func (f *Flusher) flushItems(ctx context.Context, c *flushCycle, items []Update)
 
 // dropUnsendable dead-letters items that fail Validate (a corrupt or foreign
 // outbox entry) instead of failing every request they would join.
-func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []Update) ([]Update, error) {
+func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []service.Update) ([]service.Update, error) {
 	ok := items[:0:0]
 	for _, it := range items {
 		if verr := it.Validate(); verr != nil {
-			if err := f.deadLetter(ctx, l, []Update{it}, "invalid item: "+ErrorMessage(verr)); err != nil {
+			if err := f.deadLetter(ctx, l, []service.Update{it}, "invalid item: "+service.ErrorMessage(verr)); err != nil {
 				return nil, err
 			}
 			continue
@@ -118,9 +120,8 @@ func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []Up
 // deliver sends items (one kind, ≤ BatchSize) as one request under one
 // idempotency key, retrying it with backoff while Laravel fails, and
 // isolating refused items when Laravel rejects the request.
-func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind Kind, items []Update) error {
+func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind service.Kind, items []service.Update) error {
 	l := c.lane
-	single := f.cfg.Mode == DeliveryModeDirect
 	key := idempotencyKey(kind, items)
 	for attempt := 0; ; attempt++ {
 		start := f.cfg.Clock.Now()
@@ -130,9 +131,9 @@ func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind Kind, items [
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err() // stopping: the items stay in the outbox
 		}
-		report := BatchReport{Lane: l.lane, Kind: kind, Mode: f.cfg.Mode, Items: len(items), Attempt: attempt,
+		report := service.BatchReport{Lane: l.lane, Kind: kind, Mode: f.cfg.Mode, Items: len(items), Attempt: attempt,
 			IdempotencyKey: key, Duration: end.Sub(start), Err: err}
-		var de *DeliveryError
+		var de *service.DeliveryError
 		if errors.As(err, &de) {
 			report.StatusCode = de.StatusCode
 		}
@@ -143,7 +144,7 @@ func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind Kind, items [
 		}
 		f.failed.Add(1)
 
-		if !flusherRetryable(err, single) {
+		if !service.Resent(err, f.cfg.Mode) {
 			// Laravel answered and refused these items: it is up.
 			l.failures, l.notBefore = 0, time.Time{}
 			return f.isolate(ctx, c, kind, items, de)
@@ -166,26 +167,26 @@ func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind Kind, items [
 }
 
 // post is one request to Laravel.
-func (f *Flusher) post(ctx context.Context, kind Kind, key string, items []Update) error {
-	if f.cfg.Mode == DeliveryModeDirect {
+func (f *Flusher) post(ctx context.Context, kind service.Kind, key string, items []service.Update) error {
+	if f.cfg.Mode == service.DeliveryModeDirect {
 		it := items[0]
-		if kind == KindQR {
-			return f.laravel.PostQR(ctx, key, QRUpdate{SessionID: it.SessionID, QR: it.QR, GeneratedAt: it.At})
+		if kind == service.KindQR {
+			return f.laravel.PostQR(ctx, key, service.QRUpdate{SessionID: it.SessionID, QR: it.QR, GeneratedAt: it.At})
 		}
-		return f.laravel.PostStatus(ctx, key, StatusUpdate{SessionID: it.SessionID, Status: it.Status, UpdatedAt: it.At})
+		return f.laravel.PostStatus(ctx, key, service.StatusUpdate{SessionID: it.SessionID, Status: it.Status, UpdatedAt: it.At})
 	}
-	var res BatchResult
+	var res service.BatchResult
 	var err error
-	if kind == KindQR {
-		qrs := make([]QRUpdate, len(items))
+	if kind == service.KindQR {
+		qrs := make([]service.QRUpdate, len(items))
 		for i, it := range items {
-			qrs[i] = QRUpdate{SessionID: it.SessionID, QR: it.QR, GeneratedAt: it.At}
+			qrs[i] = service.QRUpdate{SessionID: it.SessionID, QR: it.QR, GeneratedAt: it.At}
 		}
 		res, err = f.laravel.PostQRBatch(ctx, key, qrs)
 	} else {
-		sts := make([]StatusUpdate, len(items))
+		sts := make([]service.StatusUpdate, len(items))
 		for i, it := range items {
-			sts[i] = StatusUpdate{SessionID: it.SessionID, Status: it.Status, UpdatedAt: it.At}
+			sts[i] = service.StatusUpdate{SessionID: it.SessionID, Status: it.Status, UpdatedAt: it.At}
 		}
 		res, err = f.laravel.PostStatusBatch(ctx, key, sts)
 	}
@@ -198,12 +199,12 @@ func (f *Flusher) post(ctx context.Context, kind Kind, key string, items []Updat
 	return err
 }
 
-func (f *Flusher) countRequest(l *flusherLane, kind Kind, at time.Time, attempt int) {
+func (f *Flusher) countRequest(l *flusherLane, kind service.Kind, at time.Time, attempt int) {
 	ms := at.UnixMilli()
 	f.requests.Add(1)
 	l.requests.Add(1)
 	l.lastFlush.Store(ms)
-	if kind == KindQR {
+	if kind == service.KindQR {
 		f.lastQR.Store(ms)
 	} else {
 		f.lastStatus.Store(ms)
@@ -214,7 +215,7 @@ func (f *Flusher) countRequest(l *flusherLane, kind Kind, at time.Time, attempt 
 }
 
 // delivered acknowledges items Laravel took, with the items they superseded.
-func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind Kind, items []Update, attempt int, took time.Duration) error {
+func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind service.Kind, items []service.Update, attempt int, took time.Duration) error {
 	ids := make([]string, 0, len(items))
 	superseded := 0
 	for _, it := range items {
@@ -238,7 +239,7 @@ func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind Kind, items
 	for _, it := range items {
 		f.cfg.Observer.OnDelivered(it, now.Sub(it.At))
 	}
-	if f.cfg.Mode == DeliveryModeDirect {
+	if f.cfg.Mode == service.DeliveryModeDirect {
 		f.log.InfoContext(ctx, "item sent", "lane", c.lane.lane, "kind", kind, "session", items[0].SessionID,
 			"request_ms", took.Milliseconds(), "retries", attempt)
 		return nil
@@ -251,7 +252,7 @@ func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind Kind, items
 // isolate handles a request Laravel refused: the items a 422 named are
 // dead-lettered and the rest resent; without names the batch is halved
 // until the bad items are alone, so one bad item never blocks the others.
-func (f *Flusher) isolate(ctx context.Context, c *flushCycle, kind Kind, items []Update, de *DeliveryError) error {
+func (f *Flusher) isolate(ctx context.Context, c *flushCycle, kind service.Kind, items []service.Update, de *service.DeliveryError) error {
 	reason := fmt.Sprintf("laravel refused the item: %v", de)
 	if len(items) == 1 {
 		return f.deadLetter(ctx, c.lane, items, reason)
@@ -275,7 +276,7 @@ func (f *Flusher) isolate(ctx context.Context, c *flushCycle, kind Kind, items [
 
 // flusherSplitInvalid separates the items at the indices a 422 named; none
 // when an index does not fit items (then the answer is not trusted).
-func flusherSplitInvalid(items []Update, invalid []int) (bad, rest []Update) {
+func flusherSplitInvalid(items []service.Update, invalid []int) (bad, rest []service.Update) {
 	named := make(map[int]bool, len(invalid))
 	for _, i := range invalid {
 		if i < 0 || i >= len(items) {
@@ -293,11 +294,11 @@ func flusherSplitInvalid(items []Update, invalid []int) (bad, rest []Update) {
 	return bad, rest
 }
 
-func (f *Flusher) deadLetter(ctx context.Context, l *flusherLane, items []Update, reason string) error {
+func (f *Flusher) deadLetter(ctx context.Context, l *flusherLane, items []service.Update, reason string) error {
 	now := f.cfg.Clock.Now()
-	dead := make([]DeadLetter, len(items))
+	dead := make([]service.DeadLetter, len(items))
 	for i, it := range items {
-		dead[i] = DeadLetter{Item: it, Reason: reason, At: now}
+		dead[i] = service.DeadLetter{Item: it, Reason: reason, At: now}
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flusherAckTimeout)
 	defer cancel()
@@ -312,26 +313,6 @@ func (f *Flusher) deadLetter(ctx context.Context, l *flusherLane, items []Update
 		f.cfg.Observer.OnDeadLettered(dl)
 	}
 	return nil
-}
-
-// flusherRetryable reports whether items that failed with err should stay
-// and be sent again. Besides DeliveryError.Retryable, 401, 403 and 405 say
-// the gateway's token or URL is wrong, not the items, and so does a 404 from
-// a batch endpoint (the single endpoints answer 404 for an unknown
-// account): dead-lettering on those would empty the outbox over a config
-// mistake. An unclassified error is taken as transient for the same reason.
-func flusherRetryable(err error, single bool) bool {
-	var de *DeliveryError
-	if !errors.As(err, &de) {
-		return true
-	}
-	switch de.StatusCode {
-	case 401, 403, 405:
-		return true
-	case 404:
-		return !single
-	}
-	return de.Retryable()
 }
 
 // sleep waits d on the injected clock, or until ctx ends.

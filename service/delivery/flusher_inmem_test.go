@@ -1,4 +1,4 @@
-package service_test
+package delivery_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	"wagateway/internal/logtest"
 	"wagateway/service"
+	"wagateway/service/config"
+	"wagateway/service/delivery"
 	"wagateway/service/inmem"
 	"wagateway/service/laravel"
 )
@@ -98,8 +100,11 @@ func TestFlusherOverInmemOutboxAndHTTP(t *testing.T) {
 	clock := newFlClock(true)
 	outbox := inmem.NewOutbox(clock)
 	logs := &logtest.Buffer{}
-	f := service.NewFlusher(service.FlusherConfig{Clock: clock, Rand: func() float64 { return 0.5 }}, outbox, client,
+	f, err := delivery.New(withDefaults(delivery.Config{Clock: clock, Rand: func() float64 { return 0.5 }}), outbox, client,
 		slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	ctx := context.Background()
 	sessions := []string{"bad"}
@@ -135,7 +140,7 @@ func TestFlusherOverInmemOutboxAndHTTP(t *testing.T) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	for i, n := range srv.sizes {
-		if n > service.DefaultBatchSize {
+		if n > config.Default().BatchSize {
 			t.Errorf("request %d carried %d items", i, n)
 		}
 	}

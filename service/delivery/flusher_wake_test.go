@@ -1,0 +1,73 @@
+package delivery
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"testing"
+	"time"
+
+	"wagateway/service"
+	"wagateway/service/config"
+)
+
+// wakeTestOutbox accepts every Add; the wake-up rule needs nothing else.
+type wakeTestOutbox struct{ n int }
+
+func (o *wakeTestOutbox) Add(_ context.Context, it service.Update) (service.Update, error) {
+	o.n++
+	it.ID = strconv.Itoa(o.n)
+	return it, nil
+}
+func (o *wakeTestOutbox) Claim(context.Context, service.Lane, int) ([]service.Update, error) {
+	return nil, nil
+}
+func (o *wakeTestOutbox) Ack(context.Context, service.Lane, ...string) error { return nil }
+func (o *wakeTestOutbox) DeadLetter(context.Context, service.Lane, []service.DeadLetter) error {
+	return nil
+}
+func (o *wakeTestOutbox) DeadLetters(context.Context, int) ([]service.DeadLetter, error) {
+	return nil, nil
+}
+func (o *wakeTestOutbox) Stats(context.Context) (service.OutboxStats, error) {
+	return service.OutboxStats{}, nil
+}
+func (o *wakeTestOutbox) Durable() bool { return false }
+
+// A lane wakes early only when one kind has a full request's worth: a request
+// carries one kind, so BatchSize items split between QR codes and statuses
+// would only make part-filled requests of both.
+func TestFlusherWakesWhenOneKindFillsARequest(t *testing.T) {
+	d := config.Default()
+	f, err := New(Config{Mode: d.DeliveryMode, BatchSize: 3, BatchInterval: d.BatchInterval, PriorityInterval: d.PriorityInterval,
+		BackoffBase: d.BackoffBase, BackoffMax: d.BackoffMax}, &wakeTestOutbox{}, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	publish := func(it service.Update) {
+		t.Helper()
+		if err := f.Publish(context.Background(), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	woken := func() bool {
+		select {
+		case <-f.lanes[service.LaneHigh].wake:
+			return true
+		default:
+			return false
+		}
+	}
+	publish(service.Update{Kind: service.KindQR, SessionID: "a", QR: "data:image/png;base64,AA==", At: at})
+	publish(service.Update{Kind: service.KindQR, SessionID: "b", QR: "data:image/png;base64,AA==", At: at})
+	publish(service.Update{Kind: service.KindStatus, SessionID: "c", Status: service.StatusActive, At: at})
+	publish(service.Update{Kind: service.KindStatus, SessionID: "d", Status: service.StatusActive, At: at})
+	if woken() {
+		t.Fatal("4 HIGH items, 2 of each kind, woke the lane: no kind fills a request of 3")
+	}
+	publish(service.Update{Kind: service.KindQR, SessionID: "e", QR: "data:image/png;base64,AA==", At: at})
+	if !woken() {
+		t.Fatal("the third service.QR code did not wake the HIGH lane")
+	}
+}
