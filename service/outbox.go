@@ -61,7 +61,3 @@ type OutboxStats struct {
 type Publisher interface {
 	Publish(ctx context.Context, it Update) error
 }
-
-// QRRenderer turns a raw pairing code into a PNG data URL
-// ("data:image/png;base64,…"); injected because rendering needs a library.
-type QRRenderer func(code string) (string, error)

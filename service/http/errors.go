@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -46,23 +45,23 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}
-	writeError(w, status, code, service.ErrorMessage(err))
+	s.writeError(w, status, code, service.ErrorMessage(err))
 }
 
-func writeError(w http.ResponseWriter, status int, code, message string) {
+func (s *Server) writeError(w http.ResponseWriter, status int, code, message string) {
 	var body errorBody
 	body.Error.Code, body.Error.Message = code, message
-	writeJSON(w, status, body)
+	s.writeJSON(w, status, body)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	// Answers are live session state and may carry a QR code: no proxy or
 	// browser may keep them.
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
-		slog.Debug("write response", "err", err) // the client went away
+		s.log.Debug("write response", "err", err) // the client went away
 	}
 }
 
@@ -116,7 +115,7 @@ func jsonError(err error, optional bool) error {
 // failDecode answers a decode error: 413 for a body too large, else 400.
 func (s *Server) failDecode(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errTooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", maxBody))
+		s.writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", maxBody))
 		return
 	}
 	s.fail(w, r, err)

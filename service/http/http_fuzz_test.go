@@ -13,6 +13,8 @@ import (
 	"wagateway/service"
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
+	"wagateway/service/qrcode"
+	"wagateway/service/session"
 	"wagateway/service/sim"
 )
 
@@ -41,7 +43,7 @@ func fuzzAPI(f *testing.F) http.Handler {
 	clock := service.SystemClock{}
 	drv := sim.New(sim.Config{Seed: 1, ScanProbability: 0})
 	l1 := inmem.NewCache(clock)
-	m := service.NewManager(service.ManagerConfig{Instance: "fuzz"}, service.ManagerDeps{
+	m, err := session.New(managerConfig("fuzz"), session.Deps{
 		Driver:    drv,
 		L1:        l1,
 		Publisher: &recorder{},
@@ -50,6 +52,9 @@ func fuzzAPI(f *testing.F) http.Handler {
 		Render:    func(string) (string, error) { return "data:image/png;base64,iVBORw0KGgo=", nil },
 		Logger:    slog.New(slog.DiscardHandler),
 	})
+	if err != nil {
+		f.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = m.Run(ctx); close(done) }()
@@ -60,7 +65,7 @@ func fuzzAPI(f *testing.F) http.Handler {
 		<-done
 	})
 	return gwhttp.NewServer(gwhttp.Config{
-		Sessions: m, Pairer: m, L1: l1, Sim: drv,
+		Sessions: m, Pairer: m, QRImage: qrcode.PNG, L1: l1, Sim: drv,
 		Batch:  batchStub{},
 		Logger: slog.New(slog.DiscardHandler),
 	}).Handler()

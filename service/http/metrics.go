@@ -14,6 +14,9 @@ type healthResponse struct {
 	Redis          string `json:"redis"`
 	Laravel        string `json:"laravel"`
 	UptimeS        int64  `json:"uptime_s"`
+	// The last answer Laravel gave: its status code (0: no answer) and when.
+	LaravelStatusCode int    `json:"laravel_last_status_code"`
+	LaravelSeenAt     string `json:"laravel_last_seen_at,omitempty"`
 }
 
 // GET /health: always 200 while the process serves; "degraded" says a
@@ -37,12 +40,16 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.cfg.Laravel != nil {
-		res.Laravel = s.cfg.Laravel(r.Context())
+		lh := s.cfg.Laravel(r.Context())
+		res.Laravel, res.LaravelStatusCode = lh.State, lh.StatusCode
+		if !lh.At.IsZero() {
+			res.LaravelSeenAt = lh.At.UTC().Format(service.TimeFormat)
+		}
 	}
-	if res.Redis == "down" || res.Laravel == "down" {
+	if res.Redis == "down" || res.Laravel == service.LaravelDown {
 		res.Status = "degraded"
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.writeJSON(w, http.StatusOK, res)
 }
 
 // GET /ready: 200 when the instance can do its work, 503 until then (a
@@ -55,11 +62,11 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			// /ready is open to probes without a key: the cause goes to the log only.
 			s.log.Warn("not ready", "err", err)
-			writeError(w, http.StatusServiceUnavailable, service.EUNAVAILABLE, "not ready")
+			s.writeError(w, http.StatusServiceUnavailable, service.EUNAVAILABLE, "not ready")
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 func (s *Server) batchMetrics(ctx context.Context) service.BatchMetrics {
@@ -71,7 +78,7 @@ func (s *Server) batchMetrics(ctx context.Context) service.BatchMetrics {
 
 // GET /metrics/batch
 func (s *Server) handleBatchMetrics(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.batchMetrics(r.Context()))
+	s.writeJSON(w, http.StatusOK, s.batchMetrics(r.Context()))
 }
 
 // cacheResponse has the seed's totals at the top level and each level below.
@@ -104,5 +111,5 @@ func (s *Server) cacheMetrics() cacheResponse {
 
 // GET /metrics/cache
 func (s *Server) handleCacheMetrics(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.cacheMetrics())
+	s.writeJSON(w, http.StatusOK, s.cacheMetrics())
 }

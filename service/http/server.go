@@ -26,11 +26,6 @@ type Sessions interface {
 	ActiveSessions() int
 }
 
-// PhonePairer pairs a session with a phone number instead of a QR code.
-type PhonePairer interface {
-	PairPhone(ctx context.Context, id, phone string) (string, error)
-}
-
 // BatchMetrics reports the delivery pipeline (the flusher).
 type BatchMetrics interface {
 	Metrics(ctx context.Context) service.BatchMetrics
@@ -45,15 +40,19 @@ type Simulator interface {
 // Config is everything the API serves from; optional parts may be nil.
 type Config struct {
 	Sessions Sessions
-	Pairer   PhonePairer // nil: no POST /sessions/{id}/pair-phone
-	Batch    BatchMetrics
-	L1       service.Cache
-	L2       service.Cache // nil without Redis
-	Sim      Simulator     // nil: no /sim routes
+	Pairer   service.PhonePairer // nil: no POST /sessions/{id}/pair-phone
+	// QRImage decodes a session's QR data URL for GET /sessions/{id}/qr
+	// (qrcode.PNG, injected so this package needs no QR library); nil: no
+	// such route.
+	QRImage service.QRImage
+	Batch   BatchMetrics
+	L1      service.Cache
+	L2      service.Cache // nil without Redis
+	Sim     Simulator     // nil: no /sim routes
 	// Redis checks the shared store; nil means there is none ("disabled").
 	Redis func(ctx context.Context) error
-	// Laravel says "up", "down" or "unknown" (e.g. from the last delivery).
-	Laravel func(ctx context.Context) string
+	// Laravel says how Laravel answered the last delivery (delivery.Health).
+	Laravel func(ctx context.Context) service.LaravelHealth
 
 	// Ready says whether this instance can do its work (Redis answers, the
 	// outbox is consumable); GET /ready is 503 while it errs. nil: always ready.
@@ -123,7 +122,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /start", s.handleStart)
 	s.mux.HandleFunc("GET /sessions", s.handleSessions)
 	s.mux.HandleFunc("GET /sessions/{id}", s.handleSession)
-	s.mux.HandleFunc("GET /sessions/{id}/qr", s.handleQR)
+	if s.cfg.QRImage != nil {
+		s.mux.HandleFunc("GET /sessions/{id}/qr", s.handleQR)
+	}
 	s.mux.HandleFunc("POST /sessions/{id}/logout", s.handleLogout)
 	s.mux.HandleFunc("DELETE /sessions/{id}", s.handleDelete)
 	if s.cfg.Pairer != nil {
@@ -158,8 +159,8 @@ func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
 		for _, m := range allowed {
 			w.Header().Add("Allow", m)
 		}
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+		s.writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
 		return
 	}
-	writeError(w, http.StatusNotFound, service.ENOTFOUND, "no route "+r.Method+" "+r.URL.Path)
+	s.writeError(w, http.StatusNotFound, service.ENOTFOUND, "no route "+r.Method+" "+r.URL.Path)
 }

@@ -18,9 +18,12 @@ import (
 
 	"wagateway/internal/logtest"
 	"wagateway/service"
+	"wagateway/service/config"
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
 	"wagateway/service/mock"
+	"wagateway/service/qrcode"
+	"wagateway/service/session"
 	"wagateway/service/sim"
 )
 
@@ -49,6 +52,18 @@ type gateway struct {
 	logs    *logtest.Buffer
 }
 
+// managerConfig is the gateway's default session settings (config.Default)
+// for instance, without QR_THROTTLE.
+func managerConfig(instance string) session.Config {
+	d := config.Default()
+	return session.Config{
+		Instance:  instance,
+		QRExpires: d.QRExpires,
+		TTL:       session.CacheTTL{QR: d.CacheTTLQR, Status: d.CacheTTLStatus, Connection: d.CacheTTLConnection, Session: d.CacheTTLSession},
+		LeaseTTL:  d.LeaseTTL,
+	}
+}
+
 // newGateway wires the API over a real Manager, the sim driver and inmem,
 // with Laravel mocked.
 func newGateway(t *testing.T, mutate func(*gwhttp.Config)) *gateway {
@@ -62,7 +77,7 @@ func newGateway(t *testing.T, mutate func(*gwhttp.Config)) *gateway {
 	}
 	logger := slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	l1 := inmem.NewCache(clock)
-	m := service.NewManager(service.ManagerConfig{Instance: "gw-1"}, service.ManagerDeps{
+	m, err := session.New(managerConfig("gw-1"), session.Deps{
 		Driver:    g.sim,
 		L1:        l1,
 		Publisher: &recorder{},
@@ -71,12 +86,16 @@ func newGateway(t *testing.T, mutate func(*gwhttp.Config)) *gateway {
 		Render:    func(code string) (string, error) { return "data:image/png;base64,iVBORw0KGgo=", nil },
 		Logger:    logger,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
 	cfg := gwhttp.Config{
 		Sessions: m,
 		Pairer:   m,
+		QRImage:  qrcode.PNG,
 		Batch:    batchStub{service.BatchMetrics{QRBatchSize: 12, StatusBatchSize: 2, Mode: "batch"}},
 		L1:       l1,
 		Sim:      g.sim,
@@ -380,14 +399,33 @@ func TestMetrics(t *testing.T) {
 func TestHealthReportsDependencies(t *testing.T) {
 	g := newGateway(t, func(c *gwhttp.Config) {
 		c.Redis = func(context.Context) error { return errors.New("down") }
-		c.Laravel = func(context.Context) string { return "up" }
+		c.Laravel = func(context.Context) service.LaravelHealth {
+			return service.LaravelHealth{State: service.LaravelUp, StatusCode: 200, At: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+		}
 	})
 	h := g.do(t, "GET", "/health", "").json(t)
 	if h["status"] != "degraded" || h["redis"] != "down" || h["laravel"] != "up" {
 		t.Errorf("health: %v", h)
 	}
+	if h["laravel_last_status_code"] != 200.0 || h["laravel_last_seen_at"] != "2026-11-27T12:00:00.000Z" {
+		t.Errorf("health does not name Laravel's last answer: %v", h)
+	}
 	if _, ok := h["uptime_s"]; !ok {
 		t.Error("no uptime_s")
+	}
+}
+
+// A refusal (here a 401, a wrong token) makes Laravel down and the gateway
+// degraded, naming the status code.
+func TestHealthLaravelRefusingIsDown(t *testing.T) {
+	g := newGateway(t, func(c *gwhttp.Config) {
+		c.Laravel = func(context.Context) service.LaravelHealth {
+			return service.LaravelHealth{State: service.LaravelDown, StatusCode: 401, At: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+		}
+	})
+	h := g.do(t, "GET", "/health", "").json(t)
+	if h["status"] != "degraded" || h["laravel"] != "down" || h["laravel_last_status_code"] != 401.0 {
+		t.Errorf("health: %v", h)
 	}
 }
 

@@ -1,9 +1,7 @@
 package http
 
 import (
-	"encoding/base64"
 	"net/http"
-	"strings"
 	"time"
 
 	"wagateway/service"
@@ -74,7 +72,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	if sess.QR != nil && sess.QR.Image != "" {
 		res.QR = &sess.QR.Image
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.writeJSON(w, http.StatusOK, res)
 }
 
 // GET /sessions
@@ -88,7 +86,7 @@ func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
 	for _, sess := range list {
 		out = append(out, toResponse(sess))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sessions": out, "count": len(out)})
+	s.writeJSON(w, http.StatusOK, map[string]any{"sessions": out, "count": len(out)})
 }
 
 // pathID returns the {id} path value, validated.
@@ -111,10 +109,8 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	}
 	res := toResponse(sess)
 	res.Source = string(src)
-	writeJSON(w, http.StatusOK, res)
+	s.writeJSON(w, http.StatusOK, res)
 }
-
-const pngDataURL = "data:image/png;base64,"
 
 // GET /sessions/{id}/qr: the current QR code as a PNG.
 func (s *Server) handleQR(w http.ResponseWriter, r *http.Request) {
@@ -128,12 +124,15 @@ func (s *Server) handleQR(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if sess.QR == nil || !strings.HasPrefix(sess.QR.Image, pngDataURL) {
+	var png []byte
+	if sess.QR != nil {
+		png, err = s.cfg.QRImage(sess.QR.Image)
+	}
+	switch {
+	case sess.QR == nil, service.ErrorCode(err) == service.EINVALID:
 		s.fail(w, r, service.Errorf(service.ENOTFOUND, "session %s has no QR code (estado_qr %q)", id, sess.Status))
 		return
-	}
-	png, err := base64.StdEncoding.DecodeString(sess.QR.Image[len(pngDataURL):])
-	if err != nil {
+	case err != nil:
 		s.fail(w, r, err) // our own cache holds a broken image: internal
 		return
 	}
@@ -154,7 +153,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, startResponse{SessionID: id, Status: string(service.StatusInactive)})
+	s.writeJSON(w, http.StatusOK, startResponse{SessionID: id, Status: string(service.StatusInactive)})
 }
 
 // DELETE /sessions/{id}
@@ -168,7 +167,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"session_id": id, "deleted": true})
+	s.writeJSON(w, http.StatusOK, map[string]any{"session_id": id, "deleted": true})
 }
 
 // POST /sessions/{id}/pair-phone {"phone":"5511999990000"}
@@ -190,7 +189,7 @@ func (s *Server) handlePairPhone(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"session_id": id, "code": code})
+	s.writeJSON(w, http.StatusOK, map[string]string{"session_id": id, "code": code})
 }
 
 // POST /sim/sessions/{id}/scan
@@ -204,7 +203,7 @@ func (s *Server) handleSimScan(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"session_id": id, "action": "scan"})
+	s.writeJSON(w, http.StatusAccepted, map[string]string{"session_id": id, "action": "scan"})
 }
 
 // POST /sim/sessions/{id}/close, optional body {"reason":"logged_out"}
@@ -228,5 +227,5 @@ func (s *Server) handleSimClose(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"session_id": id, "action": "close", "reason": req.Reason})
+	s.writeJSON(w, http.StatusAccepted, map[string]string{"session_id": id, "action": "close", "reason": req.Reason})
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -22,26 +21,36 @@ import (
 	"wagateway/service/prometheus"
 	"wagateway/service/qrcode"
 	"wagateway/service/redis"
+	"wagateway/service/session"
 	"wagateway/service/sim"
 	"wagateway/service/whatsmeow"
 )
-
-// leaseTTL is how long a dead instance keeps its sessions before another
-// takes them over; the manager renews every third of it.
-const leaseTTL = 30 * time.Second
 
 // Main is the running gateway: every component it started and how to stop it.
 type Main struct {
 	Config config.Config
 	Logger *slog.Logger
 
-	redis   *goredis.Client // nil without REDIS_URL
-	driver  service.Driver
+	clock service.Clock
+
+	// Stores: Redis when configured, else memory.
+	redis  *goredis.Client // nil without REDIS_URL
+	l1, l2 service.Cache   // l2 nil without Redis
+	outbox service.Outbox
+	leases service.Leases
+	ping   func(context.Context) error // nil without Redis
+
+	metrics *prometheus.Metrics
+	laravel service.Laravel // counted by metrics
+	health  *delivery.Health
 	flusher *delivery.Flusher
-	manager *service.Manager
-	server  *gwhttp.Server
-	ln      net.Listener
-	served  chan error // result of server.Serve
+	driver  service.Driver
+	sim     *sim.Driver // nil unless WA_DRIVER=sim
+	manager *session.Manager
+
+	server *gwhttp.Server
+	ln     net.Listener
+	served chan error // result of server.Serve
 
 	cancel context.CancelFunc // stops the background loops
 	loops  sync.WaitGroup
@@ -52,160 +61,170 @@ type Main struct {
 
 // NewMain returns a Main for cfg; nothing starts before Run.
 func NewMain(cfg config.Config, logger *slog.Logger) *Main {
-	return &Main{Config: cfg, Logger: logger}
+	return &Main{Config: cfg, Logger: logger, clock: service.SystemClock{}}
 }
 
 // Run starts the gateway and returns once it is serving; ctx bounds start-up.
 // On error, Close releases whatever was started.
 func (m *Main) Run(ctx context.Context) error {
+	m.logStart()
+	// Cache, outbox and leases: Redis when configured, else memory.
+	if err := m.openStores(ctx); err != nil {
+		return err
+	}
+	// Laravel's client, its answers counted for /metrics and /health.
+	if err := m.openLaravel(); err != nil {
+		return err
+	}
+	// The flusher, which delivers the outbox to Laravel.
+	if err := m.buildFlusher(); err != nil {
+		return err
+	}
+	// WhatsApp: real phones or simulated ones.
+	if err := m.openDriver(ctx); err != nil {
+		return err
+	}
+	// The session manager, which turns driver events into outbox updates.
+	if err := m.buildManager(); err != nil {
+		return err
+	}
+	// The loops, then the sessions paired before the last stop.
+	m.startLoops()
+	m.restoreSessions(ctx)
+	// The HTTP API.
+	return m.startServer()
+}
+
+func (m *Main) logStart() {
+	m.Logger.Info("starting", "config", m.Config)
+	if m.Config.APIKey == "" {
+		m.Logger.Warn("API_KEY empty: the HTTP API is open to anyone who can reach it")
+	}
+}
+
+func (m *Main) openStores(ctx context.Context) error {
 	cfg, log := m.Config, m.Logger
-	clock := service.SystemClock{}
-	log.Info("starting", "config", cfg)
-	if cfg.APIKey == "" {
-		log.Warn("API_KEY empty: the HTTP API is open to anyone who can reach it")
-	}
-
-	// Stores: Redis when configured, else memory.
-	l1 := inmem.NewCache(clock)
-	var (
-		l2     service.Cache
-		outbox service.Outbox
-		leases service.Leases
-		health func(context.Context) error
-	)
-	if cfg.RedisURL != "" {
-		redis.LogTo(log) // go-redis's own lines (dial failures) as JSON too, not plain stderr
-		rdb, err := redis.Open(ctx, cfg.RedisURL)
-		if err != nil {
-			return err
-		}
-		m.redis = rdb
-		ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, Clock: clock, Logger: log})
-		if err != nil {
-			return fmt.Errorf("redis outbox: %w", err)
-		}
-		l2, outbox, leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "")
-		health = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
-	} else {
+	m.l1 = inmem.NewCache(m.clock)
+	if cfg.RedisURL == "" {
 		log.Warn("no REDIS_URL: cache and outbox are in memory, NOT durable")
-		outbox, leases = inmem.NewOutbox(clock), inmem.NewLeases(clock)
+		m.outbox, m.leases = inmem.NewOutbox(m.clock), inmem.NewLeases(m.clock)
+		return nil
 	}
+	redis.LogTo(log) // go-redis's own lines (dial failures) as JSON too, not plain stderr
+	rdb, err := redis.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	m.redis = rdb
+	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, Clock: m.clock, Logger: log})
+	if err != nil {
+		return fmt.Errorf("redis outbox: %w", err)
+	}
+	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "")
+	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	return nil
+}
 
+func (m *Main) openLaravel() error {
+	cfg := m.Config
 	lv, err := laravel.New(laravel.Config{
 		BaseURL:       cfg.LaravelURL.String(),
 		Token:         cfg.LaravelToken,
 		Timeout:       cfg.LaravelTimeout,
 		SigningSecret: cfg.LaravelSigningSecret,
-		Logger:        log.With("component", "laravel"),
+		Logger:        m.Logger.With("component", "laravel"),
 	})
 	if err != nil {
 		return fmt.Errorf("laravel client: %w", err)
 	}
-	metrics := prometheus.New(prometheus.Sources{Outbox: outbox, L1: l1, L2: l2})
-	lvm := metrics.Laravel(lv) // counts every answer, status lookups included
-	lvHealth := &laravelHealth{}
-	m.flusher, err = delivery.New(delivery.Config{
+	m.metrics = prometheus.New(prometheus.Sources{Outbox: m.outbox, L1: m.l1, L2: m.l2})
+	m.laravel = m.metrics.Laravel(lv) // counts every answer, status lookups included
+	return nil
+}
+
+func (m *Main) buildFlusher() error {
+	cfg := m.Config
+	m.health = delivery.NewHealth(m.clock)
+	f, err := delivery.New(delivery.Config{
 		Mode:             cfg.DeliveryMode,
 		BatchSize:        cfg.BatchSize,
 		BatchInterval:    cfg.BatchInterval,
 		PriorityInterval: cfg.PriorityInterval,
 		BackoffBase:      cfg.BackoffBase,
 		BackoffMax:       cfg.BackoffMax,
-		Clock:            clock,
-		Observer:         delivery.Observers(lvHealth, metrics),
-	}, outbox, lvm, log.With("component", "flusher"))
+		Clock:            m.clock,
+		Observer:         delivery.Observers(m.health, m.metrics),
+	}, m.outbox, m.laravel, m.Logger.With("component", "flusher"))
 	if err != nil {
 		return err
 	}
+	m.flusher = f
+	return nil
+}
 
-	var simDriver *sim.Driver
-	switch cfg.Driver {
-	case config.DriverSim:
-		simDriver = sim.New(sim.Config{
+func (m *Main) openDriver(ctx context.Context) error {
+	cfg, log := m.Config, m.Logger
+	if cfg.Driver == config.DriverSim {
+		m.sim = sim.New(sim.Config{
 			TimeScale:       cfg.SimTimeScale,
 			ScanProbability: cfg.SimScanProbability,
 			ScanDelay:       cfg.SimScanDelay,
-			Clock:           clock,
+			Clock:           m.clock,
 			Seed:            uint64(time.Now().UnixNano()),
 			Logger:          log,
 		})
-		m.driver = simDriver
+		m.driver = m.sim
 		log.Warn("WA_DRIVER=sim: simulated phones, no real WhatsApp session")
-	default:
-		wd, err := whatsmeow.New(ctx, whatsmeow.Config{Store: cfg.Store, Version: waVersion(cfg.WAVersion), Logger: log, Clock: clock})
-		if err != nil {
-			return fmt.Errorf("whatsmeow driver: %w", err)
-		}
-		m.driver = wd
+		return nil
 	}
+	wd, err := whatsmeow.New(ctx, whatsmeow.Config{Store: cfg.Store, Version: waVersion(cfg.WAVersion), Logger: log, Clock: m.clock})
+	if err != nil {
+		return fmt.Errorf("whatsmeow driver: %w", err)
+	}
+	m.driver = wd
+	return nil
+}
 
-	m.manager = service.NewManager(service.ManagerConfig{
+func (m *Main) buildManager() error {
+	cfg := m.Config
+	mgr, err := session.New(session.Config{
 		Instance:   cfg.InstanceID,
 		QRThrottle: cfg.QRThrottle,
 		QRExpires:  cfg.QRExpires,
-		TTL: service.CacheTTL{
+		TTL: session.CacheTTL{
 			QR:         cfg.CacheTTLQR,
 			Status:     cfg.CacheTTLStatus,
 			Connection: cfg.CacheTTLConnection,
 			Session:    cfg.CacheTTLSession,
 		},
-		LeaseTTL: leaseTTL,
-		Clock:    clock,
-	}, service.ManagerDeps{
+		LeaseTTL: cfg.LeaseTTL,
+		Clock:    m.clock,
+	}, session.Deps{
 		Driver:    m.driver,
-		L1:        l1,
-		L2:        l2,
-		Publisher: metrics.Publisher(m.flusher),
-		Laravel:   lvm,
-		Leases:    leases,
+		L1:        m.l1,
+		L2:        m.l2,
+		Publisher: m.metrics.Publisher(m.flusher),
+		Laravel:   m.laravel,
+		Leases:    m.leases,
 		Render:    qrcode.Render,
-		Logger:    log,
+		Logger:    m.Logger,
 	})
+	if err != nil {
+		return err
+	}
+	m.manager = mgr
+	m.metrics.CountSessions(mgr)
+	return nil
+}
 
-	// The loops outlive ctx (start-up only): Close stops them, after the
-	// manager has published its last statuses.
+// startLoops starts the flusher and manager loops. They outlive Run's ctx
+// (start-up only): Close stops them, after the manager has published its
+// last statuses.
+func (m *Main) startLoops() {
 	loopCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	metrics.CountSessions(m.manager)
-
 	m.loop("flusher", func() error { return m.flusher.Run(loopCtx) })
 	m.loop("manager", func() error { return m.manager.Run(loopCtx) })
-
-	if n, err := m.manager.Restore(ctx); err != nil {
-		log.Error("restore sessions", "restored", n, "err", err)
-	}
-
-	api := gwhttp.Config{
-		Sessions:      m.manager,
-		Batch:         m.flusher,
-		L1:            l1,
-		L2:            l2,
-		Redis:         health,
-		Laravel:       lvHealth.Status,
-		Ready:         ready(health, outbox),
-		Metrics:       metrics.Handler(),
-		APIKey:        cfg.APIKey,
-		MetricsPublic: cfg.MetricsPublic,
-		Clock:         clock,
-		Logger:        log,
-	}
-	if m.manager.CanPairPhone() {
-		api.Pairer = m.manager
-	}
-	if simDriver != nil {
-		api.Sim = simDriver
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on GATEWAY_ADDR %s: %w", cfg.Addr, err)
-	}
-	// The server is set only once it serves: Close waits on served for it.
-	m.ln = ln
-	m.server = gwhttp.NewServer(api)
-	m.served = make(chan error, 1)
-	go func() { m.served <- m.server.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "driver", cfg.Driver, "delivery_mode", cfg.DeliveryMode)
-	return nil
 }
 
 // loop runs fn until Close cancels it.
@@ -217,6 +236,50 @@ func (m *Main) loop(name string, fn func() error) {
 			m.Logger.Error("loop stopped", "loop", name, "err", err)
 		}
 	}()
+}
+
+// restoreSessions restarts the paired sessions; a failure is logged, not
+// fatal: the others still run.
+func (m *Main) restoreSessions(ctx context.Context) {
+	if n, err := m.manager.Restore(ctx); err != nil {
+		m.Logger.Error("restore sessions", "restored", n, "err", err)
+	}
+}
+
+func (m *Main) startServer() error {
+	cfg := m.Config
+	api := gwhttp.Config{
+		Sessions:      m.manager,
+		QRImage:       qrcode.PNG,
+		Batch:         m.flusher,
+		L1:            m.l1,
+		L2:            m.l2,
+		Redis:         m.ping,
+		Laravel:       m.health.Health,
+		Ready:         ready(m.ping, m.outbox),
+		Metrics:       m.metrics.Handler(),
+		APIKey:        cfg.APIKey,
+		MetricsPublic: cfg.MetricsPublic,
+		Clock:         m.clock,
+		Logger:        m.Logger,
+	}
+	if m.manager.CanPairPhone() {
+		api.Pairer = m.manager
+	}
+	if m.sim != nil {
+		api.Sim = m.sim
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on GATEWAY_ADDR %s: %w", cfg.Addr, err)
+	}
+	// The server is set only once it serves: Close waits on served for it.
+	m.ln = ln
+	m.server = gwhttp.NewServer(api)
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(ln) }()
+	m.Logger.Info("listening", "addr", ln.Addr().String(), "driver", cfg.Driver, "delivery_mode", string(cfg.DeliveryMode))
+	return nil
 }
 
 // Addr is the address actually listened on (useful with GATEWAY_ADDR ":0").
@@ -299,27 +362,4 @@ func ready(redisPing func(context.Context) error, outbox service.Outbox) func(co
 		}
 		return nil
 	}
-}
-
-// laravelHealth remembers how Laravel answered the last request, for /health.
-type laravelHealth struct {
-	service.NopFlusherObserver
-	last atomic.Value // string
-}
-
-func (h *laravelHealth) OnBatch(r service.BatchReport) {
-	state := "down"
-	// Any 4xx means Laravel answered (the items were bad), but 408/429 mean it struggles.
-	if r.Err == nil || (r.StatusCode >= 400 && r.StatusCode < 500 && r.StatusCode != 408 && r.StatusCode != 429) {
-		state = "up"
-	}
-	h.last.Store(state)
-}
-
-// Status is "up", "down" or "unknown" (nothing sent yet).
-func (h *laravelHealth) Status(context.Context) string {
-	if s, ok := h.last.Load().(string); ok {
-		return s
-	}
-	return "unknown"
 }

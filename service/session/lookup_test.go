@@ -1,4 +1,4 @@
-package service_test
+package session_test
 
 import (
 	"context"

@@ -1,77 +1,79 @@
-package service
+package session
 
 import (
 	"context"
 	"sort"
 	"time"
+
+	"wagateway/service"
 )
 
 // Session answers what the gateway knows about one session: the session
 // running in this process first, then L1, then L2, then Laravel's GET
 // status, filling the caches on the way. Source says which level answered;
 // a session nobody knows is ENOTFOUND with SourceNone.
-func (m *Manager) Session(ctx context.Context, id string) (Session, Source, error) {
-	if err := ValidateSessionID(id); err != nil {
-		return Session{}, SourceNone, err
+func (m *Manager) Session(ctx context.Context, id string) (service.Session, service.Source, error) {
+	if err := service.ValidateSessionID(id); err != nil {
+		return service.Session{}, service.SourceNone, err
 	}
 	m.mu.Lock()
 	if s, ok := m.live[id]; ok {
 		out := s.session(id)
 		m.mu.Unlock()
-		return out, SourceLive, nil
+		return out, service.SourceLive, nil
 	}
 	m.mu.Unlock()
 
 	if out, ok := m.cached(ctx, m.deps.L1, id); ok {
-		return out, SourceL1, nil
+		return out, service.SourceL1, nil
 	}
 	if m.deps.L2 != nil {
 		if out, ok := m.cached(ctx, m.deps.L2, id); ok {
 			m.fill(ctx, m.deps.L1, out, m.cfg.TTL.Status)
-			return out, SourceL2, nil
+			return out, service.SourceL2, nil
 		}
 	}
 
 	rec, err := m.deps.Laravel.SessionStatus(ctx, id)
 	switch {
-	case ErrorCode(err) == ENOTFOUND:
-		return Session{ID: id}, SourceNone, Errorf(ENOTFOUND, "session %s not found", id)
+	case service.ErrorCode(err) == service.ENOTFOUND:
+		return service.Session{ID: id}, service.SourceNone, service.Errorf(service.ENOTFOUND, "session %s not found", id)
 	case err != nil:
 		m.log.Warn("laravel status lookup", "session_id", id, "err", err)
-		return Session{ID: id}, SourceNone, Errorf(EUNAVAILABLE, "cannot look up session %s: Laravel is unreachable", id)
+		return service.Session{ID: id}, service.SourceNone, service.Errorf(service.EUNAVAILABLE, "cannot look up session %s: service.Laravel is unreachable", id)
 	}
-	out := Session{ID: id, Status: rec.Status, Reason: rec.Reason, UpdatedAt: rec.UpdatedAt}
+	out := service.Session{ID: id, Status: rec.Status, Reason: rec.Reason, UpdatedAt: rec.UpdatedAt}
 	for _, c := range m.caches() {
 		m.fill(ctx, c, out, m.cfg.TTL.Connection)
 	}
-	return out, SourceLaravel, nil
+	return out, service.SourceLaravel, nil
 }
 
 // IsSessionActive is the seed's isSessionActive: Session reduced to a yes/no.
 // A session nobody knows is not active (SourceNone, no error).
-func (m *Manager) IsSessionActive(ctx context.Context, id string) (bool, Source, error) {
+func (m *Manager) IsSessionActive(ctx context.Context, id string) (bool, service.Source, error) {
 	s, src, err := m.Session(ctx, id)
 	switch {
-	case ErrorCode(err) == ENOTFOUND:
-		return false, SourceNone, nil
+	case service.ErrorCode(err) == service.ENOTFOUND:
+		return false, service.SourceNone, nil
 	case err != nil:
 		return false, src, err
 	}
-	return s.Status == StatusActive, src, nil
+	return s.Status == service.StatusActive, src, nil
 }
 
 // cached reads one cache level; an error counts as a miss (and is logged).
-func (m *Manager) cached(ctx context.Context, c Cache, id string) (Session, bool) {
+func (m *Manager) cached(ctx context.Context, c service.Cache, id string) (service.Session, bool) {
 	rec, ok, err := c.GetStatus(ctx, id)
 	if err != nil {
 		m.log.Warn("cache status lookup", "session_id", id, "err", err)
-		return Session{}, false
+		return service.Session{}, false
 	}
 	if !ok {
-		return Session{}, false
+		return service.Session{}, false
 	}
-	out := Session{ID: id, Status: rec.Status, Reason: rec.Reason, UpdatedAt: rec.UpdatedAt}
-	if rec.Status == StatusPending {
+	out := service.Session{ID: id, Status: rec.Status, Reason: rec.Reason, UpdatedAt: rec.UpdatedAt}
+	if rec.Status == service.StatusPending {
 		if qr, ok, err := c.GetQR(ctx, id); err == nil && ok {
 			out.QR = &qr
 		}
@@ -79,8 +81,8 @@ func (m *Manager) cached(ctx context.Context, c Cache, id string) (Session, bool
 	return out, true
 }
 
-func (m *Manager) fill(ctx context.Context, c Cache, s Session, ttl time.Duration) {
-	rec := StatusRecord{SessionID: s.ID, Status: s.Status, Reason: s.Reason, UpdatedAt: s.UpdatedAt}
+func (m *Manager) fill(ctx context.Context, c service.Cache, s service.Session, ttl time.Duration) {
+	rec := service.StatusRecord{SessionID: s.ID, Status: s.Status, Reason: s.Reason, UpdatedAt: s.UpdatedAt}
 	if err := c.SetStatus(ctx, rec, ttl); err != nil {
 		m.log.Warn("cache fill", "session_id", s.ID, "err", err)
 	}
@@ -95,9 +97,9 @@ func (m *Manager) fill(ctx context.Context, c Cache, s Session, ttl time.Duratio
 // Sessions lists the sessions running here and every registered one, by id.
 // Sessions not running here show what the caches know (no Laravel call);
 // Status is empty when they know nothing.
-func (m *Manager) Sessions(ctx context.Context) ([]Session, error) {
+func (m *Manager) Sessions(ctx context.Context) ([]service.Session, error) {
 	m.mu.Lock()
-	out := make([]Session, 0, len(m.live))
+	out := make([]service.Session, 0, len(m.live))
 	seen := make(map[string]bool, len(m.live))
 	for id, s := range m.live {
 		out = append(out, s.session(id))
@@ -119,7 +121,7 @@ func (m *Manager) Sessions(ctx context.Context) ([]Session, error) {
 			s, ok = m.cached(ctx, m.deps.L2, id)
 		}
 		if !ok {
-			s = Session{ID: id}
+			s = service.Session{ID: id}
 		}
 		out = append(out, s)
 	}

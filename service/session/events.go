@@ -1,9 +1,11 @@
-package service
+package session
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"wagateway/service"
 )
 
 // managerTick is how often Run checks QR expiry and lease renewal.
@@ -41,26 +43,26 @@ func (m *Manager) tickInterval() time.Duration {
 
 // handle applies one driver event; it only does cache and outbox writes, so
 // the driver's events keep flowing.
-func (m *Manager) handle(ctx context.Context, ev DriverEvent) {
+func (m *Manager) handle(ctx context.Context, ev service.DriverEvent) {
 	if ev.At.IsZero() {
 		ev.At = m.cfg.Clock.Now()
 	}
 	switch ev.Type {
-	case EventQR:
+	case service.EventQR:
 		m.onQR(ctx, ev)
-	case EventConnected:
-		m.transition(ctx, ev.SessionID, StatusActive, "", ev.At, false, func(s *managedSession) {
+	case service.EventConnected:
+		m.transition(ctx, ev.SessionID, service.StatusActive, "", ev.At, false, func(s *managedSession) {
 			s.jid, s.qr, s.pendingSince = ev.JID, nil, time.Time{}
 		})
-	case EventClosed:
-		m.transition(ctx, ev.SessionID, StatusInactive, ev.Reason, ev.At, true, nil)
-	case EventQRTimeout:
+	case service.EventClosed:
+		m.transition(ctx, ev.SessionID, service.StatusInactive, ev.Reason, ev.At, true, nil)
+	case service.EventQRTimeout:
 		reason := ev.Reason
 		if reason == "" {
-			reason = ReasonQRTimeout
+			reason = service.ReasonQRTimeout
 		}
-		m.transition(ctx, ev.SessionID, StatusExpired, reason, ev.At, true, nil)
-	case EventReconnecting:
+		m.transition(ctx, ev.SessionID, service.StatusExpired, reason, ev.At, true, nil)
+	case service.EventReconnecting:
 		// Laravel keeps "active": a short drop must not flap its status.
 		m.log.Info("session reconnecting", "session_id", ev.SessionID, "detail", ev.Detail)
 	default:
@@ -68,7 +70,7 @@ func (m *Manager) handle(ctx context.Context, ev DriverEvent) {
 	}
 }
 
-func (m *Manager) onQR(ctx context.Context, ev DriverEvent) {
+func (m *Manager) onQR(ctx context.Context, ev service.DriverEvent) {
 	id := ev.SessionID
 	m.mu.Lock()
 	s, ok := m.live[id]
@@ -88,17 +90,17 @@ func (m *Manager) onQR(ctx context.Context, ev DriverEvent) {
 		m.log.Error("render qr", "session_id", id, "err", err)
 		return
 	}
-	qr := QR{SessionID: id, Code: ev.Code, Image: image, IssuedAt: ev.At, ExpiresAt: ev.ExpiresAt}
+	qr := service.QR{SessionID: id, Code: ev.Code, Image: image, IssuedAt: ev.At, ExpiresAt: ev.ExpiresAt}
 
 	m.mu.Lock()
 	if m.live[id] != s { // stopped while rendering
 		m.mu.Unlock()
 		return
 	}
-	first := s.status != StatusPending
+	first := s.status != service.StatusPending
 	s.qr = &qr
 	if first {
-		s.status, s.reason, s.pendingSince, s.updatedAt = StatusPending, "", ev.At, ev.At
+		s.status, s.reason, s.pendingSince, s.updatedAt = service.StatusPending, "", ev.At, ev.At
 	}
 	m.mu.Unlock()
 
@@ -108,21 +110,21 @@ func (m *Manager) onQR(ctx context.Context, ev DriverEvent) {
 			m.log.Warn("cache qr", "session_id", id, "err", err)
 		}
 	}
-	item := Update{Kind: KindQR, Lane: LaneFor(KindQR, ""), SessionID: id, QR: image, At: ev.At}
+	item := service.Update{Kind: service.KindQR, Lane: service.LaneFor(service.KindQR, ""), SessionID: id, QR: image, At: ev.At}
 	if err := m.deps.Publisher.Publish(ctx, item); err != nil {
 		m.log.Error("publish qr", "session_id", id, "err", err)
 	} else {
 		m.log.Debug("qr added to batch", "session_id", id, "lane", string(item.Lane))
 	}
 	if first {
-		_ = m.publishStatus(ctx, StatusRecord{SessionID: id, Status: StatusPending, UpdatedAt: ev.At})
+		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusPending, UpdatedAt: ev.At})
 	}
 }
 
 // transition moves a live session to status; end removes it from this
 // instance (it is over) and releases its lease. A session already in status
 // publishes nothing.
-func (m *Manager) transition(ctx context.Context, id string, status Status, reason string, at time.Time, end bool, update func(*managedSession)) {
+func (m *Manager) transition(ctx context.Context, id string, status service.Status, reason string, at time.Time, end bool, update func(*managedSession)) {
 	m.mu.Lock()
 	s, ok := m.live[id]
 	if !ok {
@@ -146,7 +148,7 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 		m.release(ctx, id)
 	}
 	if changed {
-		_ = m.publishStatus(ctx, StatusRecord{SessionID: id, Status: status, Reason: reason, UpdatedAt: at})
+		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: status, Reason: reason, UpdatedAt: at})
 	}
 }
 
@@ -156,7 +158,7 @@ func (m *Manager) expireQRs(ctx context.Context) {
 	var expired []string
 	m.mu.Lock()
 	for id, s := range m.live {
-		if s.status == StatusPending && !s.pendingSince.IsZero() && now.Sub(s.pendingSince) >= m.cfg.QRExpires {
+		if s.status == service.StatusPending && !s.pendingSince.IsZero() && now.Sub(s.pendingSince) >= m.cfg.QRExpires {
 			expired = append(expired, id)
 			delete(m.live, id)
 		}
@@ -167,7 +169,7 @@ func (m *Manager) expireQRs(ctx context.Context) {
 			m.log.Warn("stop expired session", "session_id", id, "err", err)
 		}
 		m.release(ctx, id)
-		_ = m.publishStatus(ctx, StatusRecord{SessionID: id, Status: StatusExpired, Reason: ReasonQRExpired, UpdatedAt: now})
+		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusExpired, Reason: service.ReasonQRExpired, UpdatedAt: now})
 	}
 }
 
@@ -199,9 +201,9 @@ func (m *Manager) renewLeases(ctx context.Context) {
 }
 
 // publishStatus caches a status and hands it to the outbox.
-func (m *Manager) publishStatus(ctx context.Context, rec StatusRecord) error {
+func (m *Manager) publishStatus(ctx context.Context, rec service.StatusRecord) error {
 	ttl := m.cfg.TTL.Status
-	if rec.Status == StatusActive {
+	if rec.Status == service.StatusActive {
 		ttl = m.cfg.TTL.Session
 	}
 	for _, c := range m.caches() {
@@ -209,7 +211,7 @@ func (m *Manager) publishStatus(ctx context.Context, rec StatusRecord) error {
 			m.log.Warn("cache status", "session_id", rec.SessionID, "err", err)
 		}
 	}
-	item := Update{Kind: KindStatus, Lane: LaneFor(KindStatus, rec.Status), SessionID: rec.SessionID,
+	item := service.Update{Kind: service.KindStatus, Lane: service.LaneFor(service.KindStatus, rec.Status), SessionID: rec.SessionID,
 		Status: rec.Status, Reason: rec.Reason, At: rec.UpdatedAt}
 	m.log.Info("status changed", "session_id", rec.SessionID, "estado_qr", string(rec.Status), "reason", rec.Reason)
 	if err := m.deps.Publisher.Publish(ctx, item); err != nil {

@@ -1,4 +1,4 @@
-package service
+package session
 
 import (
 	"context"
@@ -8,10 +8,13 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"wagateway/service"
 )
 
-// ManagerConfig tunes the session manager; zero fields take the defaults.
-type ManagerConfig struct {
+// Config tunes the session manager. It has no defaults of its own (they
+// live in service/config); New rejects a config with a setting unset.
+type Config struct {
 	// Instance names this gateway in session leases (INSTANCE_ID).
 	Instance string
 	// QRThrottle: a repeated Start within it returns the current QR instead
@@ -24,7 +27,7 @@ type ManagerConfig struct {
 	// LeaseTTL is how long a session lease outlives this instance; the
 	// manager renews its leases every LeaseTTL/3.
 	LeaseTTL time.Duration
-	Clock    Clock
+	Clock    service.Clock // service.SystemClock when nil
 }
 
 // CacheTTL is how long each kind of cache entry lives (CACHE_TTL_*).
@@ -35,25 +38,42 @@ type CacheTTL struct {
 	Session    time.Duration // an active session's status: it changes rarely
 }
 
-// ManagerDeps are the manager's collaborators.
-type ManagerDeps struct {
-	Driver    Driver
-	L1        Cache
-	L2        Cache // nil without Redis
-	Publisher Publisher
-	Laravel   Laravel
-	Leases    Leases
-	Render    QRRenderer
-	Logger    *slog.Logger
+// Validate reports the first unusable setting, naming it.
+func (c Config) Validate() error {
+	switch {
+	case c.Instance == "":
+		return service.Errorf(service.EINVALID, "session manager needs an instance name")
+	case c.QRThrottle < 0:
+		return service.Errorf(service.EINVALID, "QR throttle must not be negative, got %s", c.QRThrottle)
+	case c.QRExpires <= 0:
+		return service.Errorf(service.EINVALID, "QR expiry must be positive, got %s", c.QRExpires)
+	case c.TTL.QR <= 0, c.TTL.Status <= 0, c.TTL.Connection <= 0, c.TTL.Session <= 0:
+		return service.Errorf(service.EINVALID, "cache TTLs must be positive, got %+v", c.TTL)
+	case c.LeaseTTL <= 0:
+		return service.Errorf(service.EINVALID, "lease TTL must be positive, got %s", c.LeaseTTL)
+	}
+	return nil
+}
+
+// Deps are the manager's collaborators.
+type Deps struct {
+	Driver    service.Driver
+	L1        service.Cache
+	L2        service.Cache // nil without Redis
+	Publisher service.Publisher
+	Laravel   service.Laravel
+	Leases    service.Leases
+	Render    service.QRRenderer
+	Logger    *slog.Logger // discards when nil
 }
 
 // Manager runs the WhatsApp sessions of this instance: it starts them,
-// turns driver events into cached statuses and outbox items, expires
+// turns driver events into cached statuses and outbox updates, expires
 // unscanned QR codes and answers status questions through the cache levels.
 // It is the Go rewrite of the seed's whatsappManager.
 type Manager struct {
-	cfg  ManagerConfig
-	deps ManagerDeps
+	cfg  Config
+	deps Deps
 	log  *slog.Logger
 
 	mu   sync.Mutex
@@ -62,43 +82,23 @@ type Manager struct {
 
 // managedSession is a session driven by this process.
 type managedSession struct {
-	status       Status // "" until the first QR or connection
+	status       service.Status // "" until the first QR or connection
 	reason       string
 	jid          string
-	qr           *QR
+	qr           *service.QR
 	startedAt    time.Time // last pairing start, for QR_THROTTLE
 	pendingSince time.Time // first QR of this pairing, for QR_EXPIRES
 	updatedAt    time.Time
 }
 
-// NewManager returns a manager; call Run to consume driver events.
-func NewManager(cfg ManagerConfig, deps ManagerDeps) *Manager {
-	if cfg.Instance == "" {
-		cfg.Instance = "gateway"
-	}
-	if cfg.QRThrottle < 0 {
-		cfg.QRThrottle = 0
-	}
-	if cfg.QRExpires <= 0 {
-		cfg.QRExpires = 120 * time.Second
-	}
-	if cfg.TTL.QR <= 0 {
-		cfg.TTL.QR = 120 * time.Second
-	}
-	if cfg.TTL.Status <= 0 {
-		cfg.TTL.Status = 300 * time.Second
-	}
-	if cfg.TTL.Connection <= 0 {
-		cfg.TTL.Connection = 30 * time.Second
-	}
-	if cfg.TTL.Session <= 0 {
-		cfg.TTL.Session = 24 * time.Hour
-	}
-	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 30 * time.Second
+// New returns a manager; call Run to consume driver events. It fails when
+// cfg is not valid (see Config.Validate).
+func New(cfg Config, deps Deps) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("session manager config: %w", err)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = SystemClock{}
+		cfg.Clock = service.SystemClock{}
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -108,25 +108,25 @@ func NewManager(cfg ManagerConfig, deps ManagerDeps) *Manager {
 		deps: deps,
 		log:  deps.Logger.With("component", "manager"),
 		live: map[string]*managedSession{},
-	}
+	}, nil
 }
 
 // Start starts pairing (or reconnects a paired device) and returns the
 // session as it is now. It is idempotent: a session already running here
 // is returned as it is, without pairing again.
-func (m *Manager) Start(ctx context.Context, id string) (Session, error) {
-	if err := ValidateSessionID(id); err != nil {
-		return Session{}, err
+func (m *Manager) Start(ctx context.Context, id string) (service.Session, error) {
+	if err := service.ValidateSessionID(id); err != nil {
+		return service.Session{}, err
 	}
 	now := m.cfg.Clock.Now()
 
 	m.mu.Lock()
 	if s, ok := m.live[id]; ok {
 		fresh := now.Sub(s.startedAt) < m.cfg.QRThrottle || (s.qr != nil && s.qr.ExpiresAt.After(now))
-		if s.status == StatusActive || fresh {
+		if s.status == service.StatusActive || fresh {
 			snap := s.session(id)
 			m.mu.Unlock()
-			if snap.Status != StatusActive { // not s.status: the event loop writes it under m.mu
+			if snap.Status != service.StatusActive { // not s.status: the event loop writes it under m.mu
 				m.log.Info("duplicate start ignored", "session_id", id, "estado_qr", string(snap.Status))
 			}
 			return snap, nil
@@ -151,7 +151,7 @@ func (m *Manager) Start(ctx context.Context, id string) (Session, error) {
 
 	if err := m.lease(ctx, id); err != nil {
 		m.drop(id, s)
-		return Session{}, err
+		return service.Session{}, err
 	}
 	if err := m.deps.Leases.Register(ctx, id); err != nil {
 		m.log.Warn("register session", "session_id", id, "err", err)
@@ -159,7 +159,7 @@ func (m *Manager) Start(ctx context.Context, id string) (Session, error) {
 	if err := m.deps.Driver.Start(ctx, id); err != nil {
 		m.drop(id, s)
 		m.release(ctx, id)
-		return Session{}, fmt.Errorf("start session %s: %w", id, err)
+		return service.Session{}, fmt.Errorf("start session %s: %w", id, err)
 	}
 	m.log.Info("session started", "session_id", id)
 	m.mu.Lock()
@@ -181,7 +181,7 @@ func (m *Manager) lease(ctx context.Context, id string) error {
 	if err != nil || owner == "" {
 		owner = "another instance"
 	}
-	return Errorf(ECONFLICT, "session %s is run by %s", id, owner)
+	return service.Errorf(service.ECONFLICT, "session %s is run by %s", id, owner)
 }
 
 func (m *Manager) release(ctx context.Context, id string) {
@@ -211,13 +211,13 @@ func (m *Manager) take(id string) *managedSession {
 // Stop disconnects a running session and keeps its device: status inactive
 // (reason stopped).
 func (m *Manager) Stop(ctx context.Context, id string) error {
-	if err := ValidateSessionID(id); err != nil {
+	if err := service.ValidateSessionID(id); err != nil {
 		return err
 	}
 	if m.take(id) == nil {
-		return Errorf(ENOTFOUND, "session %s is not running here", id)
+		return service.Errorf(service.ENOTFOUND, "session %s is not running here", id)
 	}
-	return m.stop(ctx, id, ReasonStopped)
+	return m.stop(ctx, id, service.ReasonStopped)
 }
 
 func (m *Manager) stop(ctx context.Context, id, reason string) error {
@@ -226,7 +226,7 @@ func (m *Manager) stop(ctx context.Context, id, reason string) error {
 		err = fmt.Errorf("stop session %s: %w", id, err)
 	}
 	m.release(ctx, id)
-	rec := StatusRecord{SessionID: id, Status: StatusInactive, Reason: reason, UpdatedAt: m.cfg.Clock.Now()}
+	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: reason, UpdatedAt: m.cfg.Clock.Now()}
 	return errors.Join(err, m.publishStatus(ctx, rec))
 }
 
@@ -244,7 +244,7 @@ func (m *Manager) Logout(ctx context.Context, id string) error {
 	// lookup answers inactive instead of asking Laravel (which may not have it
 	// yet) and caching its older answer.
 	m.forget(ctx, id)
-	rec := StatusRecord{SessionID: id, Status: StatusInactive, Reason: ReasonLogout, UpdatedAt: m.cfg.Clock.Now()}
+	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: service.ReasonLogout, UpdatedAt: m.cfg.Clock.Now()}
 	err := m.publishStatus(ctx, rec)
 	m.log.Info("session logged out", "session_id", id)
 	return err
@@ -260,7 +260,7 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	m.forget(ctx, id) // before stop caches the final status, as in Logout
 	var err error
 	if live {
-		err = m.stop(ctx, id, ReasonStopped)
+		err = m.stop(ctx, id, service.ReasonStopped)
 	}
 	if lerr := m.deps.Driver.Logout(ctx, id); lerr != nil {
 		err = errors.Join(err, fmt.Errorf("unlink session %s: %w", id, lerr))
@@ -271,7 +271,7 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 
 // known returns ENOTFOUND unless id runs here, is registered, or has a device.
 func (m *Manager) known(ctx context.Context, id string) error {
-	if err := ValidateSessionID(id); err != nil {
+	if err := service.ValidateSessionID(id); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -293,7 +293,7 @@ func (m *Manager) known(ctx context.Context, id string) error {
 			return nil
 		}
 	}
-	return Errorf(ENOTFOUND, "session %s not found", id)
+	return service.Errorf(service.ENOTFOUND, "session %s not found", id)
 }
 
 // forget drops every trace of id: caches, lease and the Known set.
@@ -325,7 +325,7 @@ func (m *Manager) Restore(ctx context.Context) (int, error) {
 		switch {
 		case err == nil:
 			n++
-		case ErrorCode(err) == ECONFLICT:
+		case service.ErrorCode(err) == service.ECONFLICT:
 			m.log.Info("session left to its owner", "session_id", id, "err", err)
 		default:
 			errs = append(errs, err)
@@ -348,7 +348,7 @@ func (m *Manager) Close(ctx context.Context) error {
 	sort.Strings(ids)
 	var errs []error
 	for _, id := range ids {
-		if err := m.stop(ctx, id, ReasonStopped); err != nil {
+		if err := m.stop(ctx, id, service.ReasonStopped); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -359,12 +359,12 @@ func (m *Manager) Close(ctx context.Context) error {
 // PairPhone starts the session if needed and returns the code the user
 // types on the phone, when the driver can pair by phone number.
 func (m *Manager) PairPhone(ctx context.Context, id, phone string) (string, error) {
-	pairer, ok := m.deps.Driver.(PhonePairer)
+	pairer, ok := m.deps.Driver.(service.PhonePairer)
 	if !ok {
-		return "", Errorf(EINVALID, "this driver cannot pair by phone number")
+		return "", service.Errorf(service.EINVALID, "this driver cannot pair by phone number")
 	}
 	if !validPhone(phone) {
-		return "", Errorf(EINVALID, "phone must be 7 to 15 digits with country code, got %q", truncate(phone, 20))
+		return "", service.Errorf(service.EINVALID, "phone must be 7 to 15 digits with country code, got %q", truncate(phone, 20))
 	}
 	if _, err := m.Start(ctx, id); err != nil {
 		return "", err
@@ -378,7 +378,7 @@ func (m *Manager) PairPhone(ctx context.Context, id, phone string) (string, erro
 
 // CanPairPhone reports whether the driver pairs by phone number.
 func (m *Manager) CanPairPhone() bool {
-	_, ok := m.deps.Driver.(PhonePairer)
+	_, ok := m.deps.Driver.(service.PhonePairer)
 	return ok
 }
 
@@ -400,7 +400,7 @@ func (m *Manager) ActiveSessions() int {
 	defer m.mu.Unlock()
 	n := 0
 	for _, s := range m.live {
-		if s.status == StatusActive {
+		if s.status == service.StatusActive {
 			n++
 		}
 	}
@@ -408,27 +408,34 @@ func (m *Manager) ActiveSessions() int {
 }
 
 // shownStatus is the status s shows; call with m.mu held.
-func (s *managedSession) shownStatus() Status {
+func (s *managedSession) shownStatus() service.Status {
 	if s.status == "" {
-		return StatusPending // starting: the first QR is on its way
+		return service.StatusPending // starting: the first QR is on its way
 	}
 	return s.status
 }
 
 // session is the public view of s; call with m.mu held.
-func (s *managedSession) session(id string) Session {
+func (s *managedSession) session(id string) service.Session {
 	st := s.shownStatus()
-	out := Session{ID: id, Status: st, Reason: s.reason, JID: s.jid, UpdatedAt: s.updatedAt}
-	if s.qr != nil && st == StatusPending {
+	out := service.Session{ID: id, Status: st, Reason: s.reason, JID: s.jid, UpdatedAt: s.updatedAt}
+	if s.qr != nil && st == service.StatusPending {
 		qr := *s.qr
 		out.QR = &qr
 	}
 	return out
 }
 
-func (m *Manager) caches() []Cache {
+func (m *Manager) caches() []service.Cache {
 	if m.deps.L2 == nil {
-		return []Cache{m.deps.L1}
+		return []service.Cache{m.deps.L1}
 	}
-	return []Cache{m.deps.L1, m.deps.L2}
+	return []service.Cache{m.deps.L1, m.deps.L2}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -1,4 +1,4 @@
-package service_test
+package session_test
 
 import (
 	"context"
@@ -12,11 +12,32 @@ import (
 	"wagateway/internal/clocktest"
 	"wagateway/internal/logtest"
 	"wagateway/service"
+	"wagateway/service/config"
 	"wagateway/service/mock"
+	"wagateway/service/session"
 )
 
+// testConfig fills the settings a test leaves zero from config.Default, as
+// the gateway's wiring does.
+func testConfig(c session.Config) session.Config {
+	d := config.Default()
+	if c.Instance == "" {
+		c.Instance = d.InstanceID
+	}
+	if c.QRExpires == 0 {
+		c.QRExpires = d.QRExpires
+	}
+	if c.TTL == (session.CacheTTL{}) {
+		c.TTL = session.CacheTTL{QR: d.CacheTTLQR, Status: d.CacheTTLStatus, Connection: d.CacheTTLConnection, Session: d.CacheTTLSession}
+	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = d.LeaseTTL
+	}
+	return c
+}
+
 type mgrHarness struct {
-	m       *service.Manager
+	m       *session.Manager
 	drv     *mock.Driver
 	l1, l2  *mock.Cache
 	pub     *mock.Publisher
@@ -63,12 +84,12 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 	h.leases.EXPECT().Register(any, any).Return(nil).Maybe()
 	h.leases.EXPECT().Release(any, any, "gw-1").Return(nil).Maybe()
 
-	h.m = service.NewManager(service.ManagerConfig{
+	m, err := session.New(testConfig(session.Config{
 		Instance:   "gw-1",
 		Clock:      h.clock,
 		LeaseTTL:   30 * time.Second,
 		QRThrottle: 30 * time.Second,
-	}, service.ManagerDeps{
+	}), session.Deps{
 		Driver:    h.drv,
 		L1:        h.l1,
 		L2:        h.l2,
@@ -81,6 +102,10 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		},
 		Logger: slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m = m
 	return h
 }
 
