@@ -201,8 +201,7 @@ func (g *Gateway) CacheMetrics(t *testing.T) CacheMetrics {
 type LogLine struct {
 	Msg       string `json:"msg"`
 	Level     string `json:"level"`
-	SessionID string `json:"session_id"` // the manager's lines
-	Session   string `json:"session"`    // the flusher's lines
+	SessionID string `json:"session_id"`
 	Status    string `json:"estado_qr"`
 	Kind      string `json:"kind"`
 	Items     int    `json:"items"`
@@ -238,9 +237,9 @@ func published(logs ...string) map[string]string {
 			case l.Msg == "status changed":
 				changed[l.SessionID] = l.Status
 			case l.Msg == "item added" && l.Kind == "status":
-				if st, ok := changed[l.Session]; ok {
-					out[l.Session] = st
-					delete(changed, l.Session)
+				if st, ok := changed[l.SessionID]; ok {
+					out[l.SessionID] = st
+					delete(changed, l.SessionID)
 				}
 			}
 		}

@@ -156,7 +156,7 @@ func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind service.Kind,
 		}
 		l.notBefore = end.Add(wait)
 		f.log.WarnContext(ctx, "batch failed", "lane", l.lane, "kind", kind, "items", len(items),
-			"status", report.StatusCode, "attempt", attempt, "retry_in_ms", wait.Milliseconds(), "error", err)
+			"status", report.StatusCode, "attempt", attempt, "retry_in_ms", wait.Milliseconds(), "err", err)
 		if !c.drain && attempt+1 >= flusherCycleAttempts {
 			return errFlusherLaravelDown
 		}
@@ -240,7 +240,7 @@ func (f *Flusher) delivered(ctx context.Context, c *flushCycle, kind service.Kin
 		f.cfg.Observer.OnDelivered(it, now.Sub(it.At))
 	}
 	if f.cfg.Mode == service.DeliveryModeDirect {
-		f.log.InfoContext(ctx, "item sent", "lane", c.lane.lane, "kind", kind, "session", items[0].SessionID,
+		f.log.InfoContext(ctx, "item sent", "lane", c.lane.lane, "kind", kind, "session_id", items[0].SessionID,
 			"request_ms", took.Milliseconds(), "retries", attempt)
 		return nil
 	}
@@ -309,7 +309,7 @@ func (f *Flusher) deadLetter(ctx context.Context, l *flusherLane, items []servic
 	for _, dl := range dead {
 		f.addPending(dl.Item.Kind, -1)
 		f.log.WarnContext(ctx, "item dead-lettered", "lane", l.lane, "kind", dl.Item.Kind,
-			"session", dl.Item.SessionID, "id", dl.Item.ID, "reason", reason)
+			"session_id", dl.Item.SessionID, "id", dl.Item.ID, "reason", reason)
 		f.cfg.Observer.OnDeadLettered(dl)
 	}
 	return nil

@@ -157,7 +157,7 @@ func (f *Flusher) Publish(ctx context.Context, it service.Update) error {
 	}
 	f.accepted.Add(1)
 	f.addPending(added.Kind, 1)
-	f.log.DebugContext(ctx, "item added", "session", added.SessionID, "kind", added.Kind, "lane", added.Lane, "id", added.ID)
+	f.log.DebugContext(ctx, "item added", "session_id", added.SessionID, "kind", added.Kind, "lane", added.Lane, "id", added.ID)
 
 	l := f.lanes[added.Lane]
 	n := l.since[added.Kind].Add(1)
@@ -204,7 +204,7 @@ func (f *Flusher) runLane(ctx context.Context, l *flusherLane) {
 		case errors.Is(err, errFlusherBackingOff):
 			f.log.DebugContext(ctx, "flush skipped: backing off", "lane", l.lane)
 		default:
-			f.log.ErrorContext(ctx, "flush failed", "lane", l.lane, "error", err)
+			f.log.ErrorContext(ctx, "flush failed", "lane", l.lane, "err", err)
 		}
 	}
 }
@@ -256,7 +256,7 @@ func (f *Flusher) Metrics(ctx context.Context) service.BatchMetrics {
 
 	stats, err := f.outbox.Stats(ctx)
 	if err != nil {
-		f.log.WarnContext(ctx, "outbox stats unavailable for batch metrics", "error", err)
+		f.log.WarnContext(ctx, "outbox stats unavailable for batch metrics", "err", err)
 	}
 	for _, lane := range service.Lanes {
 		l := f.lanes[lane]

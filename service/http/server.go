@@ -1,5 +1,6 @@
-// Package http is the gateway's HTTP API (see ARCHITECTURE.md, "Gateway HTTP
-// API"): starting and inspecting sessions, health and metrics, and the
+// Package http is the gateway's HTTP API (the routes are in routes below, the
+// JSON shapes in sessions.go and metrics.go, and e2e/api_test.go drives them
+// black-box): starting and inspecting sessions, health and metrics, and the
 // simulator's controls.
 //
 // It must never hold state of its own or reach Redis, Laravel or WhatsApp

@@ -111,7 +111,8 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// Wire shapes of the Laravel API (see ARCHITECTURE.md).
+// Wire shapes of the Laravel API, as contracts/README.md describes it and
+// contracts/pacts/wagateway-laravel.json pins it.
 type (
 	qrJSON struct {
 		SessionID   string `json:"session_id"`
@@ -177,7 +178,7 @@ func (c *Client) postBatch(ctx context.Context, path, field, key string, body an
 	if err := json.Unmarshal(raw, &res); err != nil {
 		// A 2xx means Laravel took the batch; a body we can't read must not
 		// make the flusher send it again.
-		c.log.WarnContext(ctx, "laravel batch answer is not the expected JSON", "path", path, "body", bodyStart(raw), "error", err)
+		c.log.WarnContext(ctx, "laravel batch answer is not the expected JSON", "path", path, "body", bodyStart(raw), "err", err)
 		return service.BatchResult{Success: true, Updated: n}, nil
 	}
 	return res, nil
@@ -273,7 +274,7 @@ func (c *Client) do(ctx context.Context, method, path, key string, body any, fie
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			msg = fmt.Sprintf("no answer within %s", c.timeout)
 		}
-		c.log.DebugContext(ctx, "laravel request failed", "method", method, "path", path, "error", err)
+		c.log.DebugContext(ctx, "laravel request failed", "method", method, "path", path, "err", err)
 		return nil, &service.DeliveryError{Message: msg, Err: fmt.Errorf("laravel %s %s: %w", method, path, err)}
 	}
 	defer func() {
@@ -288,7 +289,7 @@ func (c *Client) do(ctx context.Context, method, path, key string, body any, fie
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if readErr != nil {
 			// The status line says Laravel took it; only the answer's body was cut.
-			c.log.WarnContext(ctx, "laravel answer body unreadable", "path", path, "error", readErr)
+			c.log.WarnContext(ctx, "laravel answer body unreadable", "path", path, "err", readErr)
 		}
 		return raw, nil
 	}

@@ -94,7 +94,7 @@ func NewOutbox(rdb *goredis.Client, cfg OutboxConfig) (*Outbox, error) {
 		cfg.Clock = service.SystemClock{}
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler) // loggers are injected; none means quiet
 	}
 	if cfg.BufferSize <= 0 {
 		cfg.BufferSize = DefaultBufferSize

@@ -16,7 +16,7 @@ type Config struct {
 	// Version is WA_VERSION, the WhatsApp Web version to advertise, like
 	// "2.3000.1023456789". Empty keeps whatsmeow's built-in one.
 	Version string
-	// Logger receives the driver's and whatsmeow's logs; nil means slog.Default().
+	// Logger receives the driver's and whatsmeow's logs; nil discards them.
 	Logger *slog.Logger
 	// EventBuffer is the capacity of Events(); 0 means 256.
 	EventBuffer int
@@ -28,7 +28,7 @@ const defaultEventBuffer = 256
 
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Logger = slog.New(slog.DiscardHandler) // loggers are injected; none means quiet
 	}
 	if c.EventBuffer <= 0 {
 		c.EventBuffer = defaultEventBuffer
