@@ -17,7 +17,7 @@ type BatchMetrics struct {
 	Failed        int64        `json:"failed"`        // failed requests
 	Retries       int64        `json:"retries"`       // requests that were retries
 	DeadLettered  int64        `json:"deadLettered"`  // items Laravel refused for good
-	RequestsSaved int64        `json:"requestsSaved"` // accepted events minus requests sent
+	RequestsSaved int64        `json:"requestsSaved"` // accepted events minus first tries (retries excluded), ≥ 0
 
 	Lanes map[Lane]LaneMetrics `json:"lanes"`
 }

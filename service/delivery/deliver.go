@@ -53,12 +53,14 @@ func (f *Flusher) flushLane(ctx context.Context, l *flusherLane, drain bool) err
 				return err
 			}
 		}
+		// Reset before the claim: what is published while it runs is not in
+		// it and must still count toward the next early wake-up.
+		for _, n := range l.since {
+			n.Store(0)
+		}
 		items, err := f.outbox.Claim(ctx, l.lane, f.cfg.ClaimMax)
 		if err != nil {
 			return fmt.Errorf("claim: %w", err)
-		}
-		for _, n := range l.since {
-			n.Store(0)
 		}
 		if len(items) == 0 {
 			return nil

@@ -249,7 +249,9 @@ func (f *Flusher) Metrics(ctx context.Context) service.BatchMetrics {
 		DeadLettered:    f.deadLettered.Load(),
 		Lanes:           make(map[service.Lane]service.LaneMetrics, len(service.Lanes)),
 	}
-	m.RequestsSaved = m.Accepted - m.Requests
+	// Retries carry no new event: only first tries count against what was
+	// accepted. Never negative: direct mode saves nothing, it costs nothing.
+	m.RequestsSaved = max(0, m.Accepted-(m.Requests-m.Retries))
 	f.pendingMu.Lock()
 	m.QRBatchSize, m.StatusBatchSize = f.pending[service.KindQR], f.pending[service.KindStatus]
 	f.pendingMu.Unlock()

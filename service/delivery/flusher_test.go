@@ -560,3 +560,29 @@ func TestFlusherConfigValidate(t *testing.T) {
 		t.Error("New accepted an empty config")
 	}
 }
+
+// Retries are not requests that carried new events: in direct mode, where
+// nothing is coalesced, a retried request saves nothing and must not make
+// requestsSaved negative (it was accepted - requests = 1 - 2 = -1).
+func TestFlusherRequestsSavedCountsNoRetries(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{Mode: service.DeliveryModeDirect}, true)
+	h.expectAcks(1)
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n == 0 {
+			return &service.DeliveryError{StatusCode: 503, Message: "maintenance"}
+		}
+		return nil
+	})
+	ctx := context.Background()
+	h.publish(t, flStatus("a", service.StatusActive, 0))
+	if err := h.f.FlushAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := h.f.Metrics(ctx)
+	if m.Accepted != 1 || m.Requests != 2 || m.Retries != 1 || m.Sent != 1 {
+		t.Fatalf("metrics = %+v, want 1 accepted, 2 requests (1 retry), 1 sent", m)
+	}
+	if m.RequestsSaved != 0 {
+		t.Errorf("requestsSaved = %d in direct mode, want 0", m.RequestsSaved)
+	}
+}

@@ -71,3 +71,64 @@ func TestFlusherWakesWhenOneKindFillsARequest(t *testing.T) {
 		t.Fatal("the third service.QR code did not wake the HIGH lane")
 	}
 }
+
+// claimingOutbox holds Claim until release is closed, telling claiming
+// when one started.
+type claimingOutbox struct {
+	wakeTestOutbox
+	claiming chan struct{}
+	release  chan struct{}
+}
+
+func (o *claimingOutbox) Claim(context.Context, service.Lane, int) ([]service.Update, error) {
+	o.claiming <- struct{}{}
+	<-o.release
+	return nil, nil
+}
+
+// Items published while a flush claims are not in that claim: they count
+// toward the next early wake-up. Resetting the counters after Claim lost
+// them, so a full request's worth waited for the interval.
+func TestFlusherItemsPublishedDuringClaimKeepTheirWake(t *testing.T) {
+	d := config.Default()
+	ob := &claimingOutbox{claiming: make(chan struct{}, 1), release: make(chan struct{})}
+	f, err := New(Config{Mode: d.DeliveryMode, BatchSize: 3, BatchInterval: d.BatchInterval, PriorityInterval: d.PriorityInterval,
+		BackoffBase: d.BackoffBase, BackoffMax: d.BackoffMax}, ob, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	publish := func(id string) {
+		t.Helper()
+		if err := f.Publish(ctx, service.Update{Kind: service.KindQR, SessionID: id, QR: "data:image/png;base64,AA==", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lane := f.lanes[service.LaneHigh]
+	flushed := make(chan error, 1)
+	go func() { flushed <- f.flushLane(ctx, lane, false) }()
+	select {
+	case <-ob.claiming:
+	case <-ctx.Done():
+		t.Fatal("flush never claimed")
+	}
+	publish("a") // during the claim
+	publish("b")
+	close(ob.release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lane.wake:
+		t.Fatal("2 QR codes woke the lane: a request holds 3")
+	default:
+	}
+	publish("c")
+	select {
+	case <-lane.wake:
+	default:
+		t.Fatal("the third QR code since the claim did not wake the lane: the two published during the claim were forgotten")
+	}
+}
