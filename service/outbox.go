@@ -56,7 +56,7 @@ type OutboxStats struct {
 }
 
 // Publisher accepts an event's item for delivery to Laravel: it is in the
-// outbox (durably, when the outbox is) once Publish returns nil. The Flusher
+// outbox (durably, when the outbox is) once Publish returns nil. delivery.Flusher
 // implements it; the session manager only needs this.
 type Publisher interface {
 	Publish(ctx context.Context, it Update) error
