@@ -11,6 +11,7 @@ import (
 
 	"wagateway/mocklaravel"
 	"wagateway/service"
+	"wagateway/service/session"
 )
 
 // Options configure a run.
@@ -37,9 +38,9 @@ type Options struct {
 	Progress io.Writer // progress bar; nil for none
 }
 
-// managerTick is the gateway manager's QR-expiry tick; it is not scaled,
-// so an expiry may come up to this late (in real time).
-const managerTick = time.Second
+// managerTick is the gateway manager's QR-expiry tick (session.Tick); it is
+// not scaled, so an expiry may come up to this late (in real time).
+const managerTick = session.Tick
 
 // Runner runs the same plan once per mode.
 type Runner struct {

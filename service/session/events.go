@@ -8,8 +8,9 @@ import (
 	"wagateway/service"
 )
 
-// managerTick is how often Run checks QR expiry and lease renewal.
-const managerTick = time.Second
+// Tick is how often Run checks QR expiry and lease renewal (more often when
+// LeaseTTL/3 is shorter); a QR expires up to a Tick late.
+const Tick = time.Second
 
 // Run consumes driver events, expires unscanned QR codes and renews the
 // leases of running sessions until ctx ends or the driver closes Events.
@@ -38,7 +39,7 @@ func (m *Manager) Run(ctx context.Context) error {
 }
 
 func (m *Manager) tickInterval() time.Duration {
-	return min(managerTick, m.cfg.LeaseTTL/3)
+	return min(Tick, m.cfg.LeaseTTL/3)
 }
 
 // handle applies one driver event; it only does cache and outbox writes, so
