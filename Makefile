@@ -7,7 +7,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-run: ## the gateway with defaults (real WhatsApp); env vars override (see README)
+run: ## the gateway with defaults (real WhatsApp); env vars override (docs/configuration.md)
 	@bash scripts/run.sh
 
 demo: ## mock Laravel + gateway with simulated phones, batches arriving live
