@@ -7,13 +7,13 @@ export PATH := /usr/local/go/bin:$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-run: ## the gateway with defaults (real WhatsApp); env vars override (see README)
+run: ## the gateway with defaults (real WhatsApp); env vars override (docs/configuration.md)
 	@bash scripts/run.sh
 
 demo: ## mock Laravel + gateway with simulated phones, batches arriving live
 	@bash scripts/demo.sh
 
-test: unit contracts e2e loadtest-quick ## everything CI runs (installs and starts what is missing)
+test: lint unit contracts e2e loadtest-quick ## everything CI runs (installs and starts what is missing)
 	@echo "make test: all passed"
 
 unit: ## go vet + unit tests (real Redis), -race on ./service/... (RACE=0 skips it)
@@ -48,9 +48,11 @@ image: ## container images wagateway:local and wagateway-mocklaravel:local (stat
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint: ## gofmt check, go vet, staticcheck, govulncheck (skipped, and said so, when its database is unreachable)
+lint: ## go mod tidy check, gofmt check, go vet, staticcheck, govulncheck (skipped, and said so, when its database is unreachable)
+	go mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	CGO_ENABLED=0 go vet ./...
 	CGO_ENABLED=0 go vet -tags e2e ./e2e/...
+	CGO_ENABLED=0 go vet -tags postgres ./internal/pgtest/...
 	CGO_ENABLED=0 go run $(STATICCHECK) ./...
 	@bash scripts/vulncheck.sh

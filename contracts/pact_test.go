@@ -107,7 +107,7 @@ const (
 	idempotencyKeyPattern = `^[0-9a-f]{32}$`
 	jsonContentPattern    = `^application\/json`
 
-	// The signature headers (service/laravel/sign.go; README "Signed requests
+	// The signature headers (service/laravel/sign.go; docs/laravel.md "Signed requests
 	// to Laravel"). A POST's webhook-id is its Idempotency-Key; the GET
 	// lookup's is msg_<random>, any token.
 	webhookIDPattern        = `^\S+$`

@@ -7,16 +7,10 @@
 //
 // # Laravel API
 //
-// All bodies are JSON (Content-Type application/json, at most 5 MB).
-//
-//	POST /api/qr/batch              {"qrs":[{"session_id","qr","generated_at"}]}
-//	POST /api/whatsapp/status/batch {"statuses":[{"session_id","estado_qr","updated_at"}]}
-//	    → 200 {"success":true,"updated":N,"failed":M}
-//	POST /api/qr                    {"session_id","qr"[,"generated_at"]}
-//	POST /api/whatsapp/status       {"session_id","estado_qr"[,"updated_at"]}
-//	    → 200 {"success":true}; 404 {"message":…} for an unknown account with autocreate off
-//	GET  /api/whatsapp/status/{sessionId}
-//	    → 200 {"session_id","estado_qr","last_status_update"}; 404 {"message":…}
+// The routes, bodies, answers and errors are described once, in
+// contracts/README.md, and pinned by contracts/pacts/wagateway-laravel.json,
+// which `make contracts` verifies this mock against. Bodies are at most 5 MB.
+// What follows is how the mock fills in what the contract leaves to the app.
 //
 // Times are RFC 3339, with or without fractional seconds, and are written
 // back in UTC with milliseconds (TimeFormat). They are required in batches

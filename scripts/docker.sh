@@ -4,7 +4,7 @@
 LOCAL_REDIS_IMAGE=wagateway/redis:local
 
 # ensure_docker: use the engine `docker info` answers; else install docker.io and start dockerd.
-# dockerd stays up afterwards (README: "Which daemon stays up").
+# dockerd stays up afterwards (docs/testing.md: "Which daemon stays up").
 ensure_docker() {
   if have docker && docker info >/dev/null 2>&1; then
     log docker "engine answering ($(docker info --format '{{.ServerVersion}}' 2>/dev/null))"
