@@ -1,19 +1,26 @@
-// Package qrcode renders WhatsApp pairing codes as PNG data URLs with
-// github.com/skip2/go-qrcode. It never logs the code it renders.
+// Package qrcode renders WhatsApp pairing codes as PNG data URLs.
+//
+// The symbol's layout and error correction come from rsc.io/qr/coding; this
+// package picks the mask (ISO/IEC 18004 penalty rules) and writes the 1-bit
+// PNG itself, because both are on the hot path of every pairing session. It
+// never logs the code it renders.
 package qrcode
 
 import (
 	"encoding/base64"
 	"fmt"
-
-	goqrcode "github.com/skip2/go-qrcode"
+	"sync"
 
 	"wagateway/service"
 )
 
-// Size is the PNG's width and height in pixels: big enough for a phone
-// camera, small enough (~2 KB) to travel in batches.
-const Size = 256
+// ModulePixels is the width of one QR module in the PNG: four pixels is
+// what a phone camera reads reliably from a screen.
+const ModulePixels = 4
+
+// QuietZone is the light border around the symbol, in modules, as the QR
+// standard asks.
+const QuietZone = 4
 
 // prefix is how every data URL this package returns starts.
 const prefix = "data:image/png;base64,"
@@ -21,16 +28,29 @@ const prefix = "data:image/png;base64,"
 // Render implements service.QRRenderer.
 var _ service.QRRenderer = Render
 
+// scratchPool keeps the buffers of one render (symbol grids, PNG rows, the
+// zlib writer) so a render allocates only its result.
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
 // Render encodes code as a QR image and returns it as a PNG data URL.
 func Render(code string) (string, error) {
 	if code == "" {
 		return "", service.Errorf(service.EINVALID, "empty QR code")
 	}
-	png, err := goqrcode.Encode(code, goqrcode.Medium, Size)
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	sym, err := s.symbol(code)
 	if err != nil {
 		return "", fmt.Errorf("render qr: %w", err)
 	}
-	return prefix + base64.StdEncoding.EncodeToString(png), nil
+	png, err := s.png(sym)
+	if err != nil {
+		return "", fmt.Errorf("render qr: %w", err)
+	}
+	out := make([]byte, len(prefix)+base64.StdEncoding.EncodedLen(len(png)))
+	copy(out, prefix)
+	base64.StdEncoding.Encode(out[len(prefix):], png)
+	return string(out), nil
 }
 
 // PNG returns the image bytes of a data URL produced by Render.

@@ -1,0 +1,79 @@
+package qrcode
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/makiuchi-d/gozxing/qrcode/encoder"
+)
+
+// TestSymbolMatchesReferenceEncoder compares every module with ZXing's
+// encoder, which lays out, masks and scores by the standard: the same data
+// must give the same symbol, mask choice included.
+func TestSymbolMatchesReferenceEncoder(t *testing.T) {
+	r := rand.New(rand.NewPCG(18004, 1))
+	var s scratch
+	masks, sizes := map[int]bool{}, map[int]bool{}
+	// 20 to 254 characters are versions 2 to 11 (bit-line scoring), the
+	// rest up to version 19 take the module-by-module path.
+	for i := range 50 {
+		code := "2@" + randomText(r, 20+i*6)
+		if i >= 40 {
+			code = "2@" + randomText(r, 260+(i-40)*50)
+		}
+		sym, err := s.symbol(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := encoder.Encoder_encodeWithoutHint(code, decoder.ErrorCorrectionLevel_M)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := ref.GetMatrix()
+		if m.GetWidth() != sym.size {
+			t.Fatalf("%d chars: %d modules, reference %d", len(code), sym.size, m.GetWidth())
+		}
+		for y := range sym.size {
+			for x := range sym.size {
+				if int8(sym.modules[y*sym.size+x]) != m.Get(x, y) {
+					t.Fatalf("%d chars: module (%d, %d) differs from the reference (mask %d)", len(code), x, y, ref.GetMaskPattern())
+				}
+			}
+		}
+		want := referencePenalty(m)
+		if got := penalty(sym.modules, sym.size); got != want {
+			t.Fatalf("%d chars: penalty %d, reference %d", len(code), got, want)
+		}
+		if sym.size <= 64 {
+			rows, cols := lines(sym.modules, sym.size)
+			if got := bitPenalty(rows, cols, sym.size); got != want {
+				t.Fatalf("%d chars: bit penalty %d, reference %d", len(code), got, want)
+			}
+		}
+		sizes[sym.size] = true
+		masks[ref.GetMaskPattern()] = true
+	}
+	if !sizes[61] || !sizes[65] {
+		t.Fatalf("sizes %v: the table misses version 11 or 12", sizes)
+	}
+	if len(masks) < 4 {
+		t.Fatalf("only masks %v chosen over 50 codes: the table does not exercise mask choice", masks)
+	}
+}
+
+func referencePenalty(m *encoder.ByteMatrix) int {
+	return encoder.MaskUtil_applyMaskPenaltyRule1(m) + encoder.MaskUtil_applyMaskPenaltyRule2(m) +
+		encoder.MaskUtil_applyMaskPenaltyRule3(m) + encoder.MaskUtil_applyMaskPenaltyRule4(m)
+}
+
+// randomText is n characters of the alphabet WhatsApp codes use (base64 and
+// commas), so the symbol is in byte mode like the real ones.
+func randomText(r *rand.Rand, n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=,"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return string(b)
+}
