@@ -58,6 +58,7 @@ type Config struct {
 	InstanceID      string        // INSTANCE_ID, owner name for leases
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, deadline for the final flush
 	MetricsPublic   bool          // METRICS_PUBLIC, /metrics without API_KEY
+	PprofAddr       string        // PPROF_ADDR, loopback host:port for net/http/pprof, empty = off
 
 	SimTimeScale       float64       // SIM_TIME_SCALE, >0; compresses the QR schedule
 	SimScanProbability float64       // SIM_SCAN_PROBABILITY, 0..1
@@ -152,6 +153,7 @@ func Load(getenv func(string) string) (Config, error) {
 		InstanceID:      r.instanceID("INSTANCE_ID", d.InstanceID),
 		ShutdownTimeout: r.positiveDuration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 		MetricsPublic:   r.boolean("METRICS_PUBLIC", d.MetricsPublic),
+		PprofAddr:       r.loopbackAddr("PPROF_ADDR"),
 
 		SimTimeScale:       r.positiveFloat("SIM_TIME_SCALE", d.SimTimeScale),
 		SimScanProbability: r.probability("SIM_SCAN_PROBABILITY", d.SimScanProbability),

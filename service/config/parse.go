@@ -69,6 +69,25 @@ func (r *reader) addr(name, def string) string {
 	return v
 }
 
+// loopbackAddr is an optional listen address that only this machine can
+// reach: profiles show memory contents (codes, tokens), so never a public one.
+func (r *reader) loopbackAddr(name string) string {
+	v := r.raw(name)
+	if v == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	ip := net.ParseIP(host)
+	if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+		r.fail(name, v, "a loopback listen address like 127.0.0.1:6060, [::1]:6060 or localhost:6060 (profiles expose memory; never a public interface)")
+		return ""
+	}
+	return v
+}
+
 var hostnamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
 
 func validHostname(h string) bool { return len(h) <= 253 && hostnamePattern.MatchString(h) }

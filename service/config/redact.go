@@ -32,6 +32,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("INSTANCE_ID", c.InstanceID),
 		slog.String("SHUTDOWN_TIMEOUT", c.ShutdownTimeout.String()),
 		slog.Bool("METRICS_PUBLIC", c.MetricsPublic),
+		slog.String("PPROF_ADDR", c.PprofAddr),
 		slog.Float64("SIM_TIME_SCALE", c.SimTimeScale),
 		slog.Float64("SIM_SCAN_PROBABILITY", c.SimScanProbability),
 		slog.String("SIM_SCAN_DELAY", c.SimScanDelay.String()),

@@ -50,7 +50,8 @@ type Main struct {
 
 	server *gwhttp.Server
 	ln     net.Listener
-	served chan error // result of server.Serve
+	served chan error   // result of server.Serve
+	pprof  *pprofServer // nil unless PPROF_ADDR
 
 	cancel context.CancelFunc // stops the background loops
 	loops  sync.WaitGroup
@@ -68,6 +69,10 @@ func NewMain(cfg config.Config, logger *slog.Logger) *Main {
 // On error, Close releases whatever was started.
 func (m *Main) Run(ctx context.Context) error {
 	m.logStart()
+	// Profiles on their own loopback listener, when PPROF_ADDR asks.
+	if err := m.startPprof(); err != nil {
+		return err
+	}
 	// Cache, outbox and leases: Redis when configured, else memory.
 	if err := m.openStores(ctx); err != nil {
 		return err
@@ -335,6 +340,11 @@ func (m *Main) close() error {
 	if m.redis != nil {
 		if err := m.redis.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close redis: %w", err))
+		}
+	}
+	if m.pprof != nil {
+		if err := m.pprof.Close(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
