@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"slices"
 	"time"
 
 	"wagateway/service"
@@ -61,4 +62,27 @@ func Total(perLane map[service.Lane]int) int {
 		n += v
 	}
 	return n
+}
+
+// MeasuredInterval is a lane's flush interval as the run shows it: the
+// median gap between flushes, requests less than half the configured
+// interval apart counting as one flush (several batches, both endpoints).
+// A busy machine stretches it; it is never below nominal, so a latency
+// gate on it is never stricter than on the configured interval. With fewer
+// than three flushes it is nominal.
+func MeasuredInterval(requests []time.Time, nominal time.Duration) time.Duration {
+	times := slices.Clone(requests)
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	var gaps []time.Duration
+	for i, last := 1, 0; i < len(times); i++ {
+		if g := times[i].Sub(times[i-1]); g > nominal/2 {
+			gaps = append(gaps, times[i].Sub(times[last]))
+			last = i
+		}
+	}
+	if len(gaps) < 2 {
+		return nominal
+	}
+	slices.Sort(gaps)
+	return max(gaps[len(gaps)/2], nominal)
 }

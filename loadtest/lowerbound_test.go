@@ -52,3 +52,39 @@ func TestLowerBound(t *testing.T) {
 		})
 	}
 }
+
+func TestMeasuredInterval(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// flushes returns n flushes every gap, each two requests 5 ms apart
+	// (QR and status endpoints), plus idle stretches after every tenth.
+	flushes := func(n int, gap, idle time.Duration) []time.Time {
+		var out []time.Time
+		at := t0
+		for i := range n {
+			out = append(out, at, at.Add(5*time.Millisecond))
+			at = at.Add(gap)
+			if i%10 == 9 {
+				at = at.Add(idle)
+			}
+		}
+		return out
+	}
+	nominal := 100 * time.Millisecond
+	cases := []struct {
+		name     string
+		requests []time.Time
+		want     time.Duration
+	}{
+		{"on time", flushes(50, 100*time.Millisecond, 0), 100 * time.Millisecond},
+		{"busy machine stretches it", flushes(50, 160*time.Millisecond, 0), 160 * time.Millisecond},
+		{"idle stretches do not", flushes(50, 100*time.Millisecond, 2*time.Second), 100 * time.Millisecond},
+		{"never below nominal", flushes(50, 70*time.Millisecond, 0), 100 * time.Millisecond},
+		{"too few flushes", flushes(2, 300*time.Millisecond, 0), 100 * time.Millisecond},
+		{"nothing", nil, 100 * time.Millisecond},
+	}
+	for _, c := range cases {
+		if got := MeasuredInterval(c.requests, nominal); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -185,6 +185,10 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 			res.Delivery[l] = Summarize(rec.Delays[l])
 		}
 		res.LowerBound = LowerBound(rec.Events, origin, r.settings.LaneIntervals(), r.settings.BatchSize)
+		res.FlushIntervalMS = map[service.Lane]float64{}
+		for l, nominal := range r.settings.LaneIntervals() {
+			res.FlushIntervalMS[l] = msOf(MeasuredInterval(rec.Flushes[l], nominal))
+		}
 	} else {
 		res.PerSecond = perSecondFromStats(st.PerSecond, origin)
 	}

@@ -40,6 +40,9 @@ type Recorder struct {
 	delays    map[service.Lane][]float64 // ms
 	slowest   map[service.Lane][]SlowItem
 	perSecond []int // delivery requests answered, by second since origin
+	// flushes is when each stored request carrying a lane's items was
+	// answered: the lane's flush rhythm as Laravel saw it.
+	flushes map[service.Lane][]time.Time
 }
 
 // SlowItem is one of the latest deliveries of a lane, to see what they were.
@@ -72,6 +75,7 @@ func (rec *Recorder) Reset(origin time.Time) {
 	rec.delays = map[service.Lane][]float64{}
 	rec.slowest = map[service.Lane][]SlowItem{}
 	rec.perSecond = nil
+	rec.flushes = map[service.Lane][]time.Time{}
 }
 
 // ServeHTTP passes the request to the mock and records it if it was a
@@ -164,6 +168,13 @@ func (rec *Recorder) record(path string, body []byte, stored time.Time) {
 		}
 		rec.perSecond[sec]++
 	}
+	lanes := map[service.Lane]bool{}
+	for _, e := range events {
+		lanes[e.Lane()] = true
+	}
+	for l := range lanes {
+		rec.flushes[l] = append(rec.flushes[l], stored)
+	}
 	for _, e := range events {
 		key := e.SessionID + "|" + string(e.Kind) + "|" + string(e.Status) + "|" + e.At.Format(time.RFC3339Nano)
 		if _, dup := rec.seen[key]; dup {
@@ -199,6 +210,7 @@ type Recorded struct {
 	Delays    map[service.Lane][]float64
 	Slowest   map[service.Lane][]SlowItem
 	PerSecond []int
+	Flushes   map[service.Lane][]time.Time // see Recorder.flushes
 }
 
 // Snapshot copies what was recorded.
@@ -211,6 +223,10 @@ func (rec *Recorder) Snapshot() Recorded {
 		Delays:    map[service.Lane][]float64{},
 		Slowest:   map[service.Lane][]SlowItem{},
 		PerSecond: append([]int(nil), rec.perSecond...),
+		Flushes:   map[service.Lane][]time.Time{},
+	}
+	for l, f := range rec.flushes {
+		out.Flushes[l] = slices.Clone(f)
 	}
 	for l, s := range rec.slowest {
 		out.Slowest[l] = slices.Clone(s)

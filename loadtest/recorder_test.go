@@ -45,6 +45,11 @@ func TestRecorderMeasuresStoredItems(t *testing.T) {
 	if s := got.Slowest[service.LaneHigh]; len(s) != 3 || s[0].DelayMS != 1000 || s[2].DelayMS != 100 {
 		t.Errorf("slowest HIGH = %+v, want 1000, 500, 100 ms", s)
 	}
+	// The QR batch and the two active statuses carry HIGH items, the
+	// pending one NORMAL: a flush time per request and lane.
+	if len(got.Flushes[service.LaneHigh]) != 3 || len(got.Flushes[service.LaneNormal]) != 1 {
+		t.Errorf("flushes HIGH %d NORMAL %d, want 3 and 1", len(got.Flushes[service.LaneHigh]), len(got.Flushes[service.LaneNormal]))
+	}
 	if len(got.PerSecond) != 3 || got.PerSecond[2] != 4 {
 		t.Errorf("per second = %v, want 4 stored requests in second 2", got.PerSecond)
 	}

@@ -31,6 +31,9 @@ type ModeResult struct {
 	Delivery map[service.Lane]Summary `json:"delivery_ms,omitempty"`
 	// Slowest lists the latest items per lane (what they were, when stored).
 	Slowest map[service.Lane][]SlowItem `json:"slowest,omitempty"`
+	// FlushIntervalMS is each lane's flush interval as measured in this run
+	// (see MeasuredInterval), ms; never below the configured one.
+	FlushIntervalMS map[service.Lane]float64 `json:"flush_interval_ms,omitempty"`
 	// ItemsStored is how many distinct items the mock stored.
 	ItemsStored int `json:"items_stored"`
 

@@ -39,7 +39,7 @@ func run() int {
 		scale     = flag.Float64("time-scale", 1, "compress every interval (gateway and workload) by this factor, ≥ 1")
 		batchSize = flag.Int("batch-size", config.Default().BatchSize, "BATCH_SIZE of the gateway")
 		modes     = flag.String("modes", "direct,batch", "delivery modes to run, in order")
-		quick     = flag.Bool("quick", false, "short run for CI (< 60 s): the default workload at time scale 10, fewer reads")
+		quick     = flag.Bool("quick", false, "short run for CI (< 60 s): the default workload at time scale 10, fewer reads, -relative")
 
 		laravelURL = flag.String("laravel-url", "", "a running mocklaravel (loopback); empty: start one in-process, which also measures delivery latency")
 		gatewayURL = flag.String("gateway-url", "", "a running gateway (loopback, WA_DRIVER=sim, its own DELIVERY_MODE and intervals); empty: start one per mode")
@@ -54,6 +54,10 @@ func run() int {
 		drain    = flag.Duration("drain", 60*time.Second, "longest wait for the outbox to empty after the plan (real time)")
 
 		minReduction = flag.Float64("min-reduction", 90, "threshold: request reduction of batch vs direct, %")
+		maxVsBound   = flag.Float64("max-vs-bound", 1.05, "threshold: batch requests / the lower bound of an ideal batcher")
+		relative     = flag.Bool("relative", false, "gate latency in flush intervals measured in the run, no absolute time (what -quick uses, for CI on a busy machine)")
+		maxHighIv    = flag.Float64("max-high-intervals", 4, "threshold with -relative: HIGH-lane p99 / the HIGH flush interval measured")
+		maxNormalIv  = flag.Float64("max-normal-intervals", 2, "threshold with -relative: NORMAL-lane p99 / the NORMAL flush interval measured")
 		maxHandling  = flag.Duration("max-handling-p99", 200*time.Millisecond, "threshold: Laravel batch handling p99 (never scaled)")
 		maxHigh      = flag.Duration("max-high-p99", 2*time.Second, "threshold: HIGH-lane delivery p99, real time (divided by -time-scale)")
 		maxNormal    = flag.Duration("max-normal-p99", 7*time.Second, "threshold: NORMAL-lane delivery p99, real time (divided by -time-scale)")
@@ -89,6 +93,9 @@ func run() int {
 		if !set["read-interval"] {
 			*readWait = 25 * time.Millisecond
 		}
+		if !set["relative"] {
+			*relative = true
+		}
 	}
 
 	wl := loadtest.DefaultWorkload(*sessions, *seed)
@@ -115,6 +122,7 @@ func run() int {
 	th := loadtest.DefaultThresholds()
 	th.MinReduction, th.MaxHandlingP99, th.MaxHighP99, th.MaxNormalP99, th.TimeScale = *minReduction, *maxHandling, *maxHigh, *maxNormal, *scale
 	th.RequireReduction = len(opts.Modes) > 1
+	th.MaxVsBound, th.Relative, th.MaxHighIntervals, th.MaxNormalIntervals = *maxVsBound, *relative, *maxHighIv, *maxNormalIv
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
