@@ -22,6 +22,10 @@ type healthResponse struct {
 // GET /health: always 200 while the process serves; "degraded" says a
 // dependency is down (the gateway keeps working on its buffers).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, http.StatusOK, s.health(r.Context()))
+}
+
+func (s *Server) health(ctx context.Context) healthResponse {
 	res := healthResponse{
 		Status:         "ok",
 		ActiveSessions: s.cfg.Sessions.ActiveSessions(),
@@ -30,8 +34,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		UptimeS:        int64(s.cfg.Clock.Now().Sub(s.started) / time.Second),
 	}
 	if s.cfg.Redis != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		err := s.cfg.Redis(ctx)
+		pingCtx, cancel := context.WithTimeout(ctx, time.Second)
+		err := s.cfg.Redis(pingCtx)
 		cancel()
 		res.Redis = "up"
 		if err != nil {
@@ -40,7 +44,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.cfg.Laravel != nil {
-		lh := s.cfg.Laravel(r.Context())
+		lh := s.cfg.Laravel(ctx)
 		res.Laravel, res.LaravelStatusCode = lh.State, lh.StatusCode
 		if !lh.At.IsZero() {
 			res.LaravelSeenAt = lh.At.UTC().Format(service.TimeFormat)
@@ -49,7 +53,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if res.Redis == "down" || res.Laravel == service.LaravelDown {
 		res.Status = "degraded"
 	}
-	s.writeJSON(w, http.StatusOK, res)
+	return res
 }
 
 // GET /ready: 200 when the instance can do its work, 503 until then (a

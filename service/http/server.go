@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"wagateway/service"
@@ -66,6 +67,9 @@ type Config struct {
 	APIKey        string
 	MetricsPublic bool
 
+	// UI is the operator dashboard, GET /ui (ui.go).
+	UI UIConfig
+
 	Clock  service.Clock // for uptime; default service.SystemClock
 	Logger *slog.Logger
 }
@@ -78,6 +82,8 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	srv     *http.Server
+	uiKeys  uiKeys
+	closing chan struct{} // closed on Shutdown: ends the event streams
 }
 
 // NewServer returns the API; Serve starts it.
@@ -93,6 +99,8 @@ func NewServer(cfg Config) *Server {
 		log:     cfg.Logger.With("component", "http"),
 		started: cfg.Clock.Now(),
 		mux:     http.NewServeMux(),
+		uiKeys:  newUIKeys(cfg.APIKey),
+		closing: make(chan struct{}),
 	}
 	s.routes()
 	s.handler = s.authenticate(s.mux)
@@ -107,6 +115,9 @@ func NewServer(cfg Config) *Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for open requests: event streams must end first.
+	var once sync.Once
+	s.srv.RegisterOnShutdown(func() { once.Do(func() { close(s.closing) }) })
 	return s
 }
 
@@ -128,6 +139,9 @@ func (s *Server) routes() {
 	}
 	s.mux.HandleFunc("POST /sessions/{id}/logout", s.handleLogout)
 	s.mux.HandleFunc("DELETE /sessions/{id}", s.handleDelete)
+	if s.stopper() != nil {
+		s.mux.HandleFunc("POST /sessions/{id}/stop", s.handleStop)
+	}
 	if s.cfg.Pairer != nil {
 		s.mux.HandleFunc("POST /sessions/{id}/pair-phone", s.handlePairPhone)
 	}
@@ -142,6 +156,7 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("POST /sim/sessions/{id}/scan", s.handleSimScan)
 		s.mux.HandleFunc("POST /sim/sessions/{id}/close", s.handleSimClose)
 	}
+	s.uiRoutes()
 	s.mux.HandleFunc("/", s.handleNoRoute)
 }
 

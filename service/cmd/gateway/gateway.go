@@ -14,6 +14,7 @@ import (
 
 	"wagateway/service"
 	"wagateway/service/config"
+	"wagateway/service/dashboard"
 	"wagateway/service/delivery"
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
@@ -43,6 +44,7 @@ type Main struct {
 	metrics *prometheus.Metrics
 	laravel service.Laravel // counted by metrics
 	health  *delivery.Health
+	monitor *dashboard.Monitor // what GET /ui shows live
 	flusher *delivery.Flusher
 	driver  service.Driver
 	sim     *sim.Driver // nil unless WA_DRIVER=sim
@@ -150,6 +152,7 @@ func (m *Main) openLaravel() error {
 func (m *Main) buildFlusher() error {
 	cfg := m.Config
 	m.health = delivery.NewHealth(m.clock)
+	m.monitor = dashboard.NewMonitor(m.clock)
 	f, err := delivery.New(delivery.Config{
 		Mode:             cfg.DeliveryMode,
 		BatchSize:        cfg.BatchSize,
@@ -158,7 +161,7 @@ func (m *Main) buildFlusher() error {
 		BackoffBase:      cfg.BackoffBase,
 		BackoffMax:       cfg.BackoffMax,
 		Clock:            m.clock,
-		Observer:         delivery.Observers(m.health, m.metrics),
+		Observer:         delivery.Observers(m.health, m.metrics, m.monitor),
 	}, m.outbox, m.laravel, m.Logger.With("component", "flusher"))
 	if err != nil {
 		return err
@@ -208,7 +211,7 @@ func (m *Main) buildManager() error {
 		Driver:    m.driver,
 		L1:        m.l1,
 		L2:        m.l2,
-		Publisher: m.metrics.Publisher(m.flusher),
+		Publisher: m.monitor.Publisher(m.metrics.Publisher(m.flusher)),
 		Laravel:   m.laravel,
 		Leases:    m.leases,
 		Render:    qrcode.Render,
@@ -265,8 +268,13 @@ func (m *Main) startServer() error {
 		Metrics:       m.metrics.Handler(),
 		APIKey:        cfg.APIKey,
 		MetricsPublic: cfg.MetricsPublic,
-		Clock:         m.clock,
-		Logger:        m.Logger,
+		UI: gwhttp.UIConfig{
+			Feed:        m.monitor,
+			Traffic:     m.monitor.Traffic,
+			DeadLetters: m.outbox.DeadLetters,
+		},
+		Clock:  m.clock,
+		Logger: m.Logger,
 	}
 	if m.manager.CanPairPhone() {
 		api.Pairer = m.manager
