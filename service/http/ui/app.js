@@ -309,10 +309,10 @@
     renderChart((d.traffic && d.traffic.perMinute) || []);
     const dead = d.deadLetters || [];
     $("dead-body").replaceChildren(...dead.map((x) => el("tr", {},
-      el("td", { class: "mono", text: x.session_id }),
-      el("td", { text: x.kind + (x.estado_qr ? " (" + x.estado_qr + ")" : "") }),
-      el("td", { text: x.reason }),
-      el("td", { text: fmtTime(x.dead_at) }))));
+      el("td", { class: "mono", "data-label": "Session", text: x.session_id }),
+      el("td", { "data-label": "Kind", text: x.kind + (x.estado_qr ? " (" + x.estado_qr + ")" : "") }),
+      el("td", { class: "reason", "data-label": "Reason", text: x.reason }),
+      el("td", { "data-label": "When", text: fmtTime(x.dead_at) }))));
     $("dead-empty").hidden = dead.length > 0;
     $("dead").hidden = dead.length === 0;
     if (d.deadLetters === null) $("dead-empty").textContent = "Not available on this gateway.";
@@ -343,6 +343,14 @@
       }
     });
     root.append(svg("line", { x1: pad, y1: H - pad, x2: W, y2: H - pad, class: "axis" }));
+    const hhmm = (m) => new Date(m.start).toLocaleTimeString(undefined, { hour12: false, hour: "2-digit", minute: "2-digit" });
+    if (minutes.length) {
+      const first = svg("text", { x: pad, y: H - 3 });
+      first.textContent = hhmm(minutes[0]);
+      const last = svg("text", { x: W - 2, y: H - 3, "text-anchor": "end" });
+      last.textContent = hhmm(minutes[minutes.length - 1]);
+      root.append(first, last);
+    }
     const label = svg("text", { x: 2, y: 10 });
     label.textContent = String(max);
     root.append(label);
@@ -399,11 +407,11 @@
     $("api-key").focus();
   }
   function route() {
+    notice("");
     const m = location.hash.match(/^#\/sessions\/(.+)$/);
     if (m) {
       show("session-view");
       openSession(decodeURIComponent(m[1]));
-      $("session-h").focus && $("main").focus();
     } else {
       state.current = "";
       show("home-view");
