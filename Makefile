@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit contracts contracts-update verify-laravel e2e loadtest loadtest-quick mocks lint fuzz image
+.PHONY: help run demo test unit contracts contracts-update verify-laravel e2e browser loadtest loadtest-quick mocks lint fuzz image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ run: ## the gateway with defaults (real WhatsApp); env vars override (docs/confi
 demo: ## mock Laravel + gateway with simulated phones, batches arriving live
 	@bash scripts/demo.sh
 
-test: lint unit contracts e2e loadtest-quick ## everything CI runs (installs and starts what is missing)
+test: lint unit contracts e2e browser loadtest-quick ## everything CI runs (installs and starts what is missing)
 	@echo "make test: all passed"
 
 unit: ## go vet + unit tests (real Redis), -race on ./service/... (RACE=0 skips it)
@@ -30,6 +30,9 @@ verify-laravel: ## verify a running Laravel: LARAVEL_URL=… [PROVIDER_STATES_UR
 
 e2e: ## black-box tests: gateway binary + Redis in Docker (testcontainers)
 	@bash scripts/e2e.sh
+
+browser: ## dashboard (GET /ui) in headless Chromium: chromedp + axe-core, screenshots in e2e/artifacts/
+	@bash scripts/browser.sh
 
 loadtest: ## load generator against mock Laravel (flags: ARGS="...")
 	go run ./loadtest/cmd/loadtest $(ARGS)
@@ -54,5 +57,6 @@ lint: ## go mod tidy check, gofmt check, go vet, staticcheck, govulncheck (skipp
 	CGO_ENABLED=0 go vet ./...
 	CGO_ENABLED=0 go vet -tags e2e ./e2e/...
 	CGO_ENABLED=0 go vet -tags postgres ./internal/pgtest/...
+	CGO_ENABLED=0 go vet -tags browser ./e2e/browser/
 	CGO_ENABLED=0 go run $(STATICCHECK) ./...
 	@bash scripts/vulncheck.sh
