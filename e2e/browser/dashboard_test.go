@@ -98,6 +98,11 @@ func TestDashboard(t *testing.T) {
 	waitJS(t, ctx, 10*time.Second, "the countdown", `document.getElementById("qr-countdown").textContent.startsWith("This code expires in")`)
 	t.Logf("QR shown; %s", text(t, ctx, "#qr-countdown"))
 
+	// Pairing by phone number shows the 8-character code to type on the phone.
+	do(t, ctx, "pair by phone", chromedp.SendKeys(chromedp.ID("pair-phone"), "5511999990000"), chromedp.Click(chromedp.CSS("#pair-form button")))
+	waitJS(t, ctx, 10*time.Second, "the pairing code", `!document.getElementById("pair-result").hidden && /^[1-9A-Z]{8}$/.test(document.getElementById("pair-code").textContent)`)
+	t.Logf("phone pairing code shown: %s", text(t, ctx, "#pair-code"))
+
 	// The session view while pairing: accessible, and captured (first code, 10 s).
 	sessionAxe := checkAxe(t, ctx, "session")
 	shots := []string{

@@ -16,12 +16,30 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// stepLimit bounds one step (a wait for an element included), so a broken
+// page fails with the step's name instead of at the scenario's deadline.
+const stepLimit = 30 * time.Second
+
 // do runs browser actions, failing the test on an error.
 func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
+	stepCtx, cancel := context.WithTimeout(ctx, stepLimit)
+	defer cancel()
+	if err := chromedp.Do(stepCtx, steps...); err != nil {
+		t.Fatalf("%s: %v (page: %s)", what, err, pageState(ctx))
 	}
+}
+
+// pageState says where the page is, for a failure message.
+func pageState(ctx context.Context) string {
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(c, chromedp.Evaluate[string](`JSON.stringify({hash: location.hash, notice: document.getElementById("notice").textContent,
+		dialog: document.getElementById("confirm").open, views: ["login-view", "home-view", "session-view"].filter(v => !document.getElementById(v).hidden)})`))
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	return s
 }
 
 // eval evaluates a JavaScript expression in the page (promises awaited).
@@ -65,6 +83,14 @@ func screenshot(t *testing.T, ctx context.Context, name string, width, height in
 	do(t, ctx, "resize to "+name, chromedp.EmulateViewport(width, height, opts...))
 	// Let layout settle after the resize (the page listens to nothing here).
 	eval[bool](t, ctx, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
+	// Nothing may stick out of the page or of its cards (a control under
+	// another card cannot be clicked, and a phone would scroll sideways).
+	if over := eval[string](t, ctx, `[document.documentElement, ...document.querySelectorAll(".card")]
+		.filter(e => e.offsetParent !== null || e === document.documentElement)
+		.filter(e => e.scrollWidth > e.clientWidth + 1)
+		.map(e => (e.id || e.className || e.tagName) + " " + e.scrollWidth + ">" + e.clientWidth).join(", ")`); over != "" {
+		t.Errorf("%s: content wider than its box: %s", name, over)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
