@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit contracts contracts-update verify-laravel e2e browser loadtest loadtest-quick mocks lint fuzz image
+.PHONY: help run demo test unit contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-quick mocks lint fuzz image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ run: ## the gateway with defaults (real WhatsApp); env vars override (docs/confi
 demo: ## mock Laravel + gateway with simulated phones, batches arriving live
 	@bash scripts/demo.sh
 
-test: lint unit contracts e2e browser loadtest-quick ## everything CI runs (installs and starts what is missing)
+test: lint unit contracts e2e browser loadtest-quick laravel-test ## everything CI runs (installs and starts what is missing)
 	@echo "make test: all passed"
 
 unit: ## go vet + unit tests (real Redis), -race on ./service/... (RACE=0 skips it)
@@ -27,6 +27,12 @@ contracts-update: ## accept an intended contract change: rewrite contracts/pacts
 
 verify-laravel: ## verify a running Laravel: LARAVEL_URL=… [PROVIDER_STATES_URL=…] [LARAVEL_TOKEN=…]
 	@LARAVEL_URL="$(LARAVEL_URL)" PROVIDER_STATES_URL="$(PROVIDER_STATES_URL)" LARAVEL_TOKEN="$(LARAVEL_TOKEN)" bash scripts/contracts.sh verify-laravel
+
+laravel: ## the real Laravel app (contracts/laravel) in the foreground on LARAVEL_APP_ADDR (127.0.0.1:8000), fresh SQLite
+	@bash scripts/laravel.sh serve
+
+laravel-test: ## PHPUnit, pact verification, mock fidelity and e2e against the real Laravel (installs PHP)
+	@bash scripts/laravel.sh test
 
 e2e: ## black-box tests: gateway binary + Redis in Docker (testcontainers)
 	@bash scripts/e2e.sh
