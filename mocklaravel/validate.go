@@ -31,10 +31,15 @@ func fieldOf(v any) field {
 	case nil:
 		return field{}
 	case string:
-		return field{present: true, isStr: true, s: x}
+		// Laravel's stock TrimStrings middleware trims every input string
+		// (PHP's trim() set) before validation, nested items included.
+		return field{present: true, isStr: true, s: strings.Trim(x, phpTrimSet)}
 	}
 	return field{present: true}
 }
+
+// phpTrimSet is what PHP's trim() removes by default.
+const phpTrimSet = " \t\n\r\x00\x0B"
 
 // list is the batch member ("qrs", "statuses") of a decoded body.
 type list struct {

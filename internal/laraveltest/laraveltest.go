@@ -85,8 +85,10 @@ func start(dir string, opt Options) (*App, error) {
 		"APP_ENV=testing", "APP_DEBUG=false", "CACHE_DRIVER=array", "LOG_CHANNEL=stderr",
 		"DB_CONNECTION=sqlite", "DB_DATABASE="+db,
 		"WAGATEWAY_TOKEN="+opt.Token, "WAGATEWAY_SIGNING_SECRET="+opt.SigningSecret,
-		"WAGATEWAY_AUTOCREATE="+strconv.FormatBool(!opt.NoAutocreate),
-		"PHP_CLI_SERVER_WORKERS="+strconv.Itoa(max(opt.Workers, 1)))
+		"WAGATEWAY_AUTOCREATE="+strconv.FormatBool(!opt.NoAutocreate))
+	if opt.Workers > 1 {
+		env = append(env, "PHP_CLI_SERVER_WORKERS="+strconv.Itoa(opt.Workers))
+	}
 	if opt.ProviderStates {
 		env = append(env, "PROVIDER_STATES=1")
 	}
@@ -206,10 +208,18 @@ type syncBuffer struct {
 	buf bytes.Buffer
 }
 
+// Write keeps what matters: php -S logs every connection ("Accepted",
+// "Closing"), which would bury Laravel's errors.
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.buf.Write(p)
+	for _, line := range bytes.SplitAfter(p, []byte("\n")) {
+		if bytes.HasSuffix(bytes.TrimRight(line, "\n"), []byte(" Accepted")) || bytes.HasSuffix(bytes.TrimRight(line, "\n"), []byte(" Closing")) {
+			continue
+		}
+		b.buf.Write(line)
+	}
+	return len(p), nil
 }
 
 func (b *syncBuffer) String() string {
