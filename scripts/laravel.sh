@@ -39,7 +39,8 @@ start_app() {
   # WAL: readers (sqlite3, tests) and PHP workers share the file without blocking each other.
   php -r '(new PDO("sqlite:".$argv[1]))->exec("PRAGMA journal_mode=WAL");' "$db" >/dev/null
   # php -S directly, not artisan serve: killing artisan serve leaves its php -S child running.
-  (cd "$HOST" && exec php -S "$addr" -t public server.php) &
+  # Its per-connection "Accepted"/"Closing" lines are dropped; requests and errors stay.
+  (cd "$HOST" && exec php -S "$addr" -t public server.php 2> >(grep --line-buffered -vE ' (Accepted|Closing)$|Closed without sending a request' >&2)) &
   PHP_PID=$!
   trap stop_app EXIT
   trap 'exit 130' INT TERM
