@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-quick mocks lint fuzz image
+.PHONY: help run demo test unit contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick mocks lint fuzz image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ browser: ## dashboard (GET /ui) in headless Chromium: chromedp + axe-core, scree
 
 loadtest: ## load generator against mock Laravel (flags: ARGS="...")
 	go run ./loadtest/cmd/loadtest $(ARGS)
+
+loadtest-laravel: ## direct vs batch against the real Laravel (PHP CPU seconds, handling p50/p99); ARGS="..." adds flags
+	@ARGS="$(ARGS)" bash scripts/laravel.sh loadtest
 
 loadtest-quick: ## the load test compressed ×10 (< 60 s; needs redis-server, which make unit installs)
 	go run ./loadtest/cmd/loadtest -quick

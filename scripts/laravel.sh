@@ -4,6 +4,9 @@
 #   laravel.sh serve   make laravel: serve host/ in the foreground on LARAVEL_APP_ADDR
 #                      (default 127.0.0.1:8000) over a fresh, migrated SQLite file; the app's
 #                      WAGATEWAY_* and PROVIDER_STATES variables pass through (no token: none asked)
+#   laravel.sh loadtest  make loadtest-laravel: the load generator's direct and batch modes against
+#                      the PHP app (one php -S, fresh per mode): PHP CPU seconds and handling p50/p99,
+#                      table in loadtest/results/laravel.md (ARGS adds or overrides flags)
 #   laravel.sh test    make laravel-test: PHPUnit, then the committed pact verified against the app
 #                      (the same verification as mocklaravel's), the mock-fidelity test and the
 #                      e2e scenario of the gateway binary against the PHP app
@@ -108,13 +111,28 @@ laravel_e2e() {
     grep --line-buffered -vE '^=== (RUN|PAUSE|CONT)'
 }
 
+# loadtest: a workload a single php -S can still drain in direct mode (so both modes deliver
+# everything and their CPU seconds compare the same work). The delivery-latency thresholds are
+# the mock's (a Go server); against one PHP process only the seed's handling target is kept.
+loadtest() {
+  ensure_go
+  ensure_redis_server
+  mkdir -p loadtest/results
+  # shellcheck disable=SC2086 # ARGS is a list of flags
+  go run ./loadtest/cmd/loadtest -laravel-app -sessions 400 -time-scale 4 -drain 180s \
+    -min-reduction 50 -max-high-p99 60s -max-normal-p99 60s \
+    -md loadtest/results/laravel.md -out loadtest/results/laravel.json ${ARGS:-}
+  log laravel "table in loadtest/results/laravel.md"
+}
+
 main() {
   cd "$ROOT"
   ensure_php
   case "${1:-serve}" in
   serve) serve ;;
   test) test_all ;;
-  *) die laravel "unknown mode $1 (serve, test)" ;;
+  loadtest) loadtest ;;
+  *) die laravel "unknown mode $1 (serve, test, loadtest)" ;;
   esac
 }
 

@@ -1,8 +1,9 @@
 // Package laraveltest serves the real Laravel app (contracts/laravel/host,
-// the wagateway/laravel package inside a Laravel 8 app) for Go tests: a
-// `php -S` on a free loopback port over a fresh, migrated SQLite file,
-// stopped when the test ends. It needs php with Debian's Laravel
-// (`make laravel-test` installs them); tests using it sit behind build tags.
+// the wagateway/laravel package inside a Laravel 8 app) for Go tests and
+// the load test: a `php -S` on a free loopback port over a fresh, migrated
+// SQLite file, stopped when the test ends. It needs php with Debian's
+// Laravel (`make laravel-test` installs them); tests using it sit behind
+// build tags.
 package laraveltest
 
 import (
@@ -57,7 +58,7 @@ func HostDir() string {
 // missing or the app does not answer within 30 s.
 func Start(t testing.TB, opt Options) *App {
 	t.Helper()
-	a, err := start(t.TempDir(), opt)
+	a, err := Serve(t.TempDir(), opt)
 	if err != nil {
 		t.Fatalf("laravel app: %v", err)
 	}
@@ -72,7 +73,10 @@ func Start(t testing.TB, opt Options) *App {
 	return a
 }
 
-func start(dir string, opt Options) (*App, error) {
+// Serve starts the app with its database in dir; the caller stops it
+// (Stop). Outside tests (the load test), a watchdog still kills it when
+// this process ends.
+func Serve(dir string, opt Options) (*App, error) {
 	if _, err := exec.LookPath("php"); err != nil {
 		return nil, fmt.Errorf("php not found (make laravel-test installs it): %w", err)
 	}
