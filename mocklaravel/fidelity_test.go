@@ -464,6 +464,11 @@ func corpus() []fidelityCase {
 			post(statusBatch, statuses(statusItem("a", "inactive", t1))),
 			get("/api/whatsapp/status/a")}},
 
+		{name: "pending after an outcome of the same millisecond", steps: []step{
+			post(statusBatch, statuses(statusItem("a", "active", t1))),
+			post(statusBatch, statuses(statusItem("a", "pending", t1))),
+			get("/api/whatsapp/status/a")}},
+
 		// replays
 		{name: "replay", steps: []step{
 			withKey(post(statusBatch, statuses(statusItem("a", "active", t1))), "4f9c2a7be1d04c6e8a1b3c5d7e9f0a2b"),

@@ -82,6 +82,13 @@ class AccountUpdater
                         $updated++; // older than what we have: accepted, changes nothing
                         continue;
                     }
+                    // At one instant the QR being shown (pending) comes before its
+                    // outcome, which the gateway's faster lane may deliver first.
+                    if ($kind === self::STATUS && $stored !== null && $at->equalTo($stored)
+                        && $item['value'] === 'pending' && $row['estado_qr'] !== 'pending') {
+                        $updated++;
+                        continue;
+                    }
                     if ($stored !== null && $at->equalTo($stored) && $row[$valueCol] === $item['value']) {
                         $updated++; // the same event again
                         continue;

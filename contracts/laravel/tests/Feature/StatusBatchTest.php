@@ -73,6 +73,21 @@ class StatusBatchTest extends TestCase
         $this->assertCount(1, $this->history('abc123'));
     }
 
+    public function test_a_pending_never_replaces_an_outcome_of_the_same_millisecond()
+    {
+        // The gateway's HIGH lane (active) may arrive before its NORMAL lane (pending).
+        $this->postJson('/api/whatsapp/status/batch', ['statuses' => [$this->status('abc123', 'active', self::T1)]])->assertOk();
+        $this->postJson('/api/whatsapp/status/batch', ['statuses' => [$this->status('abc123', 'pending', self::T1)]])
+            ->assertExactJson(['success' => true, 'updated' => 1, 'failed' => 0]);
+
+        $this->assertSame('active', $this->account('abc123')['estado_qr']);
+        $this->assertSame(['active'], array_column($this->history('abc123'), 'estado_qr'));
+
+        // Any other status of the same millisecond still replaces it.
+        $this->postJson('/api/whatsapp/status/batch', ['statuses' => [$this->status('abc123', 'inactive', self::T1)]])->assertOk();
+        $this->assertSame('inactive', $this->account('abc123')['estado_qr']);
+    }
+
     public function test_a_status_beats_a_qr_created_account()
     {
         $this->postJson('/api/qr/batch', ['qrs' => [$this->qr('abc123', self::T1)]])->assertOk();
