@@ -214,19 +214,22 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 	if err := service.ValidateSessionID(id); err != nil {
 		return err
 	}
-	if m.take(id) == nil {
+	s := m.take(id)
+	if s == nil {
 		return service.Errorf(service.ENOTFOUND, "session %s is not running here", id)
 	}
-	return m.stop(ctx, id, service.ReasonStopped)
+	return m.stop(ctx, id, service.ReasonStopped, s.updatedAt)
 }
 
-func (m *Manager) stop(ctx context.Context, id, reason string) error {
+// stop ends a session taken from live; prev is its last change, which the
+// inactive status must follow.
+func (m *Manager) stop(ctx context.Context, id, reason string, prev time.Time) error {
 	err := m.deps.Driver.Stop(ctx, id)
 	if err != nil {
 		err = fmt.Errorf("stop session %s: %w", id, err)
 	}
 	m.release(ctx, id)
-	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: reason, UpdatedAt: m.cfg.Clock.Now()}
+	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: reason, UpdatedAt: afterPrevious(prev, m.cfg.Clock.Now())}
 	return errors.Join(err, m.publishStatus(ctx, rec))
 }
 
@@ -256,11 +259,11 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	if err := m.known(ctx, id); err != nil {
 		return err
 	}
-	live := m.take(id) != nil
+	s := m.take(id)
 	m.forget(ctx, id) // before stop caches the final status, as in Logout
 	var err error
-	if live {
-		err = m.stop(ctx, id, service.ReasonStopped)
+	if s != nil {
+		err = m.stop(ctx, id, service.ReasonStopped, s.updatedAt)
 	}
 	if lerr := m.deps.Driver.Logout(ctx, id); lerr != nil {
 		err = errors.Join(err, fmt.Errorf("unlink session %s: %w", id, lerr))
@@ -339,16 +342,17 @@ func (m *Manager) Restore(ctx context.Context) (int, error) {
 // their inactive status and releases their leases. The driver stays open.
 func (m *Manager) Close(ctx context.Context) error {
 	m.mu.Lock()
-	ids := make([]string, 0, len(m.live))
-	for id := range m.live {
-		ids = append(ids, id)
-	}
+	live := m.live
 	m.live = map[string]*managedSession{}
 	m.mu.Unlock()
+	ids := make([]string, 0, len(live))
+	for id := range live {
+		ids = append(ids, id)
+	}
 	sort.Strings(ids)
 	var errs []error
 	for _, id := range ids {
-		if err := m.stop(ctx, id, service.ReasonStopped); err != nil {
+		if err := m.stop(ctx, id, service.ReasonStopped, live[id].updatedAt); err != nil {
 			errs = append(errs, err)
 		}
 	}
