@@ -144,7 +144,16 @@ func (m *Main) openLaravel() error {
 	if err != nil {
 		return fmt.Errorf("laravel client: %w", err)
 	}
-	m.metrics = prometheus.New(prometheus.Sources{Outbox: m.outbox, L1: m.l1, L2: m.l2})
+	m.metrics = prometheus.New(prometheus.Sources{
+		Outbox: m.outbox, L1: m.l1, L2: m.l2,
+		Ready: ready(m.ping, m.outbox), Redis: m.ping,
+		// The alert rules speak in lane intervals.
+		Intervals: map[service.Lane]time.Duration{
+			service.LaneHigh:   cfg.PriorityInterval,
+			service.LaneNormal: cfg.BatchInterval,
+		},
+		Clock: m.clock,
+	})
 	m.laravel = m.metrics.Laravel(lv) // counts every answer, status lookups included
 	return nil
 }
