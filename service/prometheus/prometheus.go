@@ -68,6 +68,8 @@ type Metrics struct {
 	responses    *prometheus.CounterVec
 	laravelTime  *prometheus.HistogramVec
 	closed       *prometheus.CounterVec
+	deadHandled  *prometheus.CounterVec
+	notices      *prometheus.CounterVec
 
 	clock service.Clock
 	// lastDelivery is the unix time (ns) of each lane's last 2xx, the start
@@ -109,12 +111,28 @@ func New(src Sources) *Metrics {
 	m.closed = f.counter("sessions_closed_total",
 		"Sessions that became inactive, by reason (logged_out, banned, temporary_ban, stream_replaced, … or other).", "reason")
 
-	// Series an alert takes increase() of exist from the start at 0, so the
-	// first dead letter or logout counts (increase needs two samples).
+	m.deadHandled = f.counter("dead_letters_handled_total",
+		"Dead letters that left the dead-letter list, by outcome (replayed, deleted, expired by age, evicted by the cap).", "outcome")
+	m.notices = f.counter("alert_notices_total",
+		"Failure notices to ALERT_WEBHOOK_URL, by kind and outcome (sent, failed, dropped when the queue is full, suppressed as a duplicate or by the rate limit).",
+		"kind", "outcome")
+	for _, o := range DeadLetterOutcomes {
+		m.deadHandled.WithLabelValues(o)
+	}
+	for _, k := range NoticeKinds {
+		for _, o := range NoticeOutcomes {
+			m.notices.WithLabelValues(k, o)
+		}
+	}
+
+	// Series an alert or a panel takes increase() of exist from the start at
+	// 0, so the first dead letter or logout counts (increase needs two samples).
 	for _, l := range service.Lanes {
 		for _, k := range []service.Kind{service.KindQR, service.KindStatus} {
 			m.itemsSent.WithLabelValues(string(l), string(k))
 			m.deadLettered.WithLabelValues(string(l), string(k))
+			m.retries.WithLabelValues(string(l), string(k))
+			m.publishFails.WithLabelValues(string(k), string(l))
 		}
 	}
 	for _, r := range closeReasons {
@@ -191,6 +209,33 @@ func (m *Metrics) OnBatch(r service.BatchReport) {
 func (m *Metrics) OnDelivered(it service.Update, latency time.Duration) {
 	m.itemsSent.WithLabelValues(string(it.Lane), string(it.Kind)).Inc()
 	m.delivery.WithLabelValues(string(it.Lane), string(it.Kind)).Observe(max(latency, 0).Seconds())
+}
+
+// Outcomes of dead_letters_handled_total.
+const (
+	DeadLetterReplayed = "replayed"
+	DeadLetterDeleted  = "deleted"
+	DeadLetterExpired  = "expired"
+	DeadLetterEvicted  = "evicted"
+)
+
+// DeadLetterOutcomes lists every outcome of dead_letters_handled_total.
+var DeadLetterOutcomes = []string{DeadLetterReplayed, DeadLetterDeleted, DeadLetterExpired, DeadLetterEvicted}
+
+// DeadLettersHandled counts n dead letters that left the list with outcome.
+func (m *Metrics) DeadLettersHandled(outcome string, n int) {
+	m.deadHandled.WithLabelValues(outcome).Add(float64(n))
+}
+
+// Kinds and outcomes of alert_notices_total.
+var (
+	NoticeKinds    = []string{"dead_letter", "lane_stalled", "lane_recovered"}
+	NoticeOutcomes = []string{"sent", "failed", "dropped", "suppressed"}
+)
+
+// Notice counts one failure notice of kind with outcome.
+func (m *Metrics) Notice(kind, outcome string) {
+	m.notices.WithLabelValues(kind, outcome).Inc()
 }
 
 // OnDeadLettered counts one refused item.
