@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick mocks lint fuzz image
+.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick mocks lint fuzz image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -13,11 +13,14 @@ run: ## the gateway with defaults (real WhatsApp); env vars override (docs/confi
 demo: ## mock Laravel + gateway with simulated phones, batches arriving live
 	@bash scripts/demo.sh
 
-test: lint unit contracts e2e browser loadtest-quick laravel-test ## everything CI runs (installs and starts what is missing)
+test: lint unit alerts-test contracts e2e browser loadtest-quick laravel-test ## everything CI runs (installs and starts what is missing)
 	@echo "make test: all passed"
 
 unit: ## go vet + unit tests (real Redis), -race on ./service/... (RACE=0 skips it)
 	@bash scripts/unit.sh
+
+alerts-test: ## promtool check + test of ops/prometheus/alerts.yml, and every metric ops/ names is served by /metrics
+	@bash scripts/alerts.sh
 
 contracts: ## pact consumer tests, drift check of contracts/pacts/, provider verification against mocklaravel
 	@bash scripts/contracts.sh
