@@ -28,8 +28,20 @@ type Outbox interface {
 	// reason, where an operator can inspect them.
 	DeadLetter(ctx context.Context, lane Lane, dead []DeadLetter) error
 
-	// DeadLetters lists up to limit dead-lettered items, newest first.
-	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+	// DeadLetters lists the dead letters q picks, newest first. Each has
+	// an ID the outbox gave it when it kept it (empty while it is held in
+	// memory only, e.g. during a Redis outage).
+	DeadLetters(ctx context.Context, q DeadLetterQuery) ([]DeadLetter, error)
+
+	// DeleteDeadLetters drops the dead letters with these ids and returns
+	// how many it dropped; unknown ids are ignored.
+	DeleteDeadLetters(ctx context.Context, ids ...string) (int, error)
+
+	// PruneDeadLetters keeps at most the newest keep dead letters and drops
+	// those dead (DeadLetter.At) before olderThan; it returns how many went
+	// for each reason. Dead letters are about in At order, so a letter out
+	// of order may outlive olderThan until those before it go.
+	PruneDeadLetters(ctx context.Context, keep int, olderThan time.Time) (evicted, expired int, err error)
 
 	// Stats reports how many items wait per lane and the age of the oldest.
 	Stats(ctx context.Context) (OutboxStats, error)
@@ -40,10 +52,48 @@ type Outbox interface {
 
 // DeadLetter is an item Laravel refused, with why.
 type DeadLetter struct {
+	ID     string    `json:"id,omitempty"` // set by the Outbox that keeps it
 	Item   Update    `json:"item"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"dead_at"`
 }
+
+// DeadLetterQuery picks dead letters: those with IDs when set, else all,
+// or only those of SessionID; newest first, older than the dead letter
+// Before (an ID: the last one of the previous page) when set, and at most
+// Limit (none when 0).
+type DeadLetterQuery struct {
+	IDs       []string
+	SessionID string
+	Before    string
+	Limit     int
+}
+
+// Match reports whether q picks dl, its Limit aside.
+func (q DeadLetterQuery) Match(dl DeadLetter) bool {
+	if len(q.IDs) > 0 {
+		found := false
+		for _, id := range q.IDs {
+			if id != "" && id == dl.ID {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	if q.SessionID != "" && dl.Item.SessionID != q.SessionID {
+		return false
+	}
+	if q.Before != "" && (dl.ID == "" || CompareIDs(dl.ID, q.Before) >= 0) {
+		return false
+	}
+	return true
+}
+
+// Full reports whether n dead letters fill q's Limit.
+func (q DeadLetterQuery) Full(n int) bool { return q.Limit > 0 && n >= q.Limit }
 
 // OutboxStats is a snapshot of what waits in the outbox.
 type OutboxStats struct {

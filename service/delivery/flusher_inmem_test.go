@@ -130,7 +130,7 @@ func TestFlusherOverInmemOutboxAndHTTP(t *testing.T) {
 	}
 	// Both QRs of "bad" are refused (the newest first, then the older one
 	// it had superseded), and its status.
-	dead, _ := outbox.DeadLetters(ctx, 10)
+	dead, _ := outbox.DeadLetters(ctx, service.DeadLetterQuery{Limit: 10})
 	for _, d := range dead {
 		if d.Item.SessionID != "bad" || !strings.Contains(d.Reason, "422") || !strings.Contains(d.Reason, "session_id is invalid") {
 			t.Errorf("dead letter %+v", d)

@@ -3,6 +3,7 @@ package inmem
 import (
 	"container/list"
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ type Outbox struct {
 
 	mu    sync.Mutex
 	seq   uint64
+	dseq  uint64 // dead letter ids
 	lanes map[service.Lane]*list.List // *queued, oldest first
 	byID  map[string]*list.Element
 	dead  []service.DeadLetter // oldest first, at most DefaultDeadLetterCap
@@ -94,6 +96,8 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 			d.At = now
 		}
 		o.remove(lane, d.Item.ID)
+		o.dseq++
+		d.ID = strconv.FormatUint(o.dseq, 10)
 		o.dead = append(o.dead, d)
 	}
 	if over := len(o.dead) - DefaultDeadLetterCap; over > 0 {
@@ -102,14 +106,45 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 	return nil
 }
 
-func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLetter, error) {
+func (o *Outbox) DeadLetters(ctx context.Context, q service.DeadLetterQuery) ([]service.DeadLetter, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []service.DeadLetter
-	for i := len(o.dead) - 1; i >= 0 && len(out) < limit; i-- {
-		out = append(out, o.dead[i])
+	for i := len(o.dead) - 1; i >= 0 && !q.Full(len(out)); i-- {
+		if q.Match(o.dead[i]) {
+			out = append(out, o.dead[i])
+		}
 	}
 	return out, nil
+}
+
+func (o *Outbox) DeleteDeadLetters(ctx context.Context, ids ...string) (int, error) {
+	drop := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		drop[id] = true
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	before := len(o.dead)
+	o.dead = slices.DeleteFunc(o.dead, func(d service.DeadLetter) bool { return drop[d.ID] })
+	return before - len(o.dead), nil
+}
+
+func (o *Outbox) PruneDeadLetters(ctx context.Context, keep int, olderThan time.Time) (evicted, expired int, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if over := len(o.dead) - max(keep, 0); over > 0 {
+		o.dead = append(o.dead[:0:0], o.dead[over:]...)
+		evicted = over
+	}
+	n := 0
+	for n < len(o.dead) && o.dead[n].At.Before(olderThan) {
+		n++
+	}
+	if n > 0 {
+		o.dead = append(o.dead[:0:0], o.dead[n:]...)
+	}
+	return evicted, n, nil
 }
 
 func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {

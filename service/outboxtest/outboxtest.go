@@ -29,6 +29,10 @@ func Run(t *testing.T, newOutbox func(t *testing.T) service.Outbox) {
 		{"LanesAreIndependent", lanesAreIndependent},
 		{"DeadLetterKeepsReason", deadLetterKeepsReason},
 		{"StatsCountWaitingItems", statsCountWaitingItems},
+		{"DeadLettersPageNewestFirst", deadLettersPageNewestFirst},
+		{"DeadLettersBySessionAndID", deadLettersBySessionAndID},
+		{"DeleteDeadLetters", deleteDeadLetters},
+		{"PruneDeadLettersByCapAndAge", pruneDeadLettersByCapAndAge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newOutbox(t)) })
@@ -216,7 +220,7 @@ func deadLetterKeepsReason(t *testing.T, ob service.Outbox) {
 	}
 	SameIDs(t, "claim after dead-lettering", MustClaim(t, ob, service.LaneNormal, 10), items[1:2])
 
-	list, err := ob.DeadLetters(ctx, 10)
+	list, err := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 10})
 	if err != nil {
 		t.Fatalf("DeadLetters: %v", err)
 	}
@@ -229,7 +233,7 @@ func deadLetterKeepsReason(t *testing.T, ob service.Outbox) {
 	if list[1].Item.ID != got[0].ID || list[1].Item.SessionID != "s0" || list[1].Reason != "422: session_id unknown" {
 		t.Fatalf("oldest dead letter: %+v", list[1])
 	}
-	if one, _ := ob.DeadLetters(ctx, 1); len(one) != 1 || one[0].Item.ID != got[2].ID {
+	if one, _ := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 1}); len(one) != 1 || one[0].Item.ID != got[2].ID {
 		t.Fatalf("DeadLetters(1) = %+v", one)
 	}
 	st, err := ob.Stats(ctx)
@@ -257,5 +261,120 @@ func statsCountWaitingItems(t *testing.T, ob service.Outbox) {
 		if age, ok := st.OldestAge[lane]; !ok || age < 0 {
 			t.Fatalf("oldest age of %s: %v (present %v)", lane, age, ok)
 		}
+	}
+}
+
+// deadLetterN dead-letters n claimed items s0…s(n-1) of the normal lane,
+// dead at t0, t0+1s, …, and returns them as listed, newest first.
+func deadLetterN(t *testing.T, ob service.Outbox, n int) []service.DeadLetter {
+	t.Helper()
+	ctx := context.Background()
+	AddN(t, ob, service.LaneNormal, n)
+	got := MustClaim(t, ob, service.LaneNormal, n)
+	for i, it := range got { // one call each: ids in dead order
+		dl := service.DeadLetter{Item: it, Reason: fmt.Sprintf("422 #%d", i), At: t0.Add(time.Duration(i) * time.Second)}
+		if err := ob.DeadLetter(ctx, service.LaneNormal, []service.DeadLetter{dl}); err != nil {
+			t.Fatalf("DeadLetter: %v", err)
+		}
+	}
+	list, err := ob.DeadLetters(ctx, service.DeadLetterQuery{})
+	if err != nil {
+		t.Fatalf("DeadLetters: %v", err)
+	}
+	if len(list) != n {
+		t.Fatalf("DeadLetters: %d, want %d", len(list), n)
+	}
+	seen := map[string]bool{}
+	for i, d := range list {
+		if d.ID == "" || seen[d.ID] {
+			t.Fatalf("dead letter %d has an empty or repeated id: %+v", i, list)
+		}
+		seen[d.ID] = true
+		if want := fmt.Sprintf("s%d", n-1-i); d.Item.SessionID != want {
+			t.Fatalf("dead letter %d is %s, want %s (newest first)", i, d.Item.SessionID, want)
+		}
+	}
+	return list
+}
+
+func deadLettersPageNewestFirst(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	all := deadLetterN(t, ob, 5)
+	var paged []service.DeadLetter
+	q := service.DeadLetterQuery{Limit: 2}
+	for range 10 {
+		page, err := ob.DeadLetters(ctx, q)
+		if err != nil {
+			t.Fatalf("DeadLetters(%+v): %v", q, err)
+		}
+		if len(page) > 2 {
+			t.Fatalf("page of %d over the limit 2", len(page))
+		}
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		q.Before = page[len(page)-1].ID
+	}
+	if len(paged) != len(all) {
+		t.Fatalf("paged through %d dead letters, want %d", len(paged), len(all))
+	}
+	for i := range all {
+		if paged[i].ID != all[i].ID || paged[i].Reason != all[i].Reason {
+			t.Fatalf("page item %d = %+v, want %+v", i, paged[i], all[i])
+		}
+	}
+}
+
+func deadLettersBySessionAndID(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	all := deadLetterN(t, ob, 4) // s3 s2 s1 s0
+	bySession, err := ob.DeadLetters(ctx, service.DeadLetterQuery{SessionID: "s1"})
+	if err != nil || len(bySession) != 1 || bySession[0].ID != all[2].ID {
+		t.Fatalf("DeadLetters(session s1) = %+v, %v", bySession, err)
+	}
+	byID, err := ob.DeadLetters(ctx, service.DeadLetterQuery{IDs: []string{all[3].ID, "no-such-id", all[0].ID}})
+	if err != nil || len(byID) != 2 || byID[0].ID != all[0].ID || byID[1].ID != all[3].ID {
+		t.Fatalf("DeadLetters(ids) = %+v, %v", byID, err)
+	}
+	if none, err := ob.DeadLetters(ctx, service.DeadLetterQuery{IDs: []string{all[0].ID}, SessionID: "s1"}); err != nil || len(none) != 0 {
+		t.Fatalf("DeadLetters(id of s3, session s1) = %+v, %v", none, err)
+	}
+}
+
+func deleteDeadLetters(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	all := deadLetterN(t, ob, 3)
+	n, err := ob.DeleteDeadLetters(ctx, all[1].ID, "no-such-id", "1-1-1")
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteDeadLetters = %d, %v; want 1", n, err)
+	}
+	if n, err := ob.DeleteDeadLetters(ctx, all[1].ID); err != nil || n != 0 {
+		t.Fatalf("DeleteDeadLetters again = %d, %v; want 0", n, err)
+	}
+	left, _ := ob.DeadLetters(ctx, service.DeadLetterQuery{})
+	if len(left) != 2 || left[0].ID != all[0].ID || left[1].ID != all[2].ID {
+		t.Fatalf("left after delete: %+v", left)
+	}
+	if st, _ := ob.Stats(ctx); st.DeadLettered != 2 {
+		t.Fatalf("stats count %d dead letters, want 2", st.DeadLettered)
+	}
+}
+
+func pruneDeadLettersByCapAndAge(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	all := deadLetterN(t, ob, 6) // dead at t0 … t0+5s, listed newest first
+	evicted, expired, err := ob.PruneDeadLetters(ctx, 4, t0)
+	if err != nil || evicted != 2 || expired != 0 {
+		t.Fatalf("Prune(keep 4) = %d evicted, %d expired, %v; want 2, 0", evicted, expired, err)
+	}
+	// s2 is dead at t0+2s, s3 at t0+3s: before t0+3s only s2 is left to expire.
+	evicted, expired, err = ob.PruneDeadLetters(ctx, 100, t0.Add(3*time.Second))
+	if err != nil || evicted != 0 || expired != 1 {
+		t.Fatalf("Prune(older than t0+3s) = %d evicted, %d expired, %v; want 0, 1", evicted, expired, err)
+	}
+	left, _ := ob.DeadLetters(ctx, service.DeadLetterQuery{})
+	if len(left) != 3 || left[0].ID != all[0].ID || left[2].ID != all[2].ID {
+		t.Fatalf("left after prune: %+v, want the newest three", left)
 	}
 }

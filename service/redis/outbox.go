@@ -277,28 +277,166 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 	return o.storeErr(err, "dead-letter %d items of %s", len(stored), lane)
 }
 
-func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLetter, error) {
-	if limit <= 0 {
-		return nil, nil
+// DeadLetters reads the dead-letter stream newest first (ids are its
+// entry ids), after the dead letters held in memory during an outage, which
+// have no id yet and only show on a first page.
+func (o *Outbox) DeadLetters(ctx context.Context, q service.DeadLetterQuery) ([]service.DeadLetter, error) {
+	var out []service.DeadLetter
+	if len(q.IDs) == 0 && q.Before == "" {
+		for _, d := range o.buf.deadLetters(0) {
+			if !q.Full(len(out)) && q.Match(d) {
+				out = append(out, d)
+			}
+		}
 	}
-	out := o.buf.deadLetters(limit)
-	if len(out) == limit {
+	if q.Full(len(out)) {
 		return out, nil
 	}
 	if !o.usable(ctx) {
 		return out, unavailable("list dead letters")
 	}
-	msgs, err := o.rdb.XRevRangeN(ctx, o.deadKey, "+", "-", int64(limit-len(out))).Result()
-	if err != nil {
-		return out, o.storeErr(err, "list dead letters")
+	if len(q.IDs) > 0 {
+		return o.deadLettersByID(ctx, q, out)
 	}
-	for _, m := range msgs {
-		var d service.DeadLetter
-		if s, ok := m.Values["dead"].(string); ok && json.Unmarshal([]byte(s), &d) == nil {
-			out = append(out, d)
+	const page = 500
+	cursor := "+"
+	if q.Before != "" {
+		if !streamID(q.Before) {
+			return nil, service.Errorf(service.EINVALID, "dead letter id %q is not a stream id", q.Before)
+		}
+		cursor = "(" + q.Before
+	}
+	for {
+		msgs, err := o.rdb.XRevRangeN(ctx, o.deadKey, cursor, "-", page).Result()
+		if err != nil {
+			return out, o.storeErr(err, "list dead letters")
+		}
+		for _, m := range msgs {
+			if d, ok := decodeDead(m); ok && q.Match(d) {
+				out = append(out, d)
+				if q.Full(len(out)) {
+					return out, nil
+				}
+			}
+		}
+		if len(msgs) < page {
+			return out, nil
+		}
+		cursor = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+func (o *Outbox) deadLettersByID(ctx context.Context, q service.DeadLetterQuery, out []service.DeadLetter) ([]service.DeadLetter, error) {
+	var cmds []*goredis.XMessageSliceCmd
+	_, err := o.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, id := range q.IDs {
+			if streamID(id) {
+				cmds = append(cmds, p.XRange(ctx, o.deadKey, id, id))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return out, o.storeErr(err, "read dead letters")
+	}
+	var found []service.DeadLetter
+	for _, c := range cmds {
+		for _, m := range c.Val() {
+			if d, ok := decodeDead(m); ok && q.Match(d) {
+				found = append(found, d)
+			}
 		}
 	}
+	slices.SortFunc(found, func(a, b service.DeadLetter) int { return service.CompareIDs(b.ID, a.ID) })
+	for _, d := range found {
+		if q.Full(len(out)) {
+			break
+		}
+		out = append(out, d)
+	}
 	return out, nil
+}
+
+func (o *Outbox) DeleteDeadLetters(ctx context.Context, ids ...string) (int, error) {
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !streamID(id) })
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if !o.usable(ctx) {
+		return 0, unavailable("delete dead letters")
+	}
+	n, err := o.rdb.XDel(ctx, o.deadKey, ids...).Result()
+	return int(n), o.storeErr(err, "delete %d dead letters", len(ids))
+}
+
+// PruneDeadLetters trims the stream to keep entries, then deletes from the
+// oldest end while entries are older than olderThan.
+func (o *Outbox) PruneDeadLetters(ctx context.Context, keep int, olderThan time.Time) (evicted, expired int, err error) {
+	if !o.usable(ctx) {
+		return 0, 0, unavailable("prune dead letters")
+	}
+	n, err := o.rdb.XTrimMaxLen(ctx, o.deadKey, int64(max(keep, 0))).Result()
+	if err != nil {
+		return 0, 0, o.storeErr(err, "trim dead letters")
+	}
+	evicted = int(n)
+	const page = 500
+	for cursor := "-"; ; {
+		msgs, err := o.rdb.XRangeN(ctx, o.deadKey, cursor, "+", page).Result()
+		if err != nil {
+			return evicted, expired, o.storeErr(err, "read old dead letters")
+		}
+		var old []string
+		stop := len(msgs) < page
+		for _, m := range msgs {
+			d, ok := decodeDead(m)
+			if ok && !d.At.Before(olderThan) {
+				stop = true
+				break
+			}
+			old = append(old, m.ID) // expired, or unreadable: nothing to keep
+		}
+		if len(old) > 0 {
+			n, err := o.rdb.XDel(ctx, o.deadKey, old...).Result()
+			expired += int(n)
+			if err != nil {
+				return evicted, expired, o.storeErr(err, "delete old dead letters")
+			}
+		}
+		if stop {
+			return evicted, expired, nil
+		}
+		cursor = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+func decodeDead(m goredis.XMessage) (service.DeadLetter, bool) {
+	var d service.DeadLetter
+	s, ok := m.Values["dead"].(string)
+	if !ok || json.Unmarshal([]byte(s), &d) != nil {
+		return d, false
+	}
+	d.ID = m.ID
+	return d, true
+}
+
+// streamID reports whether id looks like a stream entry id ("ms-seq"), so
+// no user input reaches Redis as a range bound it would misread.
+func streamID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	return ok && digits(ms) && digits(seq)
+}
+
+func digits(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Stats counts the stream lengths plus the buffer. During an outage it

@@ -280,7 +280,9 @@ func (m *Main) startServer() error {
 		UI: gwhttp.UIConfig{
 			Feed:        m.monitor,
 			Traffic:     m.monitor.Traffic,
-			DeadLetters: m.outbox.DeadLetters,
+			DeadLetters: func(ctx context.Context, limit int) ([]service.DeadLetter, error) {
+				return m.outbox.DeadLetters(ctx, service.DeadLetterQuery{Limit: limit})
+			},
 		},
 		Clock:  m.clock,
 		Logger: m.Logger,
