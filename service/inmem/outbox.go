@@ -23,7 +23,7 @@ type Outbox struct {
 
 	mu    sync.Mutex
 	seq   uint64
-	dseq  uint64 // dead letter ids
+	dseq  uint64                      // dead letter ids
 	lanes map[service.Lane]*list.List // *queued, oldest first
 	byID  map[string]*list.Element
 	dead  []service.DeadLetter // oldest first, at most DefaultDeadLetterCap
