@@ -66,6 +66,15 @@ type Config struct {
 
 	LogLevel slog.Level // LOG_LEVEL
 
+	DeadLetterMax    int           // DEAD_LETTER_MAX, dead letters kept (the oldest go first)
+	DeadLetterMaxAge time.Duration // DEAD_LETTER_MAX_AGE, dead letters older than this go
+
+	AlertWebhookURL *url.URL      // ALERT_WEBHOOK_URL, nil = no failure notices
+	AlertAfter      time.Duration // ALERT_AFTER, a lane delivering nothing this long while items wait is notified
+
+	HistoryMax    int           // HISTORY_MAX, status changes kept per session
+	HistoryMaxAge time.Duration // HISTORY_MAX_AGE, status changes older than this go
+
 	// Settings without an environment variable: fixed by the design, kept
 	// here so each has one home.
 	LeaseTTL    time.Duration // how long a dead instance keeps its sessions; renewed every third
@@ -106,6 +115,14 @@ func Default() Config {
 		SimScanDelay:       30 * time.Second,
 
 		LogLevel: slog.LevelInfo,
+
+		DeadLetterMax:    10_000,
+		DeadLetterMaxAge: 7 * 24 * time.Hour,
+
+		AlertAfter: 2 * time.Minute,
+
+		HistoryMax:    50,
+		HistoryMaxAge: 30 * 24 * time.Hour,
 
 		LeaseTTL:    30 * time.Second,
 		BackoffBase: 500 * time.Millisecond,
@@ -160,6 +177,15 @@ func Load(getenv func(string) string) (Config, error) {
 		SimScanDelay:       r.duration("SIM_SCAN_DELAY", d.SimScanDelay),
 
 		LogLevel: r.logLevel("LOG_LEVEL", d.LogLevel),
+
+		DeadLetterMax:    r.intRange("DEAD_LETTER_MAX", d.DeadLetterMax, 1, 10_000_000),
+		DeadLetterMaxAge: r.positiveDuration("DEAD_LETTER_MAX_AGE", d.DeadLetterMaxAge),
+
+		AlertWebhookURL: r.optionalHTTPURL("ALERT_WEBHOOK_URL"),
+		AlertAfter:      r.positiveDuration("ALERT_AFTER", d.AlertAfter),
+
+		HistoryMax:    r.intRange("HISTORY_MAX", d.HistoryMax, 1, 10_000),
+		HistoryMaxAge: r.positiveDuration("HISTORY_MAX_AGE", d.HistoryMaxAge),
 
 		LeaseTTL:    d.LeaseTTL,
 		BackoffBase: d.BackoffBase,
