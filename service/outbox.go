@@ -58,6 +58,26 @@ type DeadLetter struct {
 	At     time.Time `json:"dead_at"`
 }
 
+// Outcomes of a dead letter leaving the list, for DeadLetterObserver.
+const (
+	DeadLetterReplayed = "replayed" // put back into the outbox
+	DeadLetterDeleted  = "deleted"  // dropped by an operator
+	DeadLetterExpired  = "expired"  // older than the age limit
+	DeadLetterEvicted  = "evicted"  // beyond the cap
+)
+
+// DeadLetterObserver is told how many dead letters left the list and why.
+type DeadLetterObserver interface {
+	DeadLettersHandled(outcome string, n int)
+}
+
+// ReplayResult counts one replay of dead letters.
+type ReplayResult struct {
+	Replayed int      `json:"replayed"` // back in the outbox, removed from the dead letters
+	Failed   int      `json:"failed"`   // could not be published again: still dead letters
+	IDs      []string `json:"ids"`      // the replayed dead letters
+}
+
 // DeadLetterQuery picks dead letters: those with IDs when set, else all,
 // or only those of SessionID; newest first, older than the dead letter
 // Before (an ID: the last one of the previous page) when set, and at most

@@ -59,6 +59,8 @@ type Config struct {
 	// Ready says whether this instance can do its work (Redis answers, the
 	// outbox is consumable); GET /ready is 503 while it errs. nil: always ready.
 	Ready func(ctx context.Context) error
+	// DeadLetters serves /deadletters; nil: no such routes.
+	DeadLetters DeadLetters
 	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
 	Metrics http.Handler
 
@@ -151,6 +153,11 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /ready", s.handleReady)
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
+	if s.cfg.DeadLetters != nil {
+		s.mux.HandleFunc("GET /deadletters", s.handleDeadLetters)
+		s.mux.HandleFunc("POST /deadletters/replay", s.handleReplay)
+		s.mux.HandleFunc("DELETE /deadletters/{id}", s.handleDeleteDeadLetter)
 	}
 	if s.cfg.Sim != nil {
 		s.mux.HandleFunc("POST /sim/sessions/{id}/scan", s.handleSimScan)

@@ -211,16 +211,10 @@ func (m *Metrics) OnDelivered(it service.Update, latency time.Duration) {
 	m.delivery.WithLabelValues(string(it.Lane), string(it.Kind)).Observe(max(latency, 0).Seconds())
 }
 
-// Outcomes of dead_letters_handled_total.
-const (
-	DeadLetterReplayed = "replayed"
-	DeadLetterDeleted  = "deleted"
-	DeadLetterExpired  = "expired"
-	DeadLetterEvicted  = "evicted"
-)
-
 // DeadLetterOutcomes lists every outcome of dead_letters_handled_total.
-var DeadLetterOutcomes = []string{DeadLetterReplayed, DeadLetterDeleted, DeadLetterExpired, DeadLetterEvicted}
+var DeadLetterOutcomes = []string{service.DeadLetterReplayed, service.DeadLetterDeleted, service.DeadLetterExpired, service.DeadLetterEvicted}
+
+var _ service.DeadLetterObserver = (*Metrics)(nil)
 
 // DeadLettersHandled counts n dead letters that left the list with outcome.
 func (m *Metrics) DeadLettersHandled(outcome string, n int) {

@@ -46,6 +46,7 @@ type Main struct {
 	health  *delivery.Health
 	monitor *dashboard.Monitor // what GET /ui shows live
 	flusher *delivery.Flusher
+	dead    *delivery.DeadLetters
 	driver  service.Driver
 	sim     *sim.Driver // nil unless WA_DRIVER=sim
 	manager *session.Manager
@@ -123,7 +124,9 @@ func (m *Main) openStores(ctx context.Context) error {
 		return err
 	}
 	m.redis = rdb
-	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, Clock: m.clock, Logger: log})
+	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, Clock: m.clock, Logger: log,
+		// A hard bound between two prunes; the prune (DEAD_LETTER_MAX) counts what it drops.
+		DeadLetterCap: 2 * cfg.DeadLetterMax})
 	if err != nil {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
@@ -176,6 +179,10 @@ func (m *Main) buildFlusher() error {
 		return err
 	}
 	m.flusher = f
+	// Dead letters replay through the flusher, like new events.
+	m.dead = delivery.NewDeadLetters(delivery.DeadLetterConfig{
+		Keep: cfg.DeadLetterMax, MaxAge: cfg.DeadLetterMaxAge, Clock: m.clock, Observer: m.metrics,
+	}, m.outbox, m.flusher, m.Logger.With("component", "deadletters"))
 	return nil
 }
 
@@ -234,7 +241,7 @@ func (m *Main) buildManager() error {
 	return nil
 }
 
-// startLoops starts the flusher and manager loops. They outlive Run's ctx
+// startLoops starts the flusher, manager and dead-letter prune loops. They outlive Run's ctx
 // (start-up only): Close stops them, after the manager has published its
 // last statuses.
 func (m *Main) startLoops() {
@@ -242,6 +249,7 @@ func (m *Main) startLoops() {
 	m.cancel = cancel
 	m.loop("flusher", func() error { return m.flusher.Run(loopCtx) })
 	m.loop("manager", func() error { return m.manager.Run(loopCtx) })
+	m.loop("deadletters", func() error { return m.dead.Run(loopCtx) })
 }
 
 // loop runs fn until Close cancels it.
@@ -275,6 +283,7 @@ func (m *Main) startServer() error {
 		Laravel:       m.health.Health,
 		Ready:         ready(m.ping, m.outbox),
 		Metrics:       m.metrics.Handler(),
+		DeadLetters:   m.dead,
 		APIKey:        cfg.APIKey,
 		MetricsPublic: cfg.MetricsPublic,
 		UI: gwhttp.UIConfig{
