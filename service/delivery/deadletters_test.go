@@ -168,4 +168,3 @@ func TestDeadLetterPruneByCapAndAge(t *testing.T) {
 		t.Fatalf("left: %+v", left)
 	}
 }
-
