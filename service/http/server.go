@@ -59,6 +59,8 @@ type Config struct {
 	// Ready says whether this instance can do its work (Redis answers, the
 	// outbox is consumable); GET /ready is 503 while it errs. nil: always ready.
 	Ready func(ctx context.Context) error
+	// History serves GET /sessions/{id}/history; nil: no such route.
+	History service.StatusHistory
 	// DeadLetters serves /deadletters; nil: no such routes.
 	DeadLetters DeadLetters
 	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
@@ -138,6 +140,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /sessions/{id}", s.handleSession)
 	if s.cfg.QRImage != nil {
 		s.mux.HandleFunc("GET /sessions/{id}/qr", s.handleQR)
+	}
+	if s.cfg.History != nil {
+		s.mux.HandleFunc("GET /sessions/{id}/history", s.handleHistory)
 	}
 	s.mux.HandleFunc("POST /sessions/{id}/logout", s.handleLogout)
 	s.mux.HandleFunc("DELETE /sessions/{id}", s.handleDelete)

@@ -16,6 +16,7 @@ import (
 	"wagateway/service/config"
 	"wagateway/service/dashboard"
 	"wagateway/service/delivery"
+	"wagateway/service/history"
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
 	"wagateway/service/laravel"
@@ -35,11 +36,12 @@ type Main struct {
 	clock service.Clock
 
 	// Stores: Redis when configured, else memory.
-	redis  *goredis.Client // nil without REDIS_URL
-	l1, l2 service.Cache   // l2 nil without Redis
-	outbox service.Outbox
-	leases service.Leases
-	ping   func(context.Context) error // nil without Redis
+	redis         *goredis.Client // nil without REDIS_URL
+	l1, l2        service.Cache   // l2 nil without Redis
+	outbox        service.Outbox
+	leases        service.Leases
+	ping          func(context.Context) error // nil without Redis
+	statusHistory service.StatusHistory
 
 	metrics *prometheus.Metrics
 	laravel service.Laravel // counted by metrics
@@ -116,6 +118,7 @@ func (m *Main) openStores(ctx context.Context) error {
 	if cfg.RedisURL == "" {
 		log.Warn("no REDIS_URL: cache and outbox are in memory, NOT durable")
 		m.outbox, m.leases = inmem.NewOutbox(m.clock), inmem.NewLeases(m.clock)
+		m.statusHistory = inmem.NewHistory(m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
 		return nil
 	}
 	redis.LogTo(log) // go-redis's own lines (dial failures) as JSON too, not plain stderr
@@ -131,6 +134,7 @@ func (m *Main) openStores(ctx context.Context) error {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
 	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "")
+	m.statusHistory = redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	return nil
 }
@@ -224,10 +228,11 @@ func (m *Main) buildManager() error {
 		LeaseTTL: cfg.LeaseTTL,
 		Clock:    m.clock,
 	}, session.Deps{
-		Driver:    m.driver,
-		L1:        m.l1,
-		L2:        m.l2,
-		Publisher: m.monitor.Publisher(m.metrics.Publisher(m.flusher)),
+		Driver: m.driver,
+		L1:     m.l1,
+		L2:     m.l2,
+		// Each status update the outbox takes goes into the history too.
+		Publisher: history.Publisher(m.monitor.Publisher(m.metrics.Publisher(m.flusher)), m.statusHistory, cfg.InstanceID, m.Logger),
 		Laravel:   m.laravel,
 		Leases:    m.leases,
 		Render:    qrcode.Render,
@@ -284,6 +289,7 @@ func (m *Main) startServer() error {
 		Ready:         ready(m.ping, m.outbox),
 		Metrics:       m.metrics.Handler(),
 		DeadLetters:   m.dead,
+		History:       m.statusHistory,
 		APIKey:        cfg.APIKey,
 		MetricsPublic: cfg.MetricsPublic,
 		UI: gwhttp.UIConfig{
