@@ -223,8 +223,8 @@ func (m *Metrics) DeadLettersHandled(outcome string, n int) {
 
 // Kinds and outcomes of alert_notices_total.
 var (
-	NoticeKinds    = []string{"dead_letter", "lane_stalled", "lane_recovered"}
-	NoticeOutcomes = []string{"sent", "failed", "dropped", "suppressed"}
+	NoticeKinds    = []string{service.NoticeDeadLetter, service.NoticeLaneStalled, service.NoticeLaneRecovered}
+	NoticeOutcomes = []string{service.NoticeSent, service.NoticeFailed, service.NoticeDropped, service.NoticeSuppressed}
 )
 
 // Notice counts one failure notice of kind with outcome.

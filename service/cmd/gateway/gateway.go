@@ -20,6 +20,7 @@ import (
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
 	"wagateway/service/laravel"
+	"wagateway/service/notify"
 	"wagateway/service/prometheus"
 	"wagateway/service/qrcode"
 	"wagateway/service/redis"
@@ -49,6 +50,7 @@ type Main struct {
 	monitor *dashboard.Monitor // what GET /ui shows live
 	flusher *delivery.Flusher
 	dead    *delivery.DeadLetters
+	notify  *notify.Notifier // nil without ALERT_WEBHOOK_URL
 	driver  service.Driver
 	sim     *sim.Driver // nil unless WA_DRIVER=sim
 	manager *session.Manager
@@ -169,6 +171,15 @@ func (m *Main) buildFlusher() error {
 	cfg := m.Config
 	m.health = delivery.NewHealth(m.clock)
 	m.monitor = dashboard.NewMonitor(m.clock)
+	observers := []service.FlusherObserver{m.health, m.metrics, m.monitor}
+	n, err := newNotifier(cfg, m.outbox, m.metrics, m.clock, m.Logger)
+	if err != nil {
+		return err
+	}
+	if n != nil {
+		m.notify = n
+		observers = append(observers, n)
+	}
 	f, err := delivery.New(delivery.Config{
 		Mode:             cfg.DeliveryMode,
 		BatchSize:        cfg.BatchSize,
@@ -177,7 +188,7 @@ func (m *Main) buildFlusher() error {
 		BackoffBase:      cfg.BackoffBase,
 		BackoffMax:       cfg.BackoffMax,
 		Clock:            m.clock,
-		Observer:         delivery.Observers(m.health, m.metrics, m.monitor),
+		Observer:         delivery.Observers(observers...),
 	}, m.outbox, m.laravel, m.Logger.With("component", "flusher"))
 	if err != nil {
 		return err
@@ -255,6 +266,9 @@ func (m *Main) startLoops() {
 	m.loop("flusher", func() error { return m.flusher.Run(loopCtx) })
 	m.loop("manager", func() error { return m.manager.Run(loopCtx) })
 	m.loop("deadletters", func() error { return m.dead.Run(loopCtx) })
+	if m.notify != nil {
+		m.loop("notify", func() error { return m.notify.Run(loopCtx) })
+	}
 }
 
 // loop runs fn until Close cancels it.
@@ -293,8 +307,8 @@ func (m *Main) startServer() error {
 		APIKey:        cfg.APIKey,
 		MetricsPublic: cfg.MetricsPublic,
 		UI: gwhttp.UIConfig{
-			Feed:        m.monitor,
-			Traffic:     m.monitor.Traffic,
+			Feed:    m.monitor,
+			Traffic: m.monitor.Traffic,
 			DeadLetters: func(ctx context.Context, limit int) ([]service.DeadLetter, error) {
 				return m.outbox.DeadLetters(ctx, service.DeadLetterQuery{Limit: limit})
 			},
@@ -382,6 +396,23 @@ func (m *Main) close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// newNotifier builds the failure notices of ALERT_WEBHOOK_URL, signed like
+// deliveries; nil when it is not set.
+func newNotifier(cfg config.Config, outbox service.Outbox, obs service.NoticeObserver, clock service.Clock, log *slog.Logger) (*notify.Notifier, error) {
+	if cfg.AlertWebhookURL == nil {
+		return nil, nil
+	}
+	sender, err := laravel.NewNoticeSender(laravel.NoticeConfig{URL: cfg.AlertWebhookURL, SigningSecret: cfg.LaravelSigningSecret})
+	if err != nil {
+		return nil, fmt.Errorf("alert webhook: %w", err)
+	}
+	if cfg.LaravelSigningSecret == "" {
+		log.Warn("ALERT_WEBHOOK_URL set without LARAVEL_SIGNING_SECRET: notices go unsigned")
+	}
+	return notify.New(notify.Config{Instance: cfg.InstanceID, After: cfg.AlertAfter, Clock: clock, Observer: obs},
+		sender, outbox, log.With("component", "notify")), nil
 }
 
 // waVersion formats WA_VERSION for the driver; zero keeps whatsmeow's own.
