@@ -86,6 +86,9 @@ type Notifier struct {
 
 	// Owned by Run's goroutine:
 	stalled   map[service.Lane]bool
+	// waitingSince is when a check first saw items in the lane after seeing
+	// it empty: an idle lane's old last delivery is no stall.
+	waitingSince map[service.Lane]time.Time
 	pending   []service.DeadLetter // since the last dead-letter notice
 	pendingN  int
 	lastDead  time.Time
@@ -105,6 +108,7 @@ func New(cfg Config, sender service.NoticeSender, stats Stats, log *slog.Logger)
 		events:       make(chan service.DeadLetter, cfg.QueueSize),
 		lastDelivery: map[service.Lane]*atomic.Int64{},
 		stalled:      map[service.Lane]bool{},
+		waitingSince: map[service.Lane]time.Time{},
 	}
 	start := cfg.Clock.Now().UnixNano()
 	for _, l := range service.Lanes {
@@ -214,8 +218,17 @@ func (n *Notifier) checkLanes(ctx context.Context) {
 	}
 	now := n.cfg.Clock.Now()
 	for _, l := range service.Lanes {
-		since := now.Sub(time.Unix(0, n.lastDelivery[l].Load()))
 		waiting := st.Depth[l]
+		if waiting == 0 {
+			delete(n.waitingSince, l)
+		} else if _, ok := n.waitingSince[l]; !ok {
+			n.waitingSince[l] = now
+		}
+		last := time.Unix(0, n.lastDelivery[l].Load())
+		if ws, ok := n.waitingSince[l]; ok && ws.After(last) {
+			last = ws
+		}
+		since := now.Sub(last)
 		switch {
 		case !n.stalled[l] && waiting > 0 && since >= n.cfg.After:
 			n.stalled[l] = true

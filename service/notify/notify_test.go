@@ -164,6 +164,12 @@ func TestLaneStalledThenRecovered(t *testing.T) {
 		clock.Advance(10 * time.Second)
 		clock.WaitTimers(t, 1)
 	}
+	// An item arriving on a lane idle for long is no stall: the wait counts
+	// from when it was first seen.
+	d.set(service.LaneHigh, 1)
+	clock.Advance(10 * time.Second)
+	clock.WaitTimers(t, 1)
+	d.set(service.LaneHigh, 0)
 	// Failed requests are no delivery.
 	n.OnBatch(service.BatchReport{Lane: service.LaneNormal, Err: &service.DeliveryError{StatusCode: 503}})
 	if s.count() != 0 {
