@@ -264,6 +264,14 @@ func (f *Flusher) Metrics(ctx context.Context) service.BatchMetrics {
 	if err != nil {
 		f.log.WarnContext(ctx, "outbox stats unavailable for batch metrics", "err", err)
 	}
+	// The outbox drops superseded updates itself when they are added (so an
+	// outage costs one update per session and kind): they count as
+	// superseded, and are no longer pending.
+	for _, n := range stats.Superseded {
+		m.Superseded += int64(n)
+	}
+	m.QRBatchSize = max(0, m.QRBatchSize-stats.Superseded[service.KindQR])
+	m.StatusBatchSize = max(0, m.StatusBatchSize-stats.Superseded[service.KindStatus])
 	for _, lane := range service.Lanes {
 		l := f.lanes[lane]
 		m.Lanes[lane] = service.LaneMetrics{
