@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick mocks lint fuzz image
+.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick soak mocks lint fuzz image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ loadtest-laravel: ## direct vs batch against the real Laravel (PHP CPU seconds, 
 
 loadtest-quick: ## the load test compressed ×10 (< 60 s; needs redis-server, which make unit installs)
 	go run ./loadtest/cmd/loadtest -quick
+
+soak: ## 1,000 sessions pair, close and restart on one gateway, time-scaled; RSS, goroutines, fds, Redis memory, outbox depth must stay flat (flags: ARGS="..."; not in make test)
+	go run ./loadtest/cmd/soak $(ARGS)
 
 mocks: ## regenerate service/mock from the domain interfaces (.mockery.yaml)
 	go tool mockery

@@ -13,6 +13,13 @@ import (
 type Outbox interface {
 	// Add stores it and returns it with its ID set. When Add returns nil the
 	// item survives a crash of this process (for a durable outbox).
+	//
+	// Only the newest update of a Key can matter to Laravel, so Add removes
+	// every pending update of it.Key() (in either lane, claimed or not) that
+	// it is Newer than; if a pending one is newer than it, it is not stored
+	// and comes back with an empty ID. Either way the outbox holds at most
+	// one update per session and kind, however long Laravel is away.
+	// Stats.Superseded counts the updates that left this way.
 	Add(ctx context.Context, it Update) (Update, error)
 
 	// Claim returns up to max pending items of lane, oldest first: first the
@@ -120,6 +127,10 @@ type OutboxStats struct {
 	Depth        map[Lane]int           `json:"depth"`
 	OldestAge    map[Lane]time.Duration `json:"oldest_age"`
 	DeadLettered int                    `json:"dead_lettered"`
+	// Superseded counts, per kind, the updates Add removed or did not store
+	// because a newer one of their key came, since this process opened the
+	// outbox.
+	Superseded map[Kind]int `json:"superseded,omitempty"`
 	// Buffered counts items (included in Depth) held only in memory because
 	// the durable store is unreachable: they are lost if the process dies.
 	Buffered int `json:"buffered"`

@@ -112,7 +112,7 @@ func TestFlusherItemsPublishedDuringClaimKeepTheirWake(t *testing.T) {
 	}
 	lane := f.lanes[service.LaneHigh]
 	flushed := make(chan error, 1)
-	go func() { flushed <- f.flushLane(ctx, lane, false) }()
+	go func() { flushed <- f.flushLane(ctx, lane, flushDue) }()
 	select {
 	case <-ob.claiming:
 	case <-ctx.Done():

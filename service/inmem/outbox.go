@@ -26,7 +26,10 @@ type Outbox struct {
 	dseq  uint64                      // dead letter ids
 	lanes map[service.Lane]*list.List // *queued, oldest first
 	byID  map[string]*list.Element
-	dead  []service.DeadLetter // oldest first, at most DefaultDeadLetterCap
+	byKey map[string]*list.Element // the one pending update per Key
+	// superseded counts updates Add removed or refused for a newer one.
+	superseded map[service.Kind]int
+	dead       []service.DeadLetter // oldest first, at most DefaultDeadLetterCap
 }
 
 type queued struct {
@@ -40,6 +43,9 @@ func NewOutbox(clock service.Clock) *Outbox {
 		clock: clockOrSystem(clock),
 		lanes: make(map[service.Lane]*list.List),
 		byID:  make(map[string]*list.Element),
+		byKey: make(map[string]*list.Element),
+
+		superseded: make(map[service.Kind]int),
 	}
 	for _, l := range service.Lanes {
 		o.lanes[l] = list.New()
@@ -59,7 +65,17 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	o.seq++
 	it.ID = strconv.FormatUint(o.seq, 10)
 	it.Attempts = 0
-	o.byID[it.ID] = o.lanes[it.Lane].PushBack(&queued{item: it, added: added})
+	if el, ok := o.byKey[it.Key()]; ok {
+		old := el.Value.(*queued).item
+		o.superseded[it.Kind]++
+		if !it.Newer(old) {
+			it.ID = "" // a newer update of its key waits already
+			return it, nil
+		}
+		o.remove(old.Lane, old.ID)
+	}
+	el := o.lanes[it.Lane].PushBack(&queued{item: it, added: added})
+	o.byID[it.ID], o.byKey[it.Key()] = el, el
 	return it, nil
 }
 
@@ -155,6 +171,10 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 		Depth:        make(map[service.Lane]int, len(o.lanes)),
 		OldestAge:    make(map[service.Lane]time.Duration, len(o.lanes)),
 		DeadLettered: len(o.dead),
+		Superseded:   make(map[service.Kind]int, len(o.superseded)),
+	}
+	for k, n := range o.superseded {
+		st.Superseded[k] = n
 	}
 	for lane, l := range o.lanes {
 		st.Depth[lane] = l.Len()
@@ -179,4 +199,7 @@ func (o *Outbox) remove(lane service.Lane, id string) {
 	}
 	o.lanes[lane].Remove(el)
 	delete(o.byID, id)
+	if k := el.Value.(*queued).item.Key(); o.byKey[k] == el {
+		delete(o.byKey, k)
+	}
 }

@@ -85,14 +85,14 @@ type Notifier struct {
 	lastDelivery map[service.Lane]*atomic.Int64
 
 	// Owned by Run's goroutine:
-	stalled   map[service.Lane]bool
+	stalled map[service.Lane]bool
 	// waitingSince is when a check first saw items in the lane after seeing
 	// it empty: an idle lane's old last delivery is no stall.
 	waitingSince map[service.Lane]time.Time
-	pending   []service.DeadLetter // since the last dead-letter notice
-	pendingN  int
-	lastDead  time.Time
-	sentTimes []time.Time // within the last hour, for MaxPerHour
+	pending      []service.DeadLetter // since the last dead-letter notice
+	pendingN     int
+	lastDead     time.Time
+	sentTimes    []time.Time // within the last hour, for MaxPerHour
 }
 
 var _ service.FlusherObserver = (*Notifier)(nil)

@@ -98,7 +98,7 @@ func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"other:status:a", "wagateway:lease:a", "wagateway:outbox:high",
-		"wagateway:outbox:normal", "wagateway:sessions"}
+		"wagateway:outbox:newest", "wagateway:outbox:normal", "wagateway:sessions"}
 	if got := keys(t, rdb, "*"); !slices.Equal(got, want) {
 		t.Fatalf("keys after InvalidateAll: %v, want %v", got, want)
 	}

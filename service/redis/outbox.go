@@ -72,6 +72,11 @@ type Outbox struct {
 	log     *slog.Logger
 	streams map[service.Lane]string
 	deadKey string
+	// newestKey is a hash: update key (kind:session) → "lane id micros" of
+	// the one pending update of that key, so Add can drop the one it
+	// supersedes without reading the streams.
+	newestKey  string
+	superseded [2]atomic.Int64 // QR, status: updates Add removed or refused
 
 	buf       *buffer
 	down      atomic.Bool
@@ -112,7 +117,9 @@ func NewOutbox(rdb *goredis.Client, cfg OutboxConfig) (*Outbox, error) {
 		log:     cfg.Logger.With("component", "redis_outbox", "consumer", cfg.Consumer),
 		streams: make(map[service.Lane]string),
 		deadKey: cfg.Prefix + "deadletter",
-		buf:     newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
+
+		newestKey: cfg.Prefix + "outbox:newest",
+		buf:       newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
 	}
 	for _, l := range service.Lanes {
 		o.streams[l] = cfg.Prefix + "outbox:" + string(l)
@@ -166,9 +173,16 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 		if err != nil {
 			return service.Update{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
 		}
-		id, err := o.rdb.XAdd(ctx, &goredis.XAddArgs{Stream: o.streams[it.Lane], Values: []any{"item", payload}}).Result()
+		res, err := addScript.Run(ctx, o.rdb, []string{o.streams[service.LaneHigh], o.streams[service.LaneNormal], o.newestKey},
+			laneIndex(it.Lane), it.Key(), payload, it.At.UnixMicro(), group).Slice()
+		if err == nil && len(res) != 2 {
+			return service.Update{}, fmt.Errorf("redis outbox: add %s: unexpected reply %v", it, res)
+		}
 		if err == nil {
-			it.ID = id
+			it.ID, _ = res[0].(string)
+			if n, _ := res[1].(int64); n > 0 {
+				o.superseded[kindIndex(it.Kind)].Add(n)
+			}
 			return it, nil
 		}
 		// A timeout after the write reached Redis leaves a copy there too:
@@ -219,6 +233,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	}
 	stream := o.streams[lane]
 	_, err := o.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		o.forgetNewest(ctx, p, lane, stored)
 		p.XAck(ctx, stream, group, stored...)
 		p.XDel(ctx, stream, stored...)
 		return nil
@@ -266,6 +281,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 			o.xaddDead(ctx, p, d)
 		}
 		if len(storedIDs) > 0 {
+			o.forgetNewest(ctx, p, lane, storedIDs)
 			p.XAck(ctx, stream, group, storedIDs...)
 			p.XDel(ctx, stream, storedIDs...)
 		}
@@ -449,6 +465,10 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 		OldestAge:    make(map[service.Lane]time.Duration),
 		DeadLettered: bs.dead,
 		Buffered:     bs.total,
+		Superseded: map[service.Kind]int{
+			service.KindQR:     int(o.superseded[0].Load()),
+			service.KindStatus: int(o.superseded[1].Load()),
+		},
 	}
 	for _, l := range service.Lanes {
 		st.Depth[l] = bs.depth[l]
@@ -486,6 +506,77 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 	}
 	st.DeadLettered += int(deadLen.Val())
 	return st, nil
+}
+
+// addScript is Add in one round trip: the update goes to its lane's stream
+// unless the pending update of its key is newer; an older pending one
+// leaves its stream (and its consumer's pending list, so a failed delivery
+// does not bring it back). Newer means a later event time, on a tie the
+// later add, as service.Update.Newer.
+// KEYS high stream, normal stream, newest hash; ARGV lane index (1 high,
+// 2 normal), key, payload, event time µs, group. Returns {id or "", superseded}.
+var addScript = goredis.NewScript(`
+local lane, key, at = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
+local superseded = 0
+local cur = redis.call('HGET', KEYS[3], key)
+if cur then
+  local l, id, t = string.match(cur, '^(%d) (%S+) (%-?%d+)$')
+  if l then
+    if tonumber(t) > at then return {'', 1} end
+    local s = KEYS[tonumber(l)]
+    if redis.call('XDEL', s, id) > 0 then superseded = 1 end
+    redis.call('XACK', s, ARGV[5], id)
+  end
+end
+local id = redis.call('XADD', KEYS[lane], '*', 'item', ARGV[3], 'key', key)
+redis.call('HSET', KEYS[3], key, lane .. ' ' .. id .. ' ' .. ARGV[4])
+return {id, superseded}
+`)
+
+// forgetScript drops the newest-hash entries that point at entries about
+// to be deleted (delivered or dead-lettered), so the hash holds only keys
+// with something pending. KEYS stream, newest hash; ARGV lane index, ids.
+var forgetScript = goredis.NewScript(`
+local lane = ARGV[1]
+for i = 2, #ARGV do
+  local e = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
+  if e[1] then
+    local f = e[1][2]
+    for j = 1, #f, 2 do
+      if f[j] == 'key' then
+        local cur = redis.call('HGET', KEYS[2], f[j+1])
+        if cur and string.sub(cur, 1, #lane + #ARGV[i] + 2) == lane .. ' ' .. ARGV[i] .. ' ' then
+          redis.call('HDEL', KEYS[2], f[j+1])
+        end
+      end
+    end
+  end
+end
+return 0
+`)
+
+// forgetNewest queues forgetScript for ids of lane on p.
+func (o *Outbox) forgetNewest(ctx context.Context, p goredis.Pipeliner, lane service.Lane, ids []string) {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, laneIndex(lane))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	forgetScript.Eval(ctx, p, []string{o.streams[lane], o.newestKey}, args...)
+}
+
+func laneIndex(l service.Lane) int {
+	if l == service.LaneHigh {
+		return 1
+	}
+	return 2
+}
+
+func kindIndex(k service.Kind) int {
+	if k == service.KindQR {
+		return 0
+	}
+	return 1
 }
 
 // claimScript is Claim in one round trip: this consumer's pending entries,
