@@ -2,12 +2,11 @@ package redis_test
 
 import (
 	"context"
-	"slices"
 	"testing"
 	"time"
 
 	"wagateway/internal/redistest"
-	"wagateway/service"
+	"wagateway/service/leasetest"
 	"wagateway/service/redis"
 )
 
@@ -70,24 +69,9 @@ func TestLeasesRenewExtendsAndExpire(t *testing.T) {
 	}
 }
 
-func TestLeasesKnown(t *testing.T) {
-	ctx := context.Background()
-	l := redis.NewLeases(redistest.Start(t), "")
-	for _, id := range []string{"b", "a", "b", "c"} {
-		if err := l.Register(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Forget(ctx, "c"); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := l.Known(ctx); err != nil || !slices.Equal(got, []string{"a", "b"}) {
-		t.Fatalf("Known = %v, %v", got, err)
-	}
-	if err := l.Register(ctx, "a*"); service.ErrorCode(err) != service.EINVALID {
-		t.Fatalf("Register(a*): %v", err)
-	}
-	if _, err := l.Acquire(ctx, "a", "gw", 0); service.ErrorCode(err) != service.EINVALID {
-		t.Fatalf("Acquire with no ttl: %v", err)
-	}
+// Redis keeps lease time itself (PX): the suite's Elapse is a real sleep.
+func TestLeasesContract(t *testing.T) {
+	leasetest.Run(t, func(t *testing.T) leasetest.Fixture {
+		return leasetest.Fixture{Leases: redis.NewLeases(redistest.Start(t), ""), Elapse: time.Sleep}
+	})
 }
