@@ -81,3 +81,26 @@ func BenchmarkOutboxClaimAck50(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEventQRToCacheAndOutbox is everything the session manager
+// writes to the embedded store for one QR event: the L2 cache entry, then
+// the outbox item, one event after the other.
+func BenchmarkEventQRToCacheAndOutbox(b *testing.B) {
+	ctx := context.Background()
+	db := open(b, "", nil)
+	ob := newOutbox(b, db, sqlite.OutboxConfig{})
+	cache := sqlite.NewCache(db)
+	i := 0
+	for b.Loop() {
+		it := benchItem(i)
+		qr := service.QR{SessionID: it.SessionID, Code: "2@code", Image: it.QR, IssuedAt: it.At, ExpiresAt: it.At.Add(time.Minute)}
+		if err := cache.SetQR(ctx, qr, 2*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ob.Add(ctx, it); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	reportEventsPerSecond(b)
+}

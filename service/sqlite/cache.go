@@ -19,6 +19,8 @@ const sweepEvery = time.Minute
 
 // Cache is the L2 service.Cache in the table cache: JSON values under
 // qr:{id} and status:{id}, with their expiry; an expired row reads as a miss.
+// Writes are behind by at most one commit (see writeBehind); reads see them
+// at once.
 type Cache struct {
 	db *DB
 
@@ -74,6 +76,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 		c.errors.Add(1)
 		return err
 	}
+	c.db.cache.drop("qr:"+sessionID, "status:"+sessionID)
 	if _, err := c.db.db.ExecContext(ctx, `DELETE FROM cache WHERE key IN (?, ?)`, "qr:"+sessionID, "status:"+sessionID); err != nil {
 		c.errors.Add(1)
 		return fmt.Errorf("sqlite cache: invalidate %s: %w", sessionID, err)
@@ -83,6 +86,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 }
 
 func (c *Cache) InvalidateAll(ctx context.Context) error {
+	c.db.cache.drop()
 	if _, err := c.db.db.ExecContext(ctx, `DELETE FROM cache`); err != nil {
 		c.errors.Add(1)
 		return fmt.Errorf("sqlite cache: invalidate all: %w", err)
@@ -94,11 +98,12 @@ func (c *Cache) InvalidateAll(ctx context.Context) error {
 func (c *Cache) Metrics() service.CacheMetrics {
 	hits, misses := c.hits.Load(), c.misses.Load()
 	return service.CacheMetrics{Hits: hits, Misses: misses, HitRate: service.HitRate(hits, misses),
-		Sets: c.sets.Load(), Invalidations: c.invalidations.Load(), Errors: c.errors.Load()}
+		Sets: c.sets.Load(), Invalidations: c.invalidations.Load(), Errors: c.errors.Load() + c.db.cache.errors.Load()}
 }
 
-// set upserts prefix+id; when newestWins, a live stored row with a later
-// at_ns stays. ttl <= 0 keeps the row until invalidated.
+// set queues the row of prefix+id for the next commit; when newestWins, a
+// live stored row with a later atNs stays. ttl <= 0 keeps the row until
+// invalidated.
 func (c *Cache) set(ctx context.Context, prefix, id string, value any, atNs int64, newestWins bool, ttl time.Duration) error {
 	if err := service.ValidateSessionID(id); err != nil {
 		c.errors.Add(1)
@@ -110,47 +115,55 @@ func (c *Cache) set(ctx context.Context, prefix, id string, value any, atNs int6
 		return fmt.Errorf("sqlite cache: encode %s%s: %w", prefix, id, err)
 	}
 	now := c.db.clock.Now()
-	var expires int64
+	w := cacheWrite{key: prefix + id, value: b, atNs: atNs, newestWins: newestWins}
 	if ttl > 0 {
-		expires = now.Add(ttl).UnixNano()
+		w.expiresNs = now.Add(ttl).UnixNano()
 	}
-	q := `INSERT INTO cache (key, value, at_ns, expires_ns) VALUES (?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, at_ns = excluded.at_ns, expires_ns = excluded.expires_ns`
-	args := []any{prefix + id, b, atNs, expires}
-	if newestWins {
-		q += ` WHERE cache.at_ns <= excluded.at_ns OR (cache.expires_ns != 0 AND cache.expires_ns <= ?)`
-		args = append(args, now.UnixNano())
-	}
-	if _, err := c.db.db.ExecContext(ctx, q, args...); err != nil {
-		c.errors.Add(1)
-		return fmt.Errorf("sqlite cache: set %s%s: %w", prefix, id, err)
-	}
+	c.db.cache.put(w, now.UnixNano())
 	c.sets.Add(1)
 	c.sweep(ctx, now)
 	return nil
 }
 
+// get reads prefix+id: the queued write if there is one (unless the stored
+// row is newer, for a newest-wins key), else the stored row.
 func (c *Cache) get(ctx context.Context, prefix, id string, into any) (bool, error) {
 	if err := service.ValidateSessionID(id); err != nil {
 		c.errors.Add(1)
 		return false, err
 	}
-	var b []byte
-	var expires int64
-	err := c.db.db.QueryRowContext(ctx, `SELECT value, expires_ns FROM cache WHERE key = ?`, prefix+id).Scan(&b, &expires)
+	key := prefix + id
+	nowNs := c.db.clock.Now().UnixNano()
+	queued, isQueued := c.db.cache.get(key)
+	var stored cacheWrite
+	isStored := false
+	if !isQueued || queued.newestWins {
+		err := c.db.db.QueryRowContext(ctx, `SELECT value, at_ns, expires_ns FROM cache WHERE key = ?`, key).
+			Scan(&stored.value, &stored.atNs, &stored.expiresNs)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			c.errors.Add(1)
+			return false, fmt.Errorf("sqlite cache: get %s: %w", key, err)
+		default:
+			isStored = !expired(stored.expiresNs, nowNs)
+		}
+	}
+	var value []byte
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case isQueued && (!isStored || stored.atNs <= queued.atNs || !queued.newestWins):
+		if expired(queued.expiresNs, nowNs) {
+			c.misses.Add(1)
+			return false, nil
+		}
+		value = queued.value
+	case isStored:
+		value = stored.value
+	default:
 		c.misses.Add(1)
 		return false, nil
-	case err != nil:
-		c.errors.Add(1)
-		return false, fmt.Errorf("sqlite cache: get %s%s: %w", prefix, id, err)
 	}
-	if expires != 0 && expires <= c.db.clock.Now().UnixNano() {
-		c.misses.Add(1)
-		return false, nil
-	}
-	if err := json.Unmarshal(b, into); err != nil {
+	if err := json.Unmarshal(value, into); err != nil {
 		// A row we cannot read is a miss: the caller asks the next level.
 		c.errors.Add(1)
 		c.misses.Add(1)

@@ -7,6 +7,7 @@ import (
 
 	"wagateway/service"
 	"wagateway/service/cachetest"
+	"wagateway/service/outboxtest"
 	"wagateway/service/sqlite"
 )
 
@@ -65,5 +66,79 @@ func TestCacheTTLAndReopen(t *testing.T) {
 	m := c.Metrics()
 	if m.Hits != 3 || m.Misses != 2 || m.Sets != 2 || m.Invalidations != 1 || m.Errors != 0 {
 		t.Fatalf("metrics: %+v", m)
+	}
+}
+
+func cacheRows(t *testing.T, db *sqlite.DB) int {
+	t.Helper()
+	var n int
+	if err := rawQuery(t, db, "SELECT count(*) FROM cache", &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Cache writes wait for the next commit: an event's outbox Add carries its
+// cache row, so when Add returned both are in the file.
+func TestCacheRowCommittedWithTheNextAdd(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c, ob := sqlite.NewCache(db), newOutbox(t, db, sqlite.OutboxConfig{})
+	if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, _ := c.GetStatus(ctx, "s1"); !ok || got.Status != service.StatusActive {
+		t.Fatalf("a queued write is not read back: %+v, %v", got, ok)
+	}
+	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if n := cacheRows(t, db); n != 1 {
+		t.Fatalf("cache rows in the file after the Add: %d, want 1", n)
+	}
+}
+
+// A cache write no Add follows still reaches the file, by itself.
+func TestCacheRowCommittedWithoutAnAdd(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c := sqlite.NewCache(db)
+	if err := c.SetQR(ctx, service.QR{SessionID: "s1", Image: "data:image/png;base64,x"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second) // a hang guard: the flush comes after 20 ms
+	for cacheRows(t, db) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone cache write never reached the file")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Newest wins between a stored row and a queued older write too.
+func TestCacheStoredNewerStatusBeatsAQueuedOlderOne(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c, ob := sqlite.NewCache(db), newOutbox(t, db, sqlite.OutboxConfig{})
+	set := func(st service.Status, at time.Time) {
+		t.Helper()
+		if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: st, UpdatedAt: at}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(service.StatusInactive, t0.Add(time.Second))
+	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, t0)); err != nil { // commits the row
+		t.Fatal(err)
+	}
+	set(service.StatusPending, t0) // older, queued
+	if got, ok, _ := c.GetStatus(ctx, "s1"); !ok || got.Status != service.StatusInactive {
+		t.Fatalf("GetStatus = %+v, %v; want the stored newer inactive", got, ok)
+	}
+	if err := db.Close(); err != nil { // commits the queued one: the statement drops it
+		t.Fatal(err)
+	}
+	db2 := open(t, db.Dir(), newClock())
+	if got, ok, _ := sqlite.NewCache(db2).GetStatus(ctx, "s1"); !ok || got.Status != service.StatusInactive {
+		t.Fatalf("after reopen GetStatus = %+v, %v; want inactive", got, ok)
 	}
 }

@@ -169,7 +169,8 @@ func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
 				return err
 			}
 		}
-		return nil
+		// The cache rows of these events (written just before) share the commit.
+		return o.db.cache.writeIn(ctx, tx, o.db.clock.Now())
 	})
 	for i, p := range group {
 		if err != nil {
