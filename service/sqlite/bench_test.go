@@ -13,8 +13,8 @@ import (
 
 // benchItem is a QR item of real size: a rendered code is a data URL of
 // about 1.9 KB of base64.
-func benchItem(i int) service.Item {
-	return service.Item{Kind: service.KindQR, Lane: service.LaneHigh, SessionID: "user_" + strconv.Itoa(i%1000),
+func benchItem(i int) service.Update {
+	return service.Update{Kind: service.KindQR, Lane: service.LaneHigh, SessionID: "user_" + strconv.Itoa(i%1000),
 		QR: "data:image/png;base64," + strings.Repeat("iVBORw0KGgo", 173), At: time.Now()}
 }
 

@@ -59,7 +59,7 @@ type Outbox struct {
 
 // pendingAdd is one Add waiting for its group's commit.
 type pendingAdd struct {
-	item    service.Item
+	item    service.Update
 	payload []byte
 	added   int64
 	done    chan error // buffered 1; item.ID is set before nil is sent
@@ -100,14 +100,14 @@ var _ service.Outbox = (*Outbox)(nil)
 // Durable is true: Add returns after its commit reached the database file.
 func (o *Outbox) Durable() bool { return true }
 
-func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error) {
+func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, error) {
 	if err := it.Validate(); err != nil {
-		return service.Item{}, err
+		return service.Update{}, err
 	}
 	it.ID, it.Attempts = "", 0
 	payload, err := json.Marshal(it)
 	if err != nil {
-		return service.Item{}, fmt.Errorf("sqlite outbox: encode %s: %w", it, err)
+		return service.Update{}, fmt.Errorf("sqlite outbox: encode %s: %w", it, err)
 	}
 	p := &pendingAdd{item: it, payload: payload, added: o.db.clock.Now().UnixNano(), done: make(chan error, 1)}
 	o.queueMu.Lock()
@@ -121,7 +121,7 @@ func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error)
 	case <-ctx.Done():
 		// The item may still be committed by another caller's group: at
 		// worst it is delivered although Add failed, never lost silently.
-		return service.Item{}, fmt.Errorf("sqlite outbox: add %s: %w", it, ctx.Err())
+		return service.Update{}, fmt.Errorf("sqlite outbox: add %s: %w", it, ctx.Err())
 	}
 	defer func() { <-o.commit }()
 	select {
@@ -147,9 +147,9 @@ func (o *Outbox) Add(ctx context.Context, it service.Item) (service.Item, error)
 	return p.result(<-p.done)
 }
 
-func (p *pendingAdd) result(err error) (service.Item, error) {
+func (p *pendingAdd) result(err error) (service.Update, error) {
 	if err != nil {
-		return service.Item{}, err
+		return service.Update{}, err
 	}
 	return p.item, nil
 }
@@ -185,7 +185,7 @@ func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
 // Claim takes, in one transaction, this consumer's unacknowledged items,
 // then unclaimed ones, then items another consumer has held longer than
 // the claim timeout; each claim renews the claim time and counts an attempt.
-func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Item, error) {
+func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Update, error) {
 	if !lane.Valid() {
 		return nil, service.Errorf(service.EINVALID, "unknown lane %q", lane)
 	}
@@ -202,7 +202,7 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 		{`consumer IS NULL`, nil},
 		{`consumer != ? AND claimed_ns <= ?`, []any{o.cfg.Consumer, stale}},
 	}
-	var items []service.Item
+	var items []service.Update
 	var unreadable []string
 	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
 		items, unreadable = items[:0], unreadable[:0]
@@ -226,7 +226,7 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 					rows.Close()
 					return err
 				}
-				var it service.Item
+				var it service.Update
 				if err := json.Unmarshal(payload, &it); err != nil || it.Validate() != nil {
 					unreadable = append(unreadable, strconv.FormatInt(id, 10))
 					continue
@@ -249,7 +249,7 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	if len(unreadable) > 0 {
 		o.deadLetterUnreadable(ctx, lane, unreadable)
 	}
-	slices.SortFunc(items, func(a, b service.Item) int { return service.CompareIDs(a.ID, b.ID) })
+	slices.SortFunc(items, func(a, b service.Update) int { return service.CompareIDs(a.ID, b.ID) })
 	return items, nil
 }
 
@@ -259,7 +259,7 @@ func (o *Outbox) deadLetterUnreadable(ctx context.Context, lane service.Lane, id
 	o.log.ErrorContext(ctx, "unreadable outbox rows dead-lettered", "lane", lane, "ids", ids)
 	dead := make([]service.DeadLetter, len(ids))
 	for i, id := range ids {
-		dead[i] = service.DeadLetter{Item: service.Item{ID: id, Lane: lane}, Reason: "unreadable outbox entry"}
+		dead[i] = service.DeadLetter{Item: service.Update{ID: id, Lane: lane}, Reason: "unreadable outbox entry"}
 	}
 	if err := o.DeadLetter(ctx, lane, dead); err != nil {
 		o.log.ErrorContext(ctx, "dead-lettering unreadable rows failed", "lane", lane, "err", err)
