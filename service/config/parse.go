@@ -125,7 +125,7 @@ func (r *reader) redisURL(name string) string {
 	ok := err == nil && ((u.Scheme == "redis" || u.Scheme == "rediss") && u.Host != "" ||
 		u.Scheme == "unix" && u.Path != "")
 	if !ok {
-		r.fail(name, redact(v), "empty (embedded in-memory) or a URL like redis://host:6379/0, rediss://… or unix:///path")
+		r.fail(name, redact(v), "empty (the embedded store) or a URL like redis://host:6379/0, rediss://… or unix:///path")
 		return ""
 	}
 	return v
