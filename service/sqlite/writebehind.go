@@ -100,7 +100,10 @@ func (b *writeBehind) take() []cacheWrite {
 
 // writeIn writes the queued rows in tx (the caller's transaction).
 func (b *writeBehind) writeIn(ctx context.Context, tx *sql.Tx, now time.Time) error {
-	rows := b.take()
+	return b.write(ctx, tx, b.take(), now)
+}
+
+func (b *writeBehind) write(ctx context.Context, tx *sql.Tx, rows []cacheWrite, now time.Time) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -142,10 +145,14 @@ func (b *writeBehind) flush(ctx context.Context) {
 		return
 	}
 	b.mu.Unlock()
-	err := b.db.inTx(ctx, func(tx *sql.Tx) error { return b.writeIn(ctx, tx, b.db.clock.Now()) })
+	rows := b.take()
+	if len(rows) == 0 {
+		return
+	}
+	err := b.db.inTx(ctx, func(tx *sql.Tx) error { return b.write(ctx, tx, rows, b.db.clock.Now()) })
 	if err != nil {
 		b.errors.Add(1)
-		b.db.log.WarnContext(ctx, "cache rows lost: write failed", "err", err)
+		b.db.log.WarnContext(ctx, "cache rows lost: write failed", "rows", len(rows), "err", err)
 	}
 }
 
