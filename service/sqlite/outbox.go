@@ -291,27 +291,28 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 		return nil
 	}
 	now := o.db.clock.Now()
-	payloads := make([][]byte, len(dead))
-	for i, d := range dead {
-		if d.At.IsZero() {
-			d.At = now
+	for i := range dead {
+		if dead[i].At.IsZero() {
+			dead[i].At = now
 		}
-		b, err := json.Marshal(d)
-		if err != nil {
-			return fmt.Errorf("sqlite outbox: encode dead letter %s: %w", d.Item, err)
-		}
-		payloads[i] = b
 	}
 	ids := make([]string, len(dead))
 	for i, d := range dead {
 		ids[i] = d.Item.ID
 	}
 	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, b := range payloads {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deadletter (dead) VALUES (?)`, b); err != nil {
+		for _, d := range dead {
+			d.ID = "" // the row's id is the dead letter's id
+			b, err := json.Marshal(d)
+			if err != nil {
+				return fmt.Errorf("encode dead letter %s: %w", d.Item, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deadletter (session_id, dead_ns, dead) VALUES (?, ?, ?)`,
+				d.Item.SessionID, d.At.UnixNano(), b); err != nil {
 				return err
 			}
 		}
+		// The cap holds between two PruneDeadLetters too.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM deadletter WHERE id <= (SELECT max(id) FROM deadletter) - ?`, o.cfg.DeadLetterCap); err != nil {
 			return err
 		}
@@ -323,23 +324,45 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 	return nil
 }
 
-func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLetter, error) {
-	if limit <= 0 {
-		return nil, nil
+func (o *Outbox) DeadLetters(ctx context.Context, q service.DeadLetterQuery) ([]service.DeadLetter, error) {
+	where, args := []string{"1"}, []any{}
+	if len(q.IDs) > 0 {
+		ids := rowIDs(q.IDs)
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		where = append(where, `id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`)
+		args = append(args, ids...)
 	}
-	rows, err := o.db.db.QueryContext(ctx, `SELECT dead FROM deadletter ORDER BY id DESC LIMIT ?`, limit)
+	if q.SessionID != "" {
+		where, args = append(where, `session_id = ?`), append(args, q.SessionID)
+	}
+	if q.Before != "" {
+		before, err := strconv.ParseInt(q.Before, 10, 64)
+		if err != nil {
+			return nil, nil // no dead letter of ours comes before an id we never gave
+		}
+		where, args = append(where, `id < ?`), append(args, before)
+	}
+	query := `SELECT id, dead FROM deadletter WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id DESC`
+	if q.Limit > 0 {
+		query, args = query+` LIMIT ?`, append(args, q.Limit)
+	}
+	rows, err := o.db.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite outbox: list dead letters: %w", err)
 	}
 	defer rows.Close()
 	var out []service.DeadLetter
 	for rows.Next() {
+		var id int64
 		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		if err := rows.Scan(&id, &b); err != nil {
 			return out, fmt.Errorf("sqlite outbox: list dead letters: %w", err)
 		}
 		var d service.DeadLetter
 		if json.Unmarshal(b, &d) == nil {
+			d.ID = strconv.FormatInt(id, 10)
 			out = append(out, d)
 		}
 	}
@@ -347,6 +370,52 @@ func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLett
 		return out, fmt.Errorf("sqlite outbox: list dead letters: %w", err)
 	}
 	return out, nil
+}
+
+func (o *Outbox) DeleteDeadLetters(ctx context.Context, ids ...string) (int, error) {
+	keys := rowIDs(ids)
+	deleted := 0
+	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
+		const chunk = 500
+		for len(keys) > 0 {
+			n := min(len(keys), chunk)
+			res, err := tx.ExecContext(ctx, `DELETE FROM deadletter WHERE id IN (?`+strings.Repeat(",?", n-1)+`)`, keys[:n]...)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			deleted += int(k)
+			keys = keys[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite outbox: delete dead letters: %w", err)
+	}
+	return deleted, nil
+}
+
+// PruneDeadLetters drops all but the newest keep, then those dead before
+// olderThan (by their time, exactly: the table has it as a column).
+func (o *Outbox) PruneDeadLetters(ctx context.Context, keep int, olderThan time.Time) (evicted, expired int, err error) {
+	err = o.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM deadletter WHERE id NOT IN (SELECT id FROM deadletter ORDER BY id DESC LIMIT ?)`, max(keep, 0))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		evicted = int(n)
+		if res, err = tx.ExecContext(ctx, `DELETE FROM deadletter WHERE dead_ns < ?`, olderThan.UnixNano()); err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		expired = int(n)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite outbox: prune dead letters: %w", err)
+	}
+	return evicted, expired, nil
 }
 
 func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {

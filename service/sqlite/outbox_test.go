@@ -145,7 +145,7 @@ func TestOutboxDeadLettersAreCapped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	list, err := ob.DeadLetters(ctx, 10)
+	list, err := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 10})
 	if err != nil || len(list) != 3 || list[0].Item.ID != items[4].ID || list[2].Item.ID != items[2].ID {
 		t.Fatalf("dead letters: %+v, %v", list, err)
 	}
@@ -165,7 +165,7 @@ func TestOutboxUnreadableRowIsDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	outboxtest.SameIDs(t, "claim", outboxtest.MustClaim(t, ob, service.LaneHigh, 10), items[1:])
-	list, err := ob.DeadLetters(ctx, 10)
+	list, err := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 10})
 	if err != nil || len(list) != 1 || list[0].Item.ID != items[0].ID || list[0].Reason != "unreadable outbox entry" {
 		t.Fatalf("dead letters: %+v, %v", list, err)
 	}

@@ -151,9 +151,12 @@ var schema = []string{
 	)`,
 	`CREATE INDEX IF NOT EXISTS outbox_lane_consumer ON outbox (lane, consumer, id)`,
 	`CREATE TABLE IF NOT EXISTS deadletter (
-		id   INTEGER PRIMARY KEY AUTOINCREMENT,
-		dead BLOB NOT NULL
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		session_id TEXT    NOT NULL,
+		dead_ns    INTEGER NOT NULL,
+		dead       BLOB    NOT NULL
 	)`,
+	`CREATE INDEX IF NOT EXISTS deadletter_session ON deadletter (session_id, id)`,
 	`CREATE TABLE IF NOT EXISTS cache (
 		key        TEXT PRIMARY KEY,
 		value      BLOB    NOT NULL,

@@ -156,7 +156,8 @@ func (m *Main) openEmbedded(ctx context.Context) error {
 		return fmt.Errorf("embedded store: %w", err)
 	}
 	m.local = db
-	ob, err := sqlite.NewOutbox(ctx, db, sqlite.OutboxConfig{Consumer: cfg.InstanceID})
+	// The cap is a backstop, as for Redis: the pruner keeps DEAD_LETTER_MAX.
+	ob, err := sqlite.NewOutbox(ctx, db, sqlite.OutboxConfig{Consumer: cfg.InstanceID, DeadLetterCap: 2 * cfg.DeadLetterMax})
 	if err != nil {
 		return fmt.Errorf("embedded store: %w", err)
 	}
