@@ -55,6 +55,20 @@ type Outbox struct {
 	queue   []*pendingAdd
 	commit  chan struct{} // held by the caller writing a group; a channel to select on
 	insert  *sql.Stmt     // prepared once: parsing it per commit cost a tenth of an Add
+
+	// The newest pending update of each Key, kept in memory: this process
+	// owns the file (the lock), so no one else changes the table, and Add
+	// finds what it supersedes without an index to maintain on disk.
+	keysMu     sync.Mutex
+	newest     map[string]pendingKey // Key → its pending update
+	keyOf      map[int64]string      // row id → Key
+	superseded map[service.Kind]int  // updates Add removed or refused, since start
+}
+
+// pendingKey is where the newest pending update of a Key is.
+type pendingKey struct {
+	id   int64
+	atNs int64
 }
 
 // pendingAdd is one Add waiting for its group's commit.
@@ -78,14 +92,15 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 		cfg.DeadLetterCap = DefaultDeadLetterCap
 	}
 	o := &Outbox{db: db, cfg: cfg, log: db.log.With("consumer", cfg.Consumer),
-		commit: make(chan struct{}, 1)}
+		commit: make(chan struct{}, 1), newest: make(map[string]pendingKey), keyOf: make(map[int64]string),
+		superseded: make(map[service.Kind]int)}
 	res, err := db.db.ExecContext(ctx, `UPDATE outbox SET consumer = NULL WHERE consumer IS NOT NULL AND consumer != ?`, cfg.Consumer)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite outbox: release old claims: %w", err)
 	}
-	var waiting int
-	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM outbox`).Scan(&waiting); err != nil {
-		return nil, fmt.Errorf("sqlite outbox: count items: %w", err)
+	waiting, err := o.loadKeys(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if o.insert, err = db.db.PrepareContext(ctx, `INSERT INTO outbox (lane, item, added_ns) VALUES (?, ?, ?)`); err != nil {
 		return nil, fmt.Errorf("sqlite outbox: prepare insert: %w", err)
@@ -96,6 +111,46 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 }
 
 var _ service.Outbox = (*Outbox)(nil)
+
+// loadKeys reads the Key of every waiting row; it returns how many wait.
+func (o *Outbox) loadKeys(ctx context.Context) (int, error) {
+	rows, err := o.db.db.QueryContext(ctx, `SELECT id, item FROM outbox ORDER BY id`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite outbox: read keys: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id int64
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			return n, fmt.Errorf("sqlite outbox: read keys: %w", err)
+		}
+		n++
+		var it service.Update
+		if json.Unmarshal(b, &it) != nil {
+			continue // Claim dead-letters it
+		}
+		// Rows of one key from before superseding existed: the last wins.
+		o.newest[it.Key()], o.keyOf[id] = pendingKey{id: id, atNs: it.At.UnixNano()}, it.Key()
+	}
+	return n, rows.Err()
+}
+
+// forget drops ids from the key index (acknowledged or dead-lettered).
+func (o *Outbox) forget(ids []any) {
+	o.keysMu.Lock()
+	defer o.keysMu.Unlock()
+	for _, v := range ids {
+		id := v.(int64)
+		if k, ok := o.keyOf[id]; ok {
+			if o.newest[k].id == id {
+				delete(o.newest, k)
+			}
+			delete(o.keyOf, id)
+		}
+	}
+}
 
 // Durable is true: Add returns after its commit reached the database file.
 func (o *Outbox) Durable() bool { return true }
@@ -154,13 +209,41 @@ func (p *pendingAdd) result(err error) (service.Update, error) {
 	return p.item, nil
 }
 
-// writeGroup inserts group in one transaction and tells each caller. It
-// ignores the callers' contexts: they share the transaction.
+// writeGroup inserts group in one transaction and tells each caller. Each
+// update removes the pending one of its Key that it is Newer than (a later
+// event time; on a tie the later id, which it always has), and one older
+// than the pending one is not stored (its ID stays empty). It ignores the
+// callers' contexts: they share the transaction.
 func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
 	ids := make([]int64, len(group))
+	// Decided against the index plus this group's own changes; applied to
+	// the index only once the commit succeeded.
+	o.keysMu.Lock()
+	overlay := make(map[string]pendingKey, len(group))
+	lookup := func(k string) (pendingKey, bool) {
+		if v, ok := overlay[k]; ok {
+			return v, v.id != 0
+		}
+		v, ok := o.newest[k]
+		return v, ok
+	}
+	var dropped []int64
+	counted := map[service.Kind]int{}
 	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt := tx.StmtContext(ctx, o.insert)
 		for i, p := range group {
+			k, atNs := p.item.Key(), p.item.At.UnixNano()
+			if cur, ok := lookup(k); ok {
+				counted[p.item.Kind]++
+				if atNs < cur.atNs {
+					ids[i] = 0 // a newer update of its key waits already
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, cur.id); err != nil {
+					return err
+				}
+				dropped = append(dropped, cur.id)
+			}
 			res, err := stmt.ExecContext(ctx, string(p.item.Lane), p.payload, p.added)
 			if err != nil {
 				return err
@@ -168,16 +251,31 @@ func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
 			if ids[i], err = res.LastInsertId(); err != nil {
 				return err
 			}
+			overlay[k] = pendingKey{id: ids[i], atNs: atNs}
 		}
 		// The cache rows of these events (written just before) share the commit.
 		return o.db.cache.writeIn(ctx, tx, o.db.clock.Now())
 	})
+	if err == nil {
+		for _, id := range dropped {
+			delete(o.keyOf, id)
+		}
+		for k, v := range overlay {
+			o.newest[k], o.keyOf[v.id] = v, k
+		}
+		for kind, n := range counted {
+			o.superseded[kind] += n
+		}
+	}
+	o.keysMu.Unlock()
 	for i, p := range group {
-		if err != nil {
+		switch {
+		case err != nil:
 			p.done <- fmt.Errorf("sqlite outbox: add %s: %w", p.item, err)
 			continue
+		case ids[i] != 0:
+			p.item.ID = strconv.FormatInt(ids[i], 10)
 		}
-		p.item.ID = strconv.FormatInt(ids[i], 10)
 		p.done <- nil
 	}
 }
@@ -280,6 +378,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	if err != nil {
 		return fmt.Errorf("sqlite outbox: ack %d items of %s: %w", len(keys), lane, err)
 	}
+	o.forget(keys)
 	return nil
 }
 
@@ -321,6 +420,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 	if err != nil {
 		return fmt.Errorf("sqlite outbox: dead-letter %d items of %s: %w", len(dead), lane, err)
 	}
+	o.forget(rowIDs(ids))
 	return nil
 }
 
@@ -450,6 +550,14 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 	if err := o.db.db.QueryRowContext(ctx, `SELECT count(*) FROM deadletter`).Scan(&st.DeadLettered); err != nil {
 		return st, fmt.Errorf("sqlite outbox: stats: %w", err)
 	}
+	o.keysMu.Lock()
+	if len(o.superseded) > 0 {
+		st.Superseded = make(map[service.Kind]int, len(o.superseded))
+		for k, n := range o.superseded {
+			st.Superseded[k] = n
+		}
+	}
+	o.keysMu.Unlock()
 	return st, nil
 }
 
