@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick mocks lint fuzz image
+.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick mocks lint fuzz image mutation breakit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ loadtest-quick: ## the load test compressed ×10 (< 60 s; needs redis-server, wh
 
 mocks: ## regenerate service/mock from the domain interfaces (.mockery.yaml)
 	go tool mockery
+
+mutation: ## mutation testing (gremlins) of the delivery core: efficacy per package and every survivor (MUTATION_PKGS limits)
+	@bash scripts/mutation.sh
 
 fuzz: ## every Go fuzz target for FUZZTIME each (default 10s); FUZZ_PKGS limits the packages
 	@bash scripts/fuzz.sh
