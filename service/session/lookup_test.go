@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ func TestSessionLookupChain(t *testing.T) {
 		active   bool
 		code     string // error code of Session
 		activeEr string // error code of IsSessionActive
+		warn     string // the warning the failure logs
 	}{
 		{
 			name: "l1",
@@ -57,7 +59,7 @@ func TestSessionLookupChain(t *testing.T) {
 				h.l2.EXPECT().GetStatus(any, "a").Return(rec(service.StatusExpired), true, nil)
 				h.l1.EXPECT().SetStatus(any, rec(service.StatusExpired), 300*time.Second).Return(nil).Times(2)
 			},
-			source: service.SourceL2, status: service.StatusExpired,
+			source: service.SourceL2, status: service.StatusExpired, warn: "cache status lookup",
 		},
 		{
 			name: "laravel fills both with the connection ttl",
@@ -86,13 +88,14 @@ func TestSessionLookupChain(t *testing.T) {
 				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
 				h.laravel.EXPECT().SessionStatus(any, "a").Return(service.StatusRecord{}, &service.DeliveryError{Message: "refused"})
 			},
-			source: service.SourceNone, code: service.EUNAVAILABLE, activeEr: service.EUNAVAILABLE,
+			source: service.SourceNone, code: service.EUNAVAILABLE, activeEr: service.EUNAVAILABLE, warn: "laravel status lookup",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Session and IsSessionActive below each walk the chain, so every fill happens twice.
 			h := newMgrHarness(t, tt.setup)
+			h.warns = tt.warn != ""
 			ctx := context.Background()
 			s, src, err := h.m.Session(ctx, "a")
 			if src != tt.source || service.ErrorCode(err) != tt.code || s.Status != tt.status {
@@ -104,6 +107,9 @@ func TestSessionLookupChain(t *testing.T) {
 			active, src, err := h.m.IsSessionActive(ctx, "a")
 			if active != tt.active || src != tt.source || service.ErrorCode(err) != tt.activeEr {
 				t.Errorf("IsSessionActive = %v from %s, %v", active, src, err)
+			}
+			if tt.warn != "" && !strings.Contains(h.logs.String(), `"msg":"`+tt.warn+`"`) {
+				t.Errorf("no %q warning logged", tt.warn)
 			}
 		})
 	}
@@ -236,14 +242,15 @@ func TestCloseStopsAndPublishes(t *testing.T) {
 	h := newMgrHarness(t, nil)
 	for _, id := range []string{"a", "b"} {
 		h.expectStart(id, 1)
-		h.expectStop(id, 1)
 		h.expectRelease(id, 1)
 	}
-	h.expectPublish(2, 0) // inactive, stopped, for each
+	h.expectStop("a", 1)
+	h.drv.EXPECT().Stop(tmock.Anything, "b").Return(errors.New("socket gone")).Once()
+	h.expectPublish(2, 0) // inactive, stopped, for each: b's failed stop still reports it
 	h.start(t, "a")
 	h.start(t, "b")
-	if err := h.m.Close(context.Background()); err != nil {
-		t.Fatal(err)
+	if err := h.m.Close(context.Background()); err == nil || !strings.Contains(err.Error(), "socket gone") {
+		t.Fatalf("Close = %v, want b's stop error", err)
 	}
 	for range 2 {
 		wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonStopped)

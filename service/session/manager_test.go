@@ -48,6 +48,9 @@ type mgrHarness struct {
 	items   chan service.Update
 	logs    *logtest.Buffer
 	renders int
+	// warns: the test provokes warnings; otherwise any WARN or ERROR line
+	// fails it, so an error branch taken on success does not go unseen.
+	warns bool
 }
 
 var mgrT0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -73,6 +76,16 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 	if setup != nil {
 		setup(h)
 	}
+	t.Cleanup(func() { // runs after run's cleanup: Run has returned
+		if h.warns {
+			return
+		}
+		for _, line := range strings.Split(h.logs.String(), "\n") {
+			if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+				t.Errorf("unexpected log line: %s", line)
+			}
+		}
+	})
 	m, err := session.New(testConfig(session.Config{
 		Instance:   "gw-1",
 		Clock:      h.clock,
@@ -246,7 +259,11 @@ func TestStartThrottlesDuplicates(t *testing.T) {
 func TestStartActiveSessionReturnsActive(t *testing.T) {
 	h := newMgrHarness(t, nil)
 	h.expectStartAndRenew("a", 1, 1)
-	h.expectPublish(1, 0) // active
+	// active, cached for CACHE_TTL_SESSION (not CACHE_TTL_STATUS: an active session lasts)
+	h.pub.EXPECT().Publish(tmock.Anything, tmock.Anything).Run(func(_ context.Context, it service.Update) { h.items <- it }).Return(nil).Once()
+	for _, c := range []*mock.Cache{h.l1, h.l2} {
+		c.EXPECT().SetStatus(tmock.Anything, tmock.Anything, config.Default().CacheTTLSession).Return(nil).Once()
+	}
 	h.run(t)
 	h.start(t, "a")
 	h.send(service.DriverEvent{SessionID: "a", Type: service.EventConnected, JID: "1@s.whatsapp.net"})
@@ -295,6 +312,7 @@ func TestEventsMapToStatuses(t *testing.T) {
 		{"closed", service.DriverEvent{Type: service.EventClosed, Reason: service.ReasonLoggedOut}, service.StatusInactive, service.LaneHigh, service.ReasonLoggedOut, true},
 		{"banned", service.DriverEvent{Type: service.EventClosed, Reason: service.ReasonBanned}, service.StatusInactive, service.LaneHigh, service.ReasonBanned, true},
 		{"qr timeout", service.DriverEvent{Type: service.EventQRTimeout, Reason: service.ReasonQRTimeout}, service.StatusExpired, service.LaneNormal, service.ReasonQRTimeout, true},
+		{"qr timeout without a reason", service.DriverEvent{Type: service.EventQRTimeout}, service.StatusExpired, service.LaneNormal, service.ReasonQRTimeout, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,6 +400,11 @@ func TestStartLeaseConflict(t *testing.T) {
 	if h.m.ActiveSessions() != 0 {
 		t.Error("a refused session is running")
 	}
+	// The refused start left no reservation behind: a second start asks for the lease again.
+	if _, err := h.m.Start(context.Background(), "b"); service.ErrorCode(err) != service.ECONFLICT {
+		t.Fatalf("second Start = %v, want conflict again", err)
+	}
+	h.leases.AssertNumberOfCalls(t, "Acquire", 2)
 }
 
 func TestStartInvalidID(t *testing.T) {
@@ -400,6 +423,7 @@ func TestLostLeaseStopsSessionWithoutStatus(t *testing.T) {
 		h.drv.EXPECT().Start(tmock.Anything, "a").Return(nil).Once()
 		h.drv.EXPECT().Stop(tmock.Anything, "a").Run(func(context.Context, string) { close(stopped) }).Return(nil).Once()
 	})
+	h.warns = true // checked below
 	h.run(t)
 	h.start(t, "a")
 	h.clock.WaitTimers(t, 1)
@@ -416,5 +440,8 @@ func TestLostLeaseStopsSessionWithoutStatus(t *testing.T) {
 	case it := <-h.items:
 		t.Errorf("published %s: the new owner reports, not us", it)
 	default:
+	}
+	if !strings.Contains(h.logs.String(), `"msg":"lease lost, session stopped here"`) {
+		t.Error("losing the lease was not logged")
 	}
 }
