@@ -415,6 +415,12 @@ func TestFlusherIsolatesRefusedItems(t *testing.T) {
 			if m.DeadLettered != int64(len(tt.dead)) || len(h.obs.dead) != len(tt.dead) || len(h.obs.delivered) != len(acked) {
 				t.Fatalf("metrics %+v, observer %d dead %d delivered", m, len(h.obs.dead), len(h.obs.delivered))
 			}
+			if m.QRBatchSize != 0 {
+				t.Errorf("qrBatchSize = %d after every item was delivered or dead-lettered, want 0", m.QRBatchSize)
+			}
+			if strings.Contains(h.logs.String(), `"msg":"laravel stored part of a batch"`) {
+				t.Error("a refused request was logged as a partial store")
+			}
 			// Different item sets are different requests: a resent rest has its own key.
 			keys := map[string]bool{}
 			for _, r := range reqs {
@@ -584,5 +590,48 @@ func TestFlusherRequestsSavedCountsNoRetries(t *testing.T) {
 	}
 	if m.RequestsSaved != 0 {
 		t.Errorf("requestsSaved = %d in direct mode, want 0", m.RequestsSaved)
+	}
+}
+
+// In batch mode a retry is a request that saves nothing, the first tries
+// are what the coalesced batches saved; what was sent sets the right kind's
+// last-flush time, and a clean drain logs neither a partial store nor an
+// outbox problem, and says it completed.
+func TestFlusherBatchMetricsAfterARetry(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{}, true)
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n == 0 {
+			return &service.DeliveryError{StatusCode: 503, Message: "maintenance"}
+		}
+		return nil
+	})
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		h.publish(t, flStatus(id, service.StatusExpired, 0))
+	}
+	if err := h.f.FlushAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := h.f.Metrics(ctx)
+	if m.Accepted != 3 || m.Requests != 2 || m.Retries != 1 || m.Sent != 3 {
+		t.Fatalf("metrics = %+v, want 3 accepted, 2 requests (1 retry), 3 sent", m)
+	}
+	if m.RequestsSaved != 2 { // 3 events in 1 first try
+		t.Errorf("requestsSaved = %d, want 2", m.RequestsSaved)
+	}
+	if m.LastFlushStatus != h.clock.Now().UnixMilli() || m.LastFlushQR != 0 {
+		t.Errorf("last flush: status %d, qr %d; want %d and 0 (no QR sent)", m.LastFlushStatus, m.LastFlushQR, h.clock.Now().UnixMilli())
+	}
+	if m.StatusBatchSize != 0 || m.QRBatchSize != 0 {
+		t.Errorf("per-kind pending %d status, %d qr after delivery, want 0", m.StatusBatchSize, m.QRBatchSize)
+	}
+	logs := h.logs.String()
+	for _, msg := range []string{"laravel stored part of a batch", "outbox stats unavailable for batch metrics"} {
+		if strings.Contains(logs, `"msg":"`+msg+`"`) {
+			t.Errorf("logged %q on a clean delivery", msg)
+		}
+	}
+	if !strings.Contains(logs, `"msg":"flush all done"`) || !strings.Contains(logs, `"complete":true`) {
+		t.Error(`FlushAll did not log "flush all done" with complete true`)
 	}
 }
