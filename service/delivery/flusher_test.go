@@ -635,3 +635,29 @@ func TestFlusherBatchMetricsAfterARetry(t *testing.T) {
 		t.Error(`FlushAll did not log "flush all done" with complete true`)
 	}
 }
+
+// When the outbox cannot take the dead letters a 422 named, the flush stops
+// with that error: the rest of the batch waits rather than overtaking them.
+func TestFlusherStopsWhenDeadLetteringFails(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{}, true)
+	for i := range 3 {
+		h.publish(t, flQR(fmt.Sprintf("s%d", i), 0))
+	}
+	h.setAnswer(func(_ int, req flRequest) error {
+		if slices.Contains(req.Sessions, "s1") {
+			return &service.DeliveryError{StatusCode: 422, Message: "invalid", Invalid: []int{slices.Index(req.Sessions, "s1")}}
+		}
+		return nil
+	})
+	h.mu.Lock()
+	h.deadErr = errors.New("outbox down")
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.f.FlushAll(ctx); err == nil || !strings.Contains(err.Error(), "outbox down") {
+		t.Fatalf("FlushAll = %v, want the dead-letter error", err)
+	}
+	if reqs, acked, _, _ := h.snapshot(); len(reqs) != 1 || len(acked) != 0 {
+		t.Fatalf("%d requests, %d acked; want the one refused request and nothing acked", len(reqs), len(acked))
+	}
+}
