@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -203,7 +204,8 @@ func TestNoTokenNoAuthorization(t *testing.T) {
 
 func TestBatchResult(t *testing.T) {
 	tl := newTestLaravel(t)
-	c := newTestClient(t, Config{BaseURL: tl.URL})
+	var logs strings.Builder // one goroutine: the client logs in the caller's
+	c := newTestClient(t, Config{BaseURL: tl.URL, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	ctx := context.Background()
 	sts := []service.StatusUpdate{{SessionID: "a", Status: service.StatusPending, UpdatedAt: at}}
 
@@ -211,6 +213,9 @@ func TestBatchResult(t *testing.T) {
 	res, err := c.PostStatusBatch(ctx, "k", sts)
 	if err != nil || res != (service.BatchResult{Success: true, Updated: 3, Failed: 1}) {
 		t.Fatalf("result = %+v, %v", res, err)
+	}
+	if strings.Contains(logs.String(), `"level":"WARN"`) {
+		t.Errorf("a readable 2xx logged a warning: %s", logs.String())
 	}
 	// A 2xx with an unreadable body still means Laravel took the batch.
 	tl.answer(200, `<html>ok</html>`, nil)
@@ -283,6 +288,9 @@ func TestSessionStatus(t *testing.T) {
 			}
 			if req.Header.Get("Authorization") != "Bearer t" || req.Header.Get("Accept") != "application/json" {
 				t.Fatalf("headers = %v", req.Header)
+			}
+			if ct := req.Header.Get("Content-Type"); ct != "" {
+				t.Errorf("GET without a body sent Content-Type %q", ct)
 			}
 		})
 	}

@@ -256,6 +256,17 @@ func TestStartThrottlesDuplicates(t *testing.T) {
 	h.drv.AssertCalled(t, "Stop", tmock.Anything, "a")
 }
 
+// The throttle is a strict bound: a start exactly QRThrottle after the first,
+// with no code shown yet, pairs again.
+func TestStartAtTheThrottlePairsAgain(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.expectStart("a", 2)
+	h.expectStop("a", 1)
+	h.start(t, "a")
+	h.clock.Advance(30 * time.Second) // no Run: nothing ticks
+	h.start(t, "a")
+}
+
 func TestStartActiveSessionReturnsActive(t *testing.T) {
 	h := newMgrHarness(t, nil)
 	h.expectStartAndRenew("a", 1, 1)
@@ -443,5 +454,8 @@ func TestLostLeaseStopsSessionWithoutStatus(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), `"msg":"lease lost, session stopped here"`) {
 		t.Error("losing the lease was not logged")
+	}
+	if strings.Contains(h.logs.String(), `"msg":"stop session"`) {
+		t.Error("a successful stop was logged as failed")
 	}
 }
