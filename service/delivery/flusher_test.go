@@ -661,3 +661,22 @@ func TestFlusherStopsWhenDeadLetteringFails(t *testing.T) {
 		t.Fatalf("%d requests, %d acked; want the one refused request and nothing acked", len(reqs), len(acked))
 	}
 }
+
+// A claim that comes back full means more may wait: the same cycle claims
+// again instead of leaving the rest to the next interval.
+func TestFlusherClaimsAgainAfterAFullClaim(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{BatchSize: 2, ClaimMax: 2}, false)
+	// All three wait before Run starts, so its first, early cycle (BatchSize
+	// reached) finds them together.
+	h.publish(t, flQR("a", 0), flQR("b", 0), flQR("c", 0))
+	h.run(t)
+	got := map[string]bool{}
+	for range 2 {
+		for _, s := range h.next(t).Sessions {
+			got[s] = true
+		}
+	}
+	if len(got) != 3 || h.clock.Now() != flT0 {
+		t.Fatalf("sent %v by %s, want a, b and c in one early cycle", got, h.clock.Now())
+	}
+}
