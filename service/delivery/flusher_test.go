@@ -680,3 +680,22 @@ func TestFlusherClaimsAgainAfterAFullClaim(t *testing.T) {
 		t.Fatalf("sent %v by %s, want a, b and c in one early cycle", got, h.clock.Now())
 	}
 }
+
+// Direct mode sends every claimed item in the cycle that claimed it, one
+// request each, not one per cycle.
+func TestFlusherDirectModeSendsTheWholeClaim(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{Mode: service.DeliveryModeDirect}, false)
+	h.publish(t, flStatus("a", service.StatusExpired, 0), flStatus("b", service.StatusExpired, 0), flStatus("c", service.StatusExpired, 0))
+	h.run(t)
+	got := map[string]bool{}
+	for range 3 {
+		req := h.next(t)
+		if !req.Single {
+			t.Fatalf("request %+v is not a single-item request", req)
+		}
+		got[req.Sessions[0]] = true
+	}
+	if len(got) != 3 || h.clock.Now() != flT0 {
+		t.Fatalf("sent %v by %s, want a, b and c at once", got, h.clock.Now())
+	}
+}
