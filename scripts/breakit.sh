@@ -8,8 +8,8 @@
 #
 #   BREAKIT_PATCHES="01 05"   only the patches whose names start so (default: all)
 #   BREAKIT_CHANGED=REF       only the patches for code that changed since git REF (the
-#                             files a patch edits, or the patch itself); make breakit-ci
-#                             uses HEAD~1, the change under test
+#                             files a patch edits); make breakit-ci uses HEAD~1, the
+#                             change under test
 #   BREAKIT_BASELINE=0        skip the unpatched run
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -18,11 +18,11 @@ set -euo pipefail
 # patch_tests PATCH: the test names of its "Tests:" header line.
 patch_tests() { sed -n 's/^Tests: //p' "$1" | head -n 1; }
 
-# patch_touched PATCH REF: whether a file PATCH edits, or PATCH itself, differs from git REF.
+# patch_touched PATCH REF: whether a file PATCH edits differs from git REF (the
+# patch file itself does not count: make breakit checks a new or changed patch).
 patch_touched() {
   local changed
   changed=$(git diff --name-only "$2" -- 2>/dev/null; git ls-files -o --exclude-standard)
-  grep -qxF "$1" <<<"$changed" && return 0
   local f
   for f in $(sed -n 's|^+++ b/||p' "$1"); do
     grep -qxF "$f" <<<"$changed" && return 0
