@@ -65,7 +65,7 @@ type flHarness struct {
 	claims   map[service.Lane]int
 	requests []flRequest
 	answer   flAnswer
-	deadErr  error // what DeadLetter answers, when set
+	deadErr  error          // what DeadLetter answers, when set
 	sent     chan flRequest // every request, for tests that wait for one
 }
 
