@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick soak mocks lint fuzz image
+.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick soak mocks lint fuzz image mutation breakit mutation-ci breakit-ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -13,7 +13,7 @@ run: ## the gateway with defaults (real WhatsApp); env vars override (docs/confi
 demo: ## mock Laravel + gateway with simulated phones, batches arriving live
 	@bash scripts/demo.sh
 
-test: lint unit alerts-test contracts e2e browser loadtest-quick laravel-test ## everything CI runs (installs and starts what is missing)
+test: lint unit alerts-test contracts e2e browser loadtest-quick laravel-test mutation-ci breakit-ci ## everything CI runs (installs and starts what is missing)
 	@echo "make test: all passed"
 
 unit: ## go vet + unit tests (real Redis), -race on ./service/... (RACE=0 skips it)
@@ -58,6 +58,18 @@ soak: ## 1,000 sessions pair, close and restart on one gateway, time-scaled; RSS
 
 mocks: ## regenerate service/mock from the domain interfaces (.mockery.yaml)
 	go tool mockery
+
+mutation: ## mutation testing (gremlins) of the delivery core: efficacy per package and every survivor (MUTATION_PKGS limits)
+	@bash scripts/mutation.sh
+
+breakit: ## each e2e/breakit/*.patch removes a guarantee: its tests must fail on a patched copy and pass unpatched (BREAKIT_PATCHES limits)
+	@bash scripts/breakit.sh
+
+mutation-ci: ## the part of make mutation that fits CI: the flusher and the in-memory outbox (docs/mutation.md)
+	@MUTATION_PKGS="delivery inmem" bash scripts/mutation.sh
+
+breakit-ci: ## make breakit for the patches whose code the last commit changed
+	@BREAKIT_CHANGED=$${BREAKIT_CHANGED:-HEAD~1} bash scripts/breakit.sh
 
 fuzz: ## every Go fuzz target for FUZZTIME each (default 10s); FUZZ_PKGS limits the packages
 	@bash scripts/fuzz.sh

@@ -21,6 +21,14 @@ require (
 )
 
 require (
+	github.com/MakeNowJust/heredoc v1.0.0 // indirect
+	github.com/bluekeyes/go-gitdiff v0.8.1 // indirect
+	github.com/fatih/color v1.18.0 // indirect
+	github.com/go-gremlins/gremlins v0.6.0 // indirect
+	github.com/hako/durafmt v0.0.0-20210608085754-5c1018a4e16b // indirect
+)
+
+require (
 	dario.cat/mergo v1.0.2 // indirect
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/Azure/go-ansiterm v0.0.0-20261006220739-8c912ac31dd4 // indirect
@@ -132,4 +140,7 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-tool github.com/vektra/mockery/v2
+tool (
+	github.com/go-gremlins/gremlins/cmd/gremlins
+	github.com/vektra/mockery/v2
+)

@@ -170,3 +170,31 @@ func TestDeadLetterPruneByCapAndAge(t *testing.T) {
 		t.Fatalf("left: %+v", left)
 	}
 }
+
+// Left zero, MaxAge is 7 days and PruneEvery a minute.
+func TestDeadLetterDefaults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	clock := clocktest.New(dlT0)
+	ob := inmem.NewOutbox(clock)
+	refuse(t, ob, "a")
+	obs := &handledCounts{}
+	dls := delivery.NewDeadLetters(delivery.DeadLetterConfig{Clock: clock, Observer: obs}, ob, &outboxPublisher{ob: ob}, nil)
+	clock.Advance(7*24*time.Hour - time.Hour)
+	if err := dls.Prune(ctx); err != nil || obs.get(service.DeadLetterExpired) != 0 {
+		t.Fatalf("expired %d (err %v) before 7 days", obs.get(service.DeadLetterExpired), err)
+	}
+	clock.Advance(2 * time.Hour)
+	if err := dls.Prune(ctx); err != nil || obs.get(service.DeadLetterExpired) != 1 {
+		t.Fatalf("expired %d (err %v) after 7 days, want 1", obs.get(service.DeadLetterExpired), err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- dls.Run(runCtx) }()
+	clock.WaitTimers(t, 1)
+	stop()
+	<-done
+	if w := clock.Waits(); len(w) == 0 || w[len(w)-1] != time.Minute {
+		t.Fatalf("Run waited %v, want a minute between prunes", w)
+	}
+}

@@ -65,6 +65,7 @@ type flHarness struct {
 	claims   map[service.Lane]int
 	requests []flRequest
 	answer   flAnswer
+	deadErr  error          // what DeadLetter answers, when set
 	sent     chan flRequest // every request, for tests that wait for one
 }
 
@@ -152,6 +153,9 @@ func (h *flHarness) mockOutbox() {
 	o.EXPECT().DeadLetter(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, lane service.Lane, dead []service.DeadLetter) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
+		if h.deadErr != nil {
+			return h.deadErr
+		}
 		h.dead = append(h.dead, dead...)
 		h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Update) bool {
 			return slices.ContainsFunc(dead, func(d service.DeadLetter) bool { return d.Item.ID == it.ID })

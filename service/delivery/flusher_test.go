@@ -415,6 +415,12 @@ func TestFlusherIsolatesRefusedItems(t *testing.T) {
 			if m.DeadLettered != int64(len(tt.dead)) || len(h.obs.dead) != len(tt.dead) || len(h.obs.delivered) != len(acked) {
 				t.Fatalf("metrics %+v, observer %d dead %d delivered", m, len(h.obs.dead), len(h.obs.delivered))
 			}
+			if m.QRBatchSize != 0 {
+				t.Errorf("qrBatchSize = %d after every item was delivered or dead-lettered, want 0", m.QRBatchSize)
+			}
+			if strings.Contains(h.logs.String(), `"msg":"laravel stored part of a batch"`) {
+				t.Error("a refused request was logged as a partial store")
+			}
 			// Different item sets are different requests: a resent rest has its own key.
 			keys := map[string]bool{}
 			for _, r := range reqs {
@@ -584,5 +590,113 @@ func TestFlusherRequestsSavedCountsNoRetries(t *testing.T) {
 	}
 	if m.RequestsSaved != 0 {
 		t.Errorf("requestsSaved = %d in direct mode, want 0", m.RequestsSaved)
+	}
+}
+
+// In batch mode a retry is a request that saves nothing, the first tries
+// are what the coalesced batches saved; what was sent sets the right kind's
+// last-flush time, and a clean drain logs neither a partial store nor an
+// outbox problem, and says it completed.
+func TestFlusherBatchMetricsAfterARetry(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{}, true)
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n == 0 {
+			return &service.DeliveryError{StatusCode: 503, Message: "maintenance"}
+		}
+		return nil
+	})
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		h.publish(t, flStatus(id, service.StatusExpired, 0))
+	}
+	if err := h.f.FlushAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := h.f.Metrics(ctx)
+	if m.Accepted != 3 || m.Requests != 2 || m.Retries != 1 || m.Sent != 3 {
+		t.Fatalf("metrics = %+v, want 3 accepted, 2 requests (1 retry), 3 sent", m)
+	}
+	if m.RequestsSaved != 2 { // 3 events in 1 first try
+		t.Errorf("requestsSaved = %d, want 2", m.RequestsSaved)
+	}
+	if m.LastFlushStatus != h.clock.Now().UnixMilli() || m.LastFlushQR != 0 {
+		t.Errorf("last flush: status %d, qr %d; want %d and 0 (no QR sent)", m.LastFlushStatus, m.LastFlushQR, h.clock.Now().UnixMilli())
+	}
+	if m.StatusBatchSize != 0 || m.QRBatchSize != 0 {
+		t.Errorf("per-kind pending %d status, %d qr after delivery, want 0", m.StatusBatchSize, m.QRBatchSize)
+	}
+	logs := h.logs.String()
+	for _, msg := range []string{"laravel stored part of a batch", "outbox stats unavailable for batch metrics"} {
+		if strings.Contains(logs, `"msg":"`+msg+`"`) {
+			t.Errorf("logged %q on a clean delivery", msg)
+		}
+	}
+	if !strings.Contains(logs, `"msg":"flush all done"`) || !strings.Contains(logs, `"complete":true`) {
+		t.Error(`FlushAll did not log "flush all done" with complete true`)
+	}
+}
+
+// When the outbox cannot take the dead letters a 422 named, the flush stops
+// with that error: the rest of the batch waits rather than overtaking them.
+func TestFlusherStopsWhenDeadLetteringFails(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{}, true)
+	for i := range 3 {
+		h.publish(t, flQR(fmt.Sprintf("s%d", i), 0))
+	}
+	h.setAnswer(func(_ int, req flRequest) error {
+		if slices.Contains(req.Sessions, "s1") {
+			return &service.DeliveryError{StatusCode: 422, Message: "invalid", Invalid: []int{slices.Index(req.Sessions, "s1")}}
+		}
+		return nil
+	})
+	h.mu.Lock()
+	h.deadErr = errors.New("outbox down")
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.f.FlushAll(ctx); err == nil || !strings.Contains(err.Error(), "outbox down") {
+		t.Fatalf("FlushAll = %v, want the dead-letter error", err)
+	}
+	if reqs, acked, _, _ := h.snapshot(); len(reqs) != 1 || len(acked) != 0 {
+		t.Fatalf("%d requests, %d acked; want the one refused request and nothing acked", len(reqs), len(acked))
+	}
+}
+
+// A claim that comes back full means more may wait: the same cycle claims
+// again instead of leaving the rest to the next interval.
+func TestFlusherClaimsAgainAfterAFullClaim(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{BatchSize: 2, ClaimMax: 2}, false)
+	// All four wait before Run starts, so its first, early cycle (BatchSize
+	// reached) finds them together; an early cycle sends only full
+	// requests, so it takes two full claims to send them all.
+	h.publish(t, flQR("a", 0), flQR("b", 0), flQR("c", 0), flQR("d", 0))
+	h.run(t)
+	got := map[string]bool{}
+	for range 2 {
+		for _, s := range h.next(t).Sessions {
+			got[s] = true
+		}
+	}
+	if len(got) != 4 || h.clock.Now() != flT0 {
+		t.Fatalf("sent %v by %s, want a, b, c and d in one early cycle", got, h.clock.Now())
+	}
+}
+
+// Direct mode sends every claimed item in the cycle that claimed it, one
+// request each, not one per cycle.
+func TestFlusherDirectModeSendsTheWholeClaim(t *testing.T) {
+	h := newFlHarness(t, delivery.Config{Mode: service.DeliveryModeDirect}, false)
+	h.publish(t, flStatus("a", service.StatusExpired, 0), flStatus("b", service.StatusExpired, 0), flStatus("c", service.StatusExpired, 0))
+	h.run(t)
+	got := map[string]bool{}
+	for range 3 {
+		req := h.next(t)
+		if !req.Single {
+			t.Fatalf("request %+v is not a single-item request", req)
+		}
+		got[req.Sessions[0]] = true
+	}
+	if len(got) != 3 || h.clock.Now() != flT0 {
+		t.Fatalf("sent %v by %s, want a, b and c at once", got, h.clock.Now())
 	}
 }

@@ -256,8 +256,8 @@ func TestDeleteAndPairPhone(t *testing.T) {
 func TestErrors(t *testing.T) {
 	g := newGateway(t, nil)
 	anyCtx := tmock.Anything
-	g.laravel.EXPECT().SessionStatus(anyCtx, "ghost").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404")).Maybe()
-	g.laravel.EXPECT().SessionStatus(anyCtx, "down").Return(service.StatusRecord{}, errors.New("connection refused")).Maybe()
+	g.laravel.EXPECT().SessionStatus(anyCtx, "ghost").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404"))
+	g.laravel.EXPECT().SessionStatus(anyCtx, "down").Return(service.StatusRecord{}, errors.New("connection refused"))
 	if ok, err := g.leases.Acquire(context.Background(), "taken", "gw-2", time.Hour); !ok || err != nil {
 		t.Fatal("could not pre-acquire the lease")
 	}

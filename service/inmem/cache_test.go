@@ -160,3 +160,43 @@ func TestCacheConcurrentUse(t *testing.T) {
 func TestCacheContract(t *testing.T) {
 	cachetest.Run(t, func(*testing.T) service.Cache { return inmem.NewCache(newFakeClock()) })
 }
+
+// A TTL of 0 means no expiry; WithMaxEntries(0) keeps the default bound.
+func TestCacheZeroTTLAndZeroMax(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	c := inmem.NewCache(clock, inmem.WithMaxEntries(0))
+	st := service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0}
+	if err := c.SetStatus(ctx, st, 0); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(1000 * time.Hour)
+	if got, ok, err := c.GetStatus(ctx, "s1"); err != nil || !ok || got != st {
+		t.Fatalf("GetStatus after a TTL of 0 = %+v, %v, %v; want it kept", got, ok, err)
+	}
+}
+
+// When full, the once-a-second sweep of expired entries runs again exactly
+// a second after the last one, and frees the slot a live entry would
+// otherwise lose.
+func TestCacheSweepsExpiredBeforeEvicting(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	c := inmem.NewCache(clock, inmem.WithMaxEntries(2))
+	set := func(id string, ttl time.Duration) {
+		t.Helper()
+		if err := c.SetStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusActive, UpdatedAt: clock.Now()}, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("a", time.Hour)
+	set("b", 0)
+	set("c", 500*time.Millisecond) // full: the first sweep finds nothing expired, a (oldest) goes
+	clock.Advance(time.Second)     // c expired, a second since that sweep
+	set("d", 0)                    // full: the sweep takes c, b stays
+	for id, want := range map[string]bool{"a": false, "b": true, "c": false, "d": true} {
+		if _, ok, _ := c.GetStatus(ctx, id); ok != want {
+			t.Errorf("%s present %v, want %v", id, ok, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -203,7 +204,8 @@ func TestNoTokenNoAuthorization(t *testing.T) {
 
 func TestBatchResult(t *testing.T) {
 	tl := newTestLaravel(t)
-	c := newTestClient(t, Config{BaseURL: tl.URL})
+	var logs strings.Builder // one goroutine: the client logs in the caller's
+	c := newTestClient(t, Config{BaseURL: tl.URL, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	ctx := context.Background()
 	sts := []service.StatusUpdate{{SessionID: "a", Status: service.StatusPending, UpdatedAt: at}}
 
@@ -211,6 +213,9 @@ func TestBatchResult(t *testing.T) {
 	res, err := c.PostStatusBatch(ctx, "k", sts)
 	if err != nil || res != (service.BatchResult{Success: true, Updated: 3, Failed: 1}) {
 		t.Fatalf("result = %+v, %v", res, err)
+	}
+	if strings.Contains(logs.String(), `"level":"WARN"`) {
+		t.Errorf("a readable 2xx logged a warning: %s", logs.String())
 	}
 	// A 2xx with an unreadable body still means Laravel took the batch.
 	tl.answer(200, `<html>ok</html>`, nil)
@@ -284,6 +289,9 @@ func TestSessionStatus(t *testing.T) {
 			if req.Header.Get("Authorization") != "Bearer t" || req.Header.Get("Accept") != "application/json" {
 				t.Fatalf("headers = %v", req.Header)
 			}
+			if ct := req.Header.Get("Content-Type"); ct != "" {
+				t.Errorf("GET without a body sent Content-Type %q", ct)
+			}
 		})
 	}
 	if _, err := c.SessionStatus(ctx, "../etc"); service.ErrorCode(err) != service.EINVALID {
@@ -309,10 +317,14 @@ func TestErrorClassification(t *testing.T) {
 		retryable   bool
 		retryAfter  time.Duration
 		message     string // substring
+		exact       string // the whole message, when set
 		invalid     []int
 		invalidBody bool // use the status batch (field "statuses")
 	}{
-		{name: "500 json", status: 500, body: `{"message":"Server Error"}`, retryable: true, message: "Server Error"},
+		{name: "500 json", status: 500, body: `{"message":"Server Error"}`, retryable: true, exact: "Server Error"},
+		{name: "500 empty json", status: 500, body: `{}`, retryable: true, exact: "{}"},
+		{name: "300 is no success", status: 300, body: "elsewhere", exact: "elsewhere"},
+		{name: "422 errors without a message", status: 422, body: `{"errors":{"qrs.1.qr":["bad"]}}`, exact: "(qrs.1.qr: bad)", invalid: []int{1}},
 		{name: "502 html", status: 502, body: "<html>Bad Gateway</html>", retryable: true, message: "<html>Bad Gateway</html>"},
 		{name: "503 retry seconds", status: 503, body: "", header: map[string]string{"Retry-After": "7"}, retryable: true, retryAfter: 7 * time.Second, message: "Service Unavailable"},
 		{name: "429 retry date", status: 429, body: `{"message":"Too Many Attempts."}`,
@@ -321,7 +333,7 @@ func TestErrorClassification(t *testing.T) {
 		{name: "retry date in the past", status: 503, header: map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, retryable: true},
 		{name: "retry garbage", status: 503, header: map[string]string{"Retry-After": "soon"}, retryable: true},
 		{name: "408", status: 408, retryable: true},
-		{name: "401", status: 401, body: `{"message":"Unauthenticated."}`, message: "Unauthenticated."},
+		{name: "401", status: 401, body: `{"message":"Unauthenticated."}`, exact: "Unauthenticated."},
 		{name: "404 text", status: 404, body: "no such route", message: "no such route"},
 		{name: "422 indices", status: 422,
 			body:    `{"message":"The qrs.3.qr field is required. (and 2 more errors)","errors":{"qrs.3.qr":["The qrs.3.qr field is required."],"qrs.12.generated_at":["bad date"],"qrs.3.session_id":["x"],"qrs.99.qr":["out of range"],"qrs":["ignored"]}}`,
@@ -329,7 +341,7 @@ func TestErrorClassification(t *testing.T) {
 		{name: "422 status indices", status: 422, invalidBody: true,
 			body:    `{"message":"invalid","errors":{"statuses.12.estado_qr":["The selected statuses.12.estado_qr is invalid."],"statuses.0":["bad"]}}`,
 			message: "invalid", invalid: []int{0, 12}},
-		{name: "422 no indices", status: 422, body: `{"message":"The qrs field is required.","errors":{"qrs":["required"]}}`, message: "The qrs field is required."},
+		{name: "422 no indices", status: 422, body: `{"message":"The qrs field is required.","errors":{"qrs":["required"]}}`, exact: "The qrs field is required. (qrs: required)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -359,6 +371,9 @@ func TestErrorClassification(t *testing.T) {
 			}
 			if !strings.Contains(de.Message, tt.message) || de.Message == "" {
 				t.Errorf("Message = %q, want it to contain %q", de.Message, tt.message)
+			}
+			if tt.exact != "" && de.Message != tt.exact {
+				t.Errorf("Message = %q, want %q", de.Message, tt.exact)
 			}
 			if !reflect.DeepEqual(de.Invalid, tt.invalid) {
 				t.Errorf("Invalid = %v, want %v", de.Invalid, tt.invalid)
@@ -454,6 +469,30 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 	if len(conns) != 1 {
 		t.Fatalf("5 sequential requests used %d connections, want 1", len(conns))
+	}
+}
+
+func TestInvalidIndicesInRange(t *testing.T) {
+	errs := map[string][]string{"qrs.0.qr": {"bad"}, "qrs.2.qr": {"bad"}, "qrs.-1": {"bad"}}
+	if got := invalidIndices(errs, "qrs", 2); !reflect.DeepEqual(got, []int{0}) {
+		t.Fatalf("invalidIndices = %v, want [0] (2 is past a 2-item batch)", got)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 3, "abc"},
+		{"abcd", 3, "abc…"},
+		{"aé", 2, "a…"}, // é is 2 bytes: never cut a rune in half
+	}
+	for _, tt := range tests {
+		if got := truncate(tt.in, tt.n); got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
 	}
 }
 

@@ -72,9 +72,15 @@ func TestNoticeSenderSignsLikeDeliveries(t *testing.T) {
 		t.Errorf("body %s: %v", got.body, err)
 	}
 
-	status = http.StatusBadGateway
-	if err := s.SendNotice(context.Background(), n); err == nil {
-		t.Error("a 502 from the webhook is no error")
+	for _, status = range []int{http.StatusOK, 299} { // the ends of 2xx are success
+		if err := s.SendNotice(context.Background(), n); err != nil {
+			t.Errorf("a %d from the webhook: %v", status, err)
+		}
+	}
+	for _, status = range []int{http.StatusMultipleChoices, http.StatusBadGateway} {
+		if err := s.SendNotice(context.Background(), n); err == nil {
+			t.Errorf("a %d from the webhook is no error", status)
+		}
 	}
 	srv.Close()
 	err = s.SendNotice(context.Background(), n)

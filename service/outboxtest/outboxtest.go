@@ -25,6 +25,7 @@ func Run(t *testing.T, newOutbox func(t *testing.T) service.Outbox) {
 		{"AddRejectsInvalidItems", addRejectsInvalidItems},
 		{"ClaimOldestFirstUpToMax", claimOldestFirstUpToMax},
 		{"ClaimEmptyLane", claimEmptyLane},
+		{"ClaimOfNothing", claimOfNothing},
 		{"UnackedItemsAreClaimedAgain", unackedItemsAreClaimedAgain},
 		{"AckRemovesForGood", ackRemovesForGood},
 		{"AckUnknownIDsIsHarmless", ackUnknownIDsIsHarmless},
@@ -160,6 +161,18 @@ func claimOldestFirstUpToMax(t *testing.T, ob service.Outbox) {
 func claimEmptyLane(t *testing.T, ob service.Outbox) {
 	if got := MustClaim(t, ob, service.LaneHigh, 10); len(got) != 0 {
 		t.Fatalf("empty outbox gave %v", got)
+	}
+}
+
+// A Claim of at most 0 items claims nothing (Redis's COUNT 0 would mean
+// every item).
+func claimOfNothing(t *testing.T, ob service.Outbox) {
+	AddN(t, ob, service.LaneHigh, 3)
+	if got := MustClaim(t, ob, service.LaneHigh, 0); len(got) != 0 {
+		t.Fatalf("Claim of 0 gave %d items", len(got))
+	}
+	if got := MustClaim(t, ob, service.LaneHigh, 10); len(got) != 3 || got[0].Attempts != 1 {
+		t.Fatalf("then Claim gave %d items (first attempted %d times), want 3 claimed once", len(got), got[0].Attempts)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"wagateway/internal/redistest"
 	"wagateway/service/redis"
@@ -19,6 +20,14 @@ func TestOpen(t *testing.T) {
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
+	}
+	// A Redis that stops answering must become an outage within seconds.
+	o := rdb.Options()
+	if o.DialTimeout != 2*time.Second || o.ReadTimeout != 2*time.Second || o.WriteTimeout != 2*time.Second || o.PoolTimeout != 3*time.Second {
+		t.Errorf("timeouts dial %s read %s write %s pool %s, want 2 s, 2 s, 2 s, 3 s", o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout)
+	}
+	if o.MaxRetries != 1 || o.DialerRetries != 2 || o.MinIdleConns != 2 {
+		t.Errorf("retries %d, dialer retries %d, idle %d; want 1, 2, 2", o.MaxRetries, o.DialerRetries, o.MinIdleConns)
 	}
 }
 

@@ -48,12 +48,17 @@ type mgrHarness struct {
 	items   chan service.Update
 	logs    *logtest.Buffer
 	renders int
+	// warns: the test provokes warnings; otherwise any WARN or ERROR line
+	// fails it, so an error branch taken on success does not go unseen.
+	warns bool
 }
 
 var mgrT0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-// newMgrHarness builds a manager on mocks. setup registers a test's own
-// expectations first, so they win over the permissive defaults added after.
+// newMgrHarness builds a manager on mocks with no expectation at all: each
+// test states every call it expects (the helpers below, with exact counts),
+// and the mocks fail the test on any other call or on one that never came.
+// setup registers expectations before the harness exists to the caller.
 func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 	t.Helper()
 	h := &mgrHarness{
@@ -71,19 +76,16 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 	if setup != nil {
 		setup(h)
 	}
-	any := tmock.Anything
-	h.drv.EXPECT().Events().Return(h.events).Maybe()
-	h.drv.EXPECT().Start(any, any).Return(nil).Maybe()
-	h.drv.EXPECT().Stop(any, any).Return(nil).Maybe()
-	for _, c := range []*mock.Cache{h.l1, h.l2} {
-		c.EXPECT().SetQR(any, any, any).Return(nil).Maybe()
-		c.EXPECT().SetStatus(any, any, any).Return(nil).Maybe()
-	}
-	h.pub.EXPECT().Publish(any, any).Run(func(_ context.Context, it service.Update) { h.items <- it }).Return(nil).Maybe()
-	h.leases.EXPECT().Acquire(any, any, "gw-1", any).Return(true, nil).Maybe()
-	h.leases.EXPECT().Register(any, any).Return(nil).Maybe()
-	h.leases.EXPECT().Release(any, any, "gw-1").Return(nil).Maybe()
-
+	t.Cleanup(func() { // runs after run's cleanup: Run has returned
+		if h.warns {
+			return
+		}
+		for _, line := range strings.Split(h.logs.String(), "\n") {
+			if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+				t.Errorf("unexpected log line: %s", line)
+			}
+		}
+	})
 	m, err := session.New(testConfig(session.Config{
 		Instance:   "gw-1",
 		Clock:      h.clock,
@@ -109,12 +111,70 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 	return h
 }
 
+// expectStart expects n successful starts of id: lease taken, session
+// registered, driver started.
+func (h *mgrHarness) expectStart(id string, n int) { h.expectStartAndRenew(id, n, 0) }
+
+// expectStartAndRenew is expectStart plus renews lease renewals by Run's
+// tick (one expectation: testify does not move on to a second one with the
+// same arguments).
+func (h *mgrHarness) expectStartAndRenew(id string, n, renews int) {
+	any := tmock.Anything
+	h.leases.EXPECT().Acquire(any, id, "gw-1", 30*time.Second).Return(true, nil).Times(n + renews)
+	h.leases.EXPECT().Register(any, id).Return(nil).Times(n)
+	h.drv.EXPECT().Start(any, id).Return(nil).Times(n)
+}
+
+// expectPublish expects n updates published (h.next reads them) and,
+// qrs of them being QR codes, that many QR and n-qrs statuses cached in
+// each level.
+func (h *mgrHarness) expectPublish(n, qrs int) {
+	any := tmock.Anything
+	h.pub.EXPECT().Publish(any, any).Run(func(_ context.Context, it service.Update) { h.items <- it }).Return(nil).Times(n)
+	for _, c := range []*mock.Cache{h.l1, h.l2} {
+		if qrs > 0 {
+			c.EXPECT().SetQR(any, any, any).Return(nil).Times(qrs)
+		}
+		if n > qrs {
+			c.EXPECT().SetStatus(any, any, any).Return(nil).Times(n - qrs)
+		}
+	}
+}
+
+// expectStop expects the driver to stop id n times.
+func (h *mgrHarness) expectStop(id string, n int) {
+	h.drv.EXPECT().Stop(tmock.Anything, id).Return(nil).Times(n)
+}
+
+// expectRelease expects id's lease released by this instance n times.
+func (h *mgrHarness) expectRelease(id string, n int) {
+	h.leases.EXPECT().Release(tmock.Anything, id, "gw-1").Return(nil).Times(n)
+}
+
 // run starts Run and stops it when the test ends.
 func (h *mgrHarness) run(t *testing.T) {
+	h.drv.EXPECT().Events().Return(h.events).Once()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { h.m.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	go func() { defer close(done); h.m.Run(ctx) }() // a failed mock expectation ends the goroutine early
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return after its context ended")
+		}
+	})
+}
+
+// advance moves the clock by d once Run waits on its tick, and returns once
+// Run handled the tick (it arms the next one), so the lease renewals that
+// tick makes are counted before the test goes on.
+func (h *mgrHarness) advance(t *testing.T, d time.Duration) {
+	t.Helper()
+	h.clock.WaitTimers(t, 1)
+	h.clock.Advance(d)
+	h.clock.WaitTimers(t, 1)
 }
 
 func (h *mgrHarness) send(ev service.DriverEvent) {
@@ -161,6 +221,11 @@ func wantItem(t *testing.T, got service.Update, kind service.Kind, lane service.
 
 func TestStartThrottlesDuplicates(t *testing.T) {
 	h := newMgrHarness(t, nil)
+	// Two starts (the first, the one after the code expired) and a renewal per
+	// advance below: each is at least LeaseTTL/3.
+	h.expectStartAndRenew("a", 2, 3)
+	h.expectPublish(2, 1) // the QR code and pending
+	h.expectStop("a", 1)  // the stale pairing, before pairing again
 	h.run(t)
 
 	if s := h.start(t, "a"); s.Status != service.StatusPending || s.QR != nil {
@@ -170,12 +235,12 @@ func TestStartThrottlesDuplicates(t *testing.T) {
 	wantItem(t, h.next(t), service.KindQR, service.LaneHigh, "", "")
 	wantItem(t, h.next(t), service.KindStatus, service.LaneNormal, service.StatusPending, "")
 
-	h.clock.Advance(10 * time.Second)
+	h.advance(t, 10*time.Second)
 	s := h.start(t, "a")
 	if s.Status != service.StatusPending || s.QR == nil || s.QR.Image != "data:image/png;base64,code1" {
 		t.Fatalf("duplicate start: %+v", s)
 	}
-	h.clock.Advance(30 * time.Second) // past the throttle, the code is still valid
+	h.advance(t, 30*time.Second) // past the throttle, the code is still valid
 	h.start(t, "a")
 	h.drv.AssertNumberOfCalls(t, "Start", 1)
 	if got := strings.Count(h.logs.String(), `"msg":"duplicate start ignored"`); got != 2 {
@@ -185,19 +250,36 @@ func TestStartThrottlesDuplicates(t *testing.T) {
 		t.Error("a QR code was logged")
 	}
 
-	h.clock.Advance(30 * time.Second) // past the throttle and the code's validity: pair again
+	h.advance(t, 30*time.Second) // past the throttle and the code's validity: pair again
 	h.start(t, "a")
 	h.drv.AssertNumberOfCalls(t, "Start", 2)
 	h.drv.AssertCalled(t, "Stop", tmock.Anything, "a")
 }
 
+// The throttle is a strict bound: a start exactly QRThrottle after the first,
+// with no code shown yet, pairs again.
+func TestStartAtTheThrottlePairsAgain(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.expectStart("a", 2)
+	h.expectStop("a", 1)
+	h.start(t, "a")
+	h.clock.Advance(30 * time.Second) // no Run: nothing ticks
+	h.start(t, "a")
+}
+
 func TestStartActiveSessionReturnsActive(t *testing.T) {
 	h := newMgrHarness(t, nil)
+	h.expectStartAndRenew("a", 1, 1)
+	// active, cached for CACHE_TTL_SESSION (not CACHE_TTL_STATUS: an active session lasts)
+	h.pub.EXPECT().Publish(tmock.Anything, tmock.Anything).Run(func(_ context.Context, it service.Update) { h.items <- it }).Return(nil).Once()
+	for _, c := range []*mock.Cache{h.l1, h.l2} {
+		c.EXPECT().SetStatus(tmock.Anything, tmock.Anything, config.Default().CacheTTLSession).Return(nil).Once()
+	}
 	h.run(t)
 	h.start(t, "a")
 	h.send(service.DriverEvent{SessionID: "a", Type: service.EventConnected, JID: "1@s.whatsapp.net"})
 	wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusActive, "")
-	h.clock.Advance(time.Hour)
+	h.advance(t, time.Hour)
 	if s := h.start(t, "a"); s.Status != service.StatusActive || s.JID != "1@s.whatsapp.net" {
 		t.Fatalf("start of an active session: %+v", s)
 	}
@@ -206,6 +288,8 @@ func TestStartActiveSessionReturnsActive(t *testing.T) {
 
 func TestIdenticalQRIsNotResent(t *testing.T) {
 	h := newMgrHarness(t, nil)
+	h.expectStart("a", 1)
+	h.expectPublish(3, 2) // two distinct codes and pending
 	h.run(t)
 	h.start(t, "a")
 	at := h.clock.Now()
@@ -239,10 +323,16 @@ func TestEventsMapToStatuses(t *testing.T) {
 		{"closed", service.DriverEvent{Type: service.EventClosed, Reason: service.ReasonLoggedOut}, service.StatusInactive, service.LaneHigh, service.ReasonLoggedOut, true},
 		{"banned", service.DriverEvent{Type: service.EventClosed, Reason: service.ReasonBanned}, service.StatusInactive, service.LaneHigh, service.ReasonBanned, true},
 		{"qr timeout", service.DriverEvent{Type: service.EventQRTimeout, Reason: service.ReasonQRTimeout}, service.StatusExpired, service.LaneNormal, service.ReasonQRTimeout, true},
+		{"qr timeout without a reason", service.DriverEvent{Type: service.EventQRTimeout}, service.StatusExpired, service.LaneNormal, service.ReasonQRTimeout, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newMgrHarness(t, nil)
+			h.expectStart("a", 1)
+			h.expectPublish(1, 0)
+			if tt.ends {
+				h.expectRelease("a", 1)
+			}
 			h.run(t)
 			h.start(t, "a")
 			h.clock.Advance(time.Second)
@@ -255,8 +345,7 @@ func TestEventsMapToStatuses(t *testing.T) {
 				t.Errorf("item time %v, want the event's %v", got.At, ev.At)
 			}
 			if tt.ends {
-				h.leases.AssertCalled(t, "Release", tmock.Anything, "a", "gw-1")
-				return
+				return // the lease release is an expectation above
 			}
 			s, src, err := h.m.Session(context.Background(), "a")
 			if err != nil || src != service.SourceLive || s.Status != tt.status {
@@ -268,6 +357,9 @@ func TestEventsMapToStatuses(t *testing.T) {
 
 func TestReconnectingDoesNotFlap(t *testing.T) {
 	h := newMgrHarness(t, nil)
+	h.expectStart("a", 1)
+	h.expectPublish(2, 0) // active once, then the close
+	h.expectRelease("a", 1)
 	h.run(t)
 	h.start(t, "a")
 	h.send(service.DriverEvent{SessionID: "a", Type: service.EventConnected})
@@ -281,6 +373,11 @@ func TestReconnectingDoesNotFlap(t *testing.T) {
 
 func TestUnscannedQRExpires(t *testing.T) {
 	h := newMgrHarness(t, nil)
+	// Advancing 119 s runs one tick, past LeaseTTL/3: the lease is renewed once.
+	h.expectStartAndRenew("a", 1, 1)
+	h.expectPublish(4, 2) // c1, pending, c2, expired
+	h.expectStop("a", 1)
+	h.expectRelease("a", 1)
 	h.run(t)
 	h.start(t, "a")
 	h.send(qrEvent("a", "c1", h.clock.Now()))
@@ -299,8 +396,6 @@ func TestUnscannedQRExpires(t *testing.T) {
 	if want := mgrT0.Add(120 * time.Second); !got.At.Equal(want) {
 		t.Errorf("expired at %v, want %v", got.At, want)
 	}
-	h.drv.AssertCalled(t, "Stop", tmock.Anything, "a")
-	h.leases.AssertCalled(t, "Release", tmock.Anything, "a", "gw-1")
 }
 
 func TestStartLeaseConflict(t *testing.T) {
@@ -316,6 +411,11 @@ func TestStartLeaseConflict(t *testing.T) {
 	if h.m.ActiveSessions() != 0 {
 		t.Error("a refused session is running")
 	}
+	// The refused start left no reservation behind: a second start asks for the lease again.
+	if _, err := h.m.Start(context.Background(), "b"); service.ErrorCode(err) != service.ECONFLICT {
+		t.Fatalf("second Start = %v, want conflict again", err)
+	}
+	h.leases.AssertNumberOfCalls(t, "Acquire", 2)
 }
 
 func TestStartInvalidID(t *testing.T) {
@@ -330,8 +430,11 @@ func TestLostLeaseStopsSessionWithoutStatus(t *testing.T) {
 	h := newMgrHarness(t, func(h *mgrHarness) {
 		h.leases.EXPECT().Acquire(tmock.Anything, "a", "gw-1", tmock.Anything).Return(true, nil).Once()
 		h.leases.EXPECT().Acquire(tmock.Anything, "a", "gw-1", tmock.Anything).Return(false, nil)
+		h.leases.EXPECT().Register(tmock.Anything, "a").Return(nil).Once()
+		h.drv.EXPECT().Start(tmock.Anything, "a").Return(nil).Once()
 		h.drv.EXPECT().Stop(tmock.Anything, "a").Run(func(context.Context, string) { close(stopped) }).Return(nil).Once()
 	})
+	h.warns = true // checked below
 	h.run(t)
 	h.start(t, "a")
 	h.clock.WaitTimers(t, 1)
@@ -348,5 +451,11 @@ func TestLostLeaseStopsSessionWithoutStatus(t *testing.T) {
 	case it := <-h.items:
 		t.Errorf("published %s: the new owner reports, not us", it)
 	default:
+	}
+	if !strings.Contains(h.logs.String(), `"msg":"lease lost, session stopped here"`) {
+		t.Error("losing the lease was not logged")
+	}
+	if strings.Contains(h.logs.String(), `"msg":"stop session"`) {
+		t.Error("a successful stop was logged as failed")
 	}
 }

@@ -112,10 +112,25 @@ func isSubsequence(sub, of []service.DriverEvent) bool {
 }
 
 // close while the forwarder is blocked on a full channel doesn't hang.
+// Close must not hang on a forwarder blocked on a full channel nobody reads,
+// must be idempotent, and must close Events after what was buffered.
 func TestEmitterCloseWithPending(t *testing.T) {
 	e := newEmitter(1, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.emit(ev("a", service.EventQR, "1"))
-	e.emit(ev("b", service.EventQR, "1"))
-	e.close()
-	e.close()
+	e.emit(ev("a", service.EventQR, "1")) // fills the channel
+	e.emit(ev("b", service.EventQR, "1")) // waits in pending: the forwarder blocks on the full channel
+	closed := make(chan struct{})
+	go func() { e.close(); e.close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("close hung with an event pending")
+	}
+	e.emit(ev("c", service.EventQR, "1")) // after close: ignored, no panic on the closed channel
+	var got []string
+	for x := range e.out {
+		got = append(got, x.SessionID)
+	}
+	if len(got) != 1 || got[0] != "a" {
+		t.Fatalf("Events after close held %v, want [a] then closed", got)
+	}
 }
