@@ -11,71 +11,141 @@ import (
 
 // Leases is service.Leases within one process: with the embedded storage
 // there is only one gateway instance, but the session manager still works
-// through the same interface.
+// through the same interface, fencing tokens and orphans included.
 type Leases struct {
 	clock service.Clock
 
-	mu     sync.Mutex
-	leases map[string]lease
-	known  map[string]struct{}
+	mu      sync.Mutex
+	leases  map[string]lease
+	tokens  map[string]int64 // last token handed out per session
+	running map[string]struct{}
+	known   map[string]struct{}
 }
 
 type lease struct {
-	owner   string
+	service.Lease
 	expires time.Time
 }
 
 // NewLeases returns Leases with nobody holding anything; a nil clock is the system clock.
 func NewLeases(clock service.Clock) *Leases {
 	return &Leases{
-		clock:  clockOrSystem(clock),
-		leases: make(map[string]lease),
-		known:  make(map[string]struct{}),
+		clock:   clockOrSystem(clock),
+		leases:  make(map[string]lease),
+		tokens:  make(map[string]int64),
+		running: make(map[string]struct{}),
+		known:   make(map[string]struct{}),
 	}
 }
 
 var _ service.Leases = (*Leases)(nil)
 
-func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
-	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
-		return false, err
+// current returns the unexpired lease of id; call with l.mu held.
+func (l *Leases) current(id string) (service.Lease, bool) {
+	cur, ok := l.leases[id]
+	if !ok {
+		return service.Lease{}, false
 	}
-	now := l.clock.Now()
+	if !l.clock.Now().Before(cur.expires) {
+		delete(l.leases, id)
+		return service.Lease{}, false
+	}
+	return cur.Lease, true
+}
+
+func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Duration) (service.Lease, bool, error) {
+	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
+		return service.Lease{}, false, err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cur, ok := l.leases[sessionID]
-	if ok && cur.owner != owner && now.Before(cur.expires) {
+	cur, held := l.current(sessionID)
+	if held && cur.Owner != owner {
+		return cur, false, nil
+	}
+	if !held {
+		l.tokens[sessionID]++
+		cur = service.Lease{SessionID: sessionID, Owner: owner, Token: l.tokens[sessionID]}
+	}
+	l.leases[sessionID] = lease{Lease: cur, expires: l.clock.Now().Add(ttl)}
+	l.running[sessionID] = struct{}{}
+	return cur, true, nil
+}
+
+func (l *Leases) Renew(ctx context.Context, ls service.Lease, ttl time.Duration) (bool, error) {
+	if err := service.ValidateLease(ls.SessionID, ls.Owner, ttl); err != nil {
+		return false, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur, ok := l.current(ls.SessionID); !ok || cur != ls {
 		return false, nil
 	}
-	l.leases[sessionID] = lease{owner: owner, expires: now.Add(ttl)}
+	l.leases[ls.SessionID] = lease{Lease: ls, expires: l.clock.Now().Add(ttl)}
 	return true, nil
 }
 
+func (l *Leases) End(ctx context.Context, ls service.Lease) error { return l.giveUp(ls, true) }
+
+func (l *Leases) Handover(ctx context.Context, ls service.Lease) error { return l.giveUp(ls, false) }
+
+func (l *Leases) giveUp(ls service.Lease, end bool) error {
+	if err := service.ValidateSessionID(ls.SessionID); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur, ok := l.current(ls.SessionID); !ok || cur != ls {
+		return nil
+	}
+	delete(l.leases, ls.SessionID)
+	if end {
+		delete(l.running, ls.SessionID)
+	}
+	return nil
+}
+
+func (l *Leases) Orphans(ctx context.Context) ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for id := range l.running {
+		if _, ok := l.current(id); !ok {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Acquire is Take reduced to yes/no.
+func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
+	_, ok, err := l.Take(ctx, sessionID, owner, ttl)
+	return ok, err
+}
+
+// Release ends the lease owner holds on sessionID, whatever its token.
 func (l *Leases) Release(ctx context.Context, sessionID, owner string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if cur, ok := l.leases[sessionID]; ok && cur.owner == owner {
-		delete(l.leases, sessionID)
+	cur, ok := l.current(sessionID)
+	l.mu.Unlock()
+	if !ok || cur.Owner != owner {
+		return nil
 	}
-	return nil
+	return l.End(ctx, cur)
 }
 
 func (l *Leases) Owner(ctx context.Context, sessionID string) (string, error) {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return "", err
 	}
-	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cur, ok := l.leases[sessionID]
-	if !ok || !now.Before(cur.expires) {
-		delete(l.leases, sessionID)
-		return "", nil
-	}
-	return cur.owner, nil
+	cur, _ := l.current(sessionID)
+	return cur.Owner, nil
 }
 
 func (l *Leases) Known(ctx context.Context) ([]string, error) {
@@ -99,12 +169,14 @@ func (l *Leases) Register(ctx context.Context, sessionID string) error {
 	return nil
 }
 
+// Forget drops sessionID from the Known and the running set.
 func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
 	l.mu.Lock()
 	delete(l.known, sessionID)
+	delete(l.running, sessionID)
 	l.mu.Unlock()
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"wagateway/service"
 	"wagateway/service/inmem"
+	"wagateway/service/leasetest"
 )
 
 func TestLeases(t *testing.T) {
@@ -68,4 +69,11 @@ func TestLeasesKnown(t *testing.T) {
 	if err := l.Register(ctx, "../x"); service.ErrorCode(err) != service.EINVALID {
 		t.Fatalf("Register of a bad id: %v", err)
 	}
+}
+
+func TestLeasesContract(t *testing.T) {
+	leasetest.Run(t, func(t *testing.T) leasetest.Store {
+		clock := newFakeClock()
+		return leasetest.Store{Leases: inmem.NewLeases(clock), Pass: clock.Advance}
+	})
 }

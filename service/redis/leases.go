@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -12,74 +14,219 @@ import (
 	"wagateway/service"
 )
 
-// Leases is service.Leases on Redis: {prefix}lease:{id} holds the owner and
-// expires by PX; {prefix}sessions is the SET of known session ids.
+// Leases is service.Leases on Redis. Per session:
+//
+//   - {prefix}{core}:lease:<id> = "<token> <owner>", expiring by PX: who runs it;
+//   - {prefix}{core}:fence:<id>, a counter that never expires: the last
+//     token handed out, so a new holder always gets a larger one;
+//   - membership of {prefix}{core}:running while the session should run
+//     somewhere: a running session without a lease is an orphan that a
+//     surviving instance takes over;
+//   - membership of {prefix}{core}:sessions, the Known set.
+//
+// All of them share the {core} hash tag with the outbox, so one script can
+// check a lease and write (a fenced write), on a Cluster too.
 type Leases struct {
-	rdb    *goredis.Client
+	rdb    goredis.UniversalClient
 	prefix string
 }
 
 // NewLeases returns Leases on rdb; an empty prefix means DefaultPrefix.
-func NewLeases(rdb *goredis.Client, prefix string) *Leases {
+func NewLeases(rdb goredis.UniversalClient, prefix string) *Leases {
 	return &Leases{rdb: rdb, prefix: keyPrefix(prefix)}
 }
 
 var _ service.Leases = (*Leases)(nil)
 
-// acquireScript takes a free lease (SET NX PX) or renews one the owner
-// already holds, in one round trip; another live owner's lease is left alone.
-var acquireScript = goredis.NewScript(`
+// takeScript takes a free lease with a new token, or keeps (and extends) the
+// one the same owner holds. KEYS lease, fence, running; ARGV owner, ttl ms.
+// Returns {token, 1} when owner holds it, {token, 0, holder} otherwise.
+var takeScript = goredis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then
+if cur then
+  local sp = string.find(cur, ' ', 1, true)
+  local tok, own = tonumber(string.sub(cur, 1, sp - 1)), string.sub(cur, sp + 1)
+  if own ~= ARGV[1] then return {tok, 0, own} end
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+  redis.call('SADD', KEYS[3], ARGV[3])
+  return {tok, 1}
 end
-if cur then return 0 end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
+local tok = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], tok .. ' ' .. ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+return {tok, 1}
 `)
 
-// releaseScript deletes the lease only if owner still holds it.
-var releaseScript = goredis.NewScript(`
+// renewScript extends the lease only if it is still exactly this one.
+// KEYS lease; ARGV value, ttl ms.
+var renewScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 `)
 
-func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
+// giveUpScript deletes the lease if it is still this one; with ARGV[3] = "1"
+// the session also leaves the running set (it ended: nobody resumes it).
+// KEYS lease, running; ARGV value, session id, end.
+var giveUpScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if ARGV[3] == '1' then redis.call('SREM', KEYS[2], ARGV[2]) end
+return 1
+`)
+
+// Take acquires the lease of sessionID for owner, with a fresh fencing
+// token, or keeps the one owner already holds (same token, extended). When
+// another live owner holds it, ok is false and the Lease names that holder.
+func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Duration) (service.Lease, bool, error) {
 	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
+		return service.Lease{}, false, err
+	}
+	res, err := takeScript.Run(ctx, l.rdb, []string{l.key(sessionID), l.fenceKey(sessionID), l.runningKey()},
+		owner, ttl.Milliseconds(), sessionID).Slice()
+	if err != nil {
+		return service.Lease{}, false, fmt.Errorf("redis leases: take %s: %w", sessionID, err)
+	}
+	tok, _ := res[0].(int64)
+	held, _ := res[1].(int64)
+	if held == 1 {
+		return service.Lease{SessionID: sessionID, Owner: owner, Token: tok}, true, nil
+	}
+	holder, _ := res[2].(string)
+	return service.Lease{SessionID: sessionID, Owner: holder, Token: tok}, false, nil
+}
+
+// Renew extends lease by ttl; false when it lapsed or another holder has the
+// session now: the caller must stop the session before it does anything else.
+func (l *Leases) Renew(ctx context.Context, lease service.Lease, ttl time.Duration) (bool, error) {
+	if err := service.ValidateLease(lease.SessionID, lease.Owner, ttl); err != nil {
 		return false, err
 	}
-	n, err := acquireScript.Run(ctx, l.rdb, []string{l.key(sessionID)}, owner, ttl.Milliseconds()).Int()
+	n, err := renewScript.Run(ctx, l.rdb, []string{l.key(lease.SessionID)}, leaseValue(lease), ttl.Milliseconds()).Int()
 	if err != nil {
-		return false, fmt.Errorf("redis leases: acquire %s: %w", sessionID, err)
+		return false, fmt.Errorf("redis leases: renew %s: %w", lease.SessionID, err)
 	}
 	return n == 1, nil
 }
 
+// End gives lease up for good: the session ended here (logged out, expired,
+// closed, or stopped by the last instance), so no survivor resumes it.
+func (l *Leases) End(ctx context.Context, lease service.Lease) error {
+	return l.giveUp(ctx, lease, true)
+}
+
+// Handover gives lease up so that another instance takes the session over at
+// once; the session stays in the running set.
+func (l *Leases) Handover(ctx context.Context, lease service.Lease) error {
+	return l.giveUp(ctx, lease, false)
+}
+
+func (l *Leases) giveUp(ctx context.Context, lease service.Lease, end bool) error {
+	if err := service.ValidateSessionID(lease.SessionID); err != nil {
+		return err
+	}
+	flag := "0"
+	if end {
+		flag = "1"
+	}
+	err := giveUpScript.Run(ctx, l.rdb, []string{l.key(lease.SessionID), l.runningKey()},
+		leaseValue(lease), lease.SessionID, flag).Err()
+	if err != nil {
+		return fmt.Errorf("redis leases: give up %s: %w", lease.SessionID, err)
+	}
+	return nil
+}
+
+// Orphans lists the sessions that should run somewhere and have no lease:
+// their instance died, was cut off, or handed them over.
+func (l *Leases) Orphans(ctx context.Context) ([]string, error) {
+	ids, err := l.rdb.SMembers(ctx, l.runningKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis leases: running sessions: %w", err)
+	}
+	slices.Sort(ids)
+	var out []string
+	// One MGET per chunk: every lease key has the {core} tag, so a chunk
+	// sits in one Cluster slot.
+	for chunk := range slices.Chunk(ids, 500) {
+		keys := make([]string, len(chunk))
+		for i, id := range chunk {
+			keys[i] = l.key(id)
+		}
+		vals, err := l.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis leases: read leases: %w", err)
+		}
+		for i, v := range vals {
+			if v == nil {
+				out = append(out, chunk[i])
+			}
+		}
+	}
+	return out, nil
+}
+
+// Holders returns the current lease of each of ids that has one.
+func (l *Leases) Holders(ctx context.Context, ids []string) (map[string]service.Lease, error) {
+	out := make(map[string]service.Lease, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		keys := make([]string, len(chunk))
+		for i, id := range chunk {
+			keys[i] = l.key(id)
+		}
+		vals, err := l.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis leases: read leases: %w", err)
+		}
+		for i, v := range vals {
+			if s, ok := v.(string); ok {
+				if lease, ok := parseLease(chunk[i], s); ok {
+					out[chunk[i]] = lease
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// Acquire is Take reduced to yes/no.
+func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
+	_, ok, err := l.Take(ctx, sessionID, owner, ttl)
+	return ok, err
+}
+
+// Release ends the lease owner holds on sessionID, whatever its token.
 func (l *Leases) Release(ctx context.Context, sessionID, owner string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
-	if err := releaseScript.Run(ctx, l.rdb, []string{l.key(sessionID)}, owner).Err(); err != nil {
-		return fmt.Errorf("redis leases: release %s: %w", sessionID, err)
+	cur, err := l.current(ctx, sessionID)
+	if err != nil || cur.Owner != owner {
+		return err
 	}
-	return nil
+	return l.End(ctx, cur)
 }
 
 func (l *Leases) Owner(ctx context.Context, sessionID string) (string, error) {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return "", err
 	}
-	owner, err := l.rdb.Get(ctx, l.key(sessionID)).Result()
+	cur, err := l.current(ctx, sessionID)
+	return cur.Owner, err
+}
+
+// current is the lease held on sessionID now, zero when none.
+func (l *Leases) current(ctx context.Context, sessionID string) (service.Lease, error) {
+	v, err := l.rdb.Get(ctx, l.key(sessionID)).Result()
 	switch {
 	case errors.Is(err, goredis.Nil):
-		return "", nil
+		return service.Lease{}, nil
 	case err != nil:
-		return "", fmt.Errorf("redis leases: owner of %s: %w", sessionID, err)
+		return service.Lease{}, fmt.Errorf("redis leases: owner of %s: %w", sessionID, err)
 	}
-	return owner, nil
+	lease, _ := parseLease(sessionID, v)
+	return lease, nil
 }
 
 func (l *Leases) Known(ctx context.Context) ([]string, error) {
@@ -101,15 +248,37 @@ func (l *Leases) Register(ctx context.Context, sessionID string) error {
 	return nil
 }
 
+// Forget drops sessionID from the Known and the running set.
 func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
-	if err := l.rdb.SRem(ctx, l.knownKey(), sessionID).Err(); err != nil {
+	_, err := l.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.SRem(ctx, l.knownKey(), sessionID)
+		p.SRem(ctx, l.runningKey(), sessionID)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("redis leases: forget %s: %w", sessionID, err)
 	}
 	return nil
 }
 
-func (l *Leases) key(sessionID string) string { return l.prefix + "lease:" + sessionID }
-func (l *Leases) knownKey() string            { return l.prefix + "sessions" }
+func (l *Leases) key(sessionID string) string      { return coreKey(l.prefix, "lease:"+sessionID) }
+func (l *Leases) fenceKey(sessionID string) string { return coreKey(l.prefix, "fence:"+sessionID) }
+func (l *Leases) runningKey() string               { return coreKey(l.prefix, "running") }
+func (l *Leases) knownKey() string                 { return coreKey(l.prefix, "sessions") }
+
+// leaseValue is what the lease key holds while lease is current.
+func leaseValue(lease service.Lease) string {
+	return strconv.FormatInt(lease.Token, 10) + " " + lease.Owner
+}
+
+func parseLease(sessionID, v string) (service.Lease, bool) {
+	tok, owner, ok := strings.Cut(v, " ")
+	n, err := strconv.ParseInt(tok, 10, 64)
+	if !ok || err != nil {
+		return service.Lease{}, false
+	}
+	return service.Lease{SessionID: sessionID, Owner: owner, Token: n}, true
+}

@@ -55,7 +55,7 @@ func TestLeasesRenewExtendsAndExpire(t *testing.T) {
 	if ok, err := l.Acquire(ctx, "s1", "gw1", time.Minute); !ok || err != nil {
 		t.Fatalf("renew: %v %v", ok, err)
 	}
-	if ttl := rdb.PTTL(ctx, "wagateway:lease:s1").Val(); ttl < 50*time.Second {
+	if ttl := rdb.PTTL(ctx, "wagateway:{core}:lease:s1").Val(); ttl < 50*time.Second {
 		t.Fatalf("renewal did not extend the lease: ttl %v", ttl)
 	}
 	if ok, _ := l.Acquire(ctx, "s2", "gw1", 50*time.Millisecond); !ok {

@@ -56,8 +56,8 @@ type OutboxConfig struct {
 }
 
 // Outbox is the durable service.Outbox: one Redis stream per lane
-// ({prefix}outbox:high, {prefix}outbox:normal) read by the consumer group
-// "flushers", and a capped dead-letter stream ({prefix}deadletter).
+// ({prefix}{core}:outbox:high, …:normal) read by the consumer group
+// "flushers", and a capped dead-letter stream ({prefix}{core}:deadletter).
 // Delivered items are deleted from their stream, so a stream's length is
 // the number of items still waiting.
 //
@@ -67,7 +67,7 @@ type OutboxConfig struct {
 // buffered items to its stream, in order. This relies on what the Flusher
 // does anyway: one Claim-deliver-Ack loop per lane and consumer.
 type Outbox struct {
-	rdb     *goredis.Client
+	rdb     goredis.UniversalClient
 	cfg     OutboxConfig
 	log     *slog.Logger
 	streams map[service.Lane]string
@@ -82,7 +82,7 @@ type Outbox struct {
 // NewOutbox returns an Outbox on rdb and creates its consumer groups. A
 // Redis that does not answer yet is not an error: the outbox starts in
 // outage mode and catches up when Redis answers.
-func NewOutbox(rdb *goredis.Client, cfg OutboxConfig) (*Outbox, error) {
+func NewOutbox(rdb goredis.UniversalClient, cfg OutboxConfig) (*Outbox, error) {
 	if cfg.Consumer == "" {
 		host, _ := os.Hostname()
 		cfg.Consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
@@ -111,11 +111,11 @@ func NewOutbox(rdb *goredis.Client, cfg OutboxConfig) (*Outbox, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "redis_outbox", "consumer", cfg.Consumer),
 		streams: make(map[service.Lane]string),
-		deadKey: cfg.Prefix + "deadletter",
+		deadKey: coreKey(cfg.Prefix, "deadletter"),
 		buf:     newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
 	}
 	for _, l := range service.Lanes {
-		o.streams[l] = cfg.Prefix + "outbox:" + string(l)
+		o.streams[l] = coreKey(cfg.Prefix, "outbox:"+string(l))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -34,8 +34,8 @@ type Main struct {
 	clock service.Clock
 
 	// Stores: Redis when configured, else memory.
-	redis  *goredis.Client // nil without REDIS_URL
-	l1, l2 service.Cache   // l2 nil without Redis
+	redis  goredis.UniversalClient // nil without REDIS_URL
+	l1, l2 service.Cache           // l2 nil without Redis
 	outbox service.Outbox
 	leases service.Leases
 	ping   func(context.Context) error // nil without Redis

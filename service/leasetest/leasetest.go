@@ -1,0 +1,226 @@
+// Package leasetest is the behaviour every session lease store must show,
+// as a test suite each implementation runs against itself (inmem in memory,
+// redis on one Redis, a Cluster and behind Sentinel). It holds only tests of
+// the contract: exclusive ownership, growing fencing tokens, refused stale
+// renewals, and orphans for the survivors to take over.
+package leasetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"wagateway/service"
+)
+
+// Leases is what the suite checks.
+type Leases interface {
+	Take(ctx context.Context, sessionID, owner string, ttl time.Duration) (service.Lease, bool, error)
+	Renew(ctx context.Context, lease service.Lease, ttl time.Duration) (bool, error)
+	End(ctx context.Context, lease service.Lease) error
+	Handover(ctx context.Context, lease service.Lease) error
+	Owner(ctx context.Context, sessionID string) (string, error)
+	Orphans(ctx context.Context) ([]string, error)
+	Known(ctx context.Context) ([]string, error)
+	Register(ctx context.Context, sessionID string) error
+	Forget(ctx context.Context, sessionID string) error
+}
+
+// Store is one lease store under test and how to let time pass on it.
+type Store struct {
+	Leases Leases
+	// Pass lets at least d pass for the store's expiry (a sleep on Redis, a
+	// fake clock's Advance in memory).
+	Pass func(d time.Duration)
+}
+
+// Short is the TTL the suite lets lapse; Long one that never lapses in a test.
+const (
+	Short = 50 * time.Millisecond
+	Long  = time.Minute
+)
+
+// Run runs the contract tests; newStore must return an empty store for each
+// subtest.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s Store)
+	}{
+		{"TakeIsExclusive", takeIsExclusive},
+		{"TokensGrowWithEveryHolder", tokensGrowWithEveryHolder},
+		{"RenewExtends", renewExtends},
+		{"RenewRefusesAStaleLease", renewRefusesAStaleLease},
+		{"EndAndHandoverNeedTheCurrentLease", endAndHandoverNeedTheCurrentLease},
+		{"OrphansAreRunningSessionsWithoutLease", orphansAreRunningSessionsWithoutLease},
+		{"KnownRegisterForget", knownRegisterForget},
+		{"RejectsBadArguments", rejectsBadArguments},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
+	}
+}
+
+var bg = context.Background()
+
+func take(t *testing.T, l Leases, id, owner string, ttl time.Duration, want bool) service.Lease {
+	t.Helper()
+	got, ok, err := l.Take(bg, id, owner, ttl)
+	if err != nil || ok != want {
+		t.Fatalf("Take(%s, %s) = %+v, %v, %v; want ok %v", id, owner, got, ok, err, want)
+	}
+	return got
+}
+
+func owner(t *testing.T, l Leases, id, want string) {
+	t.Helper()
+	if got, err := l.Owner(bg, id); err != nil || got != want {
+		t.Fatalf("Owner(%s) = %q, %v; want %q", id, got, err, want)
+	}
+}
+
+func takeIsExclusive(t *testing.T, s Store) {
+	l := s.Leases
+	owner(t, l, "s1", "")
+	a := take(t, l, "s1", "gw-a", Long, true)
+	if !a.Valid() || a.Owner != "gw-a" || a.SessionID != "s1" {
+		t.Fatalf("lease %+v", a)
+	}
+	other := take(t, l, "s1", "gw-b", Long, false)
+	if other.Owner != "gw-a" {
+		t.Fatalf("refused Take names holder %q, want gw-a", other.Owner)
+	}
+	again := take(t, l, "s1", "gw-a", Long, true)
+	if again.Token != a.Token {
+		t.Fatalf("the holder's second Take changed the token: %d → %d", a.Token, again.Token)
+	}
+	owner(t, l, "s1", "gw-a")
+	take(t, l, "s2", "gw-b", Long, true) // leases are per session
+}
+
+func tokensGrowWithEveryHolder(t *testing.T, s Store) {
+	l := s.Leases
+	a := take(t, l, "s1", "gw-a", Long, true)
+	if err := l.End(bg, a); err != nil {
+		t.Fatal(err)
+	}
+	b := take(t, l, "s1", "gw-b", Short, true)
+	if b.Token <= a.Token {
+		t.Fatalf("token after End: %d, want > %d", b.Token, a.Token)
+	}
+	s.Pass(3 * Short)
+	c := take(t, l, "s1", "gw-a", Long, true)
+	if c.Token <= b.Token {
+		t.Fatalf("token after expiry: %d, want > %d", c.Token, b.Token)
+	}
+}
+
+func renewExtends(t *testing.T, s Store) {
+	l := s.Leases
+	a := take(t, l, "s1", "gw-a", Short, true)
+	for range 4 {
+		s.Pass(Short / 2)
+		if ok, err := l.Renew(bg, a, Short); !ok || err != nil {
+			t.Fatalf("Renew = %v, %v", ok, err)
+		}
+	}
+	owner(t, l, "s1", "gw-a") // 2×Short after Take: alive only through renewals
+	take(t, l, "s1", "gw-b", Long, false)
+}
+
+func renewRefusesAStaleLease(t *testing.T, s Store) {
+	l := s.Leases
+	stale := take(t, l, "s1", "gw-a", Short, true)
+	s.Pass(3 * Short)
+	if ok, err := l.Renew(bg, stale, Long); ok || err != nil {
+		t.Fatalf("Renew of a lapsed lease = %v, %v; want false", ok, err)
+	}
+	b := take(t, l, "s1", "gw-b", Long, true)
+	if ok, err := l.Renew(bg, stale, Long); ok || err != nil {
+		t.Fatalf("Renew of a lease another instance took = %v, %v; want false", ok, err)
+	}
+	// Same owner name, older token (a paused process of a restarted instance).
+	if ok, _ := l.Renew(bg, service.Lease{SessionID: "s1", Owner: "gw-b", Token: b.Token - 1}, Long); ok {
+		t.Fatal("Renew with an older token of the holder succeeded")
+	}
+	owner(t, l, "s1", "gw-b")
+}
+
+func endAndHandoverNeedTheCurrentLease(t *testing.T, s Store) {
+	l := s.Leases
+	stale := take(t, l, "s1", "gw-a", Short, true)
+	s.Pass(3 * Short)
+	b := take(t, l, "s1", "gw-b", Long, true)
+	if err := l.End(bg, stale); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Handover(bg, stale); err != nil {
+		t.Fatal(err)
+	}
+	owner(t, l, "s1", "gw-b")
+	if err := l.Handover(bg, b); err != nil {
+		t.Fatal(err)
+	}
+	owner(t, l, "s1", "")
+}
+
+func orphansAreRunningSessionsWithoutLease(t *testing.T, s Store) {
+	l := s.Leases
+	ended := take(t, l, "ended", "gw-a", Long, true)
+	handed := take(t, l, "handed", "gw-a", Long, true)
+	take(t, l, "lapsed", "gw-a", Short, true)
+	take(t, l, "held", "gw-b", Long, true)
+	if err := l.End(bg, ended); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Handover(bg, handed); err != nil {
+		t.Fatal(err)
+	}
+	s.Pass(3 * Short)
+	got, err := l.Orphans(bg)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"handed", "lapsed"}) {
+		t.Fatalf("Orphans = %v, %v; want [handed lapsed]", got, err)
+	}
+	take(t, l, "lapsed", "gw-b", Long, true) // a survivor takes it over
+	if err := l.Forget(bg, "handed"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Orphans(bg); err != nil || len(got) != 0 {
+		t.Fatalf("Orphans after takeover and Forget = %v, %v", got, err)
+	}
+}
+
+func knownRegisterForget(t *testing.T, s Store) {
+	l := s.Leases
+	for _, id := range []string{"b", "a", "b", "c"} {
+		if err := l.Register(bg, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Forget(bg, "c"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Known(bg)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("Known = %v, %v", got, err)
+	}
+}
+
+func rejectsBadArguments(t *testing.T, s Store) {
+	l := s.Leases
+	for name, err := range map[string]error{
+		"Register(a*)":  l.Register(bg, "a*"),
+		"Take no ttl":   second(l.Take(bg, "a", "gw", 0)),
+		"Take no owner": second(l.Take(bg, "a", "", Long)),
+		"Take bad id":   second(l.Take(bg, "a b", "gw", Long)),
+	} {
+		if service.ErrorCode(err) != service.EINVALID {
+			t.Errorf("%s: %v, want EINVALID", name, err)
+		}
+	}
+}
+
+func second(_ service.Lease, _ bool, err error) error { return err }

@@ -1,0 +1,144 @@
+package redis
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// REDIS_URL schemes beyond go-redis's own redis:// and rediss://.
+const (
+	// SchemeSentinel names Sentinels and a master:
+	// redis-sentinel://[:password@]host:26379[,host:26379…][/db]?master=NAME
+	// (password is the master's; sentinel_password=… if the Sentinels need one).
+	SchemeSentinel = "redis-sentinel"
+	// SchemeCluster names some nodes of a Redis Cluster:
+	// redis-cluster://[:password@]host:7000[,host:7001…]
+	SchemeCluster = "redis-cluster"
+)
+
+// Open connects to the Redis that rawURL (REDIS_URL) names: one server
+// (redis://, rediss://), a master behind Sentinels (redis-sentinel://) or a
+// Cluster (redis-cluster://), and pings it once, so a wrong URL stops
+// start-up with a clear error. Every caller works on the returned
+// UniversalClient alike: the keys this package writes together share a hash
+// tag, so every script and transaction runs on Cluster too.
+func Open(ctx context.Context, rawURL string) (goredis.UniversalClient, error) {
+	opts, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL %s: %w", redact(rawURL), err)
+	}
+	rdb := goredis.NewUniversalClient(opts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redis %s: ping: %w", redact(rawURL), err)
+	}
+	return rdb, nil
+}
+
+// ParseURL turns REDIS_URL into client options, with the gateway's short
+// timeouts: a Redis that stops answering must turn into an outage the outbox
+// buffers around within seconds, not hang the gateway.
+func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL")
+	}
+	var opts *goredis.UniversalOptions
+	switch u.Scheme {
+	case "redis", "rediss":
+		o, err := goredis.ParseURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		opts = &goredis.UniversalOptions{
+			Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig,
+		}
+	case SchemeSentinel, SchemeCluster:
+		opts, err = parseMultiHost(u)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("scheme %q: want redis, rediss, %s or %s", u.Scheme, SchemeSentinel, SchemeCluster)
+	}
+	opts.DialTimeout = 2 * time.Second
+	opts.ReadTimeout = 2 * time.Second
+	opts.WriteTimeout = 2 * time.Second
+	opts.PoolTimeout = 3 * time.Second
+	opts.MaxRetries = 1
+	opts.DialerRetries = 2
+	opts.MinIdleConns = 2
+	return opts, nil
+}
+
+// parseMultiHost reads redis-sentinel:// and redis-cluster:// URLs, whose
+// host part is a comma-separated list of host:port.
+func parseMultiHost(u *url.URL) (*goredis.UniversalOptions, error) {
+	opts := &goredis.UniversalOptions{}
+	for _, h := range strings.Split(u.Host, ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if !strings.Contains(h, ":") {
+			return nil, fmt.Errorf("address %q needs a port", h)
+		}
+		opts.Addrs = append(opts.Addrs, h)
+	}
+	if len(opts.Addrs) == 0 {
+		return nil, fmt.Errorf("no host:port in %s URL", u.Scheme)
+	}
+	if u.User != nil {
+		opts.Username = u.User.Username()
+		opts.Password, _ = u.User.Password()
+	}
+	q := u.Query()
+	if q.Get("tls") == "true" {
+		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	path := strings.Trim(u.Path, "/")
+	switch u.Scheme {
+	case SchemeCluster:
+		if path != "" && path != "0" {
+			return nil, fmt.Errorf("a Redis Cluster has only database 0, got /%s", path)
+		}
+		// UniversalClient picks Cluster for several addresses; one seed node
+		// must be a Cluster too.
+		opts.IsClusterMode = true
+	case SchemeSentinel:
+		opts.MasterName = q.Get("master")
+		if opts.MasterName == "" {
+			return nil, fmt.Errorf("%s URL needs ?master=NAME", SchemeSentinel)
+		}
+		opts.SentinelPassword = q.Get("sentinel_password")
+		if path != "" {
+			db, err := strconv.Atoi(path)
+			if err != nil || db < 0 {
+				return nil, fmt.Errorf("database %q is not a number", path)
+			}
+			opts.DB = db
+		}
+	}
+	return opts, nil
+}
+
+// IsCluster reports whether rdb talks to a Redis Cluster, where a command
+// that scans keys must run on every master.
+func IsCluster(rdb goredis.UniversalClient) bool {
+	_, ok := rdb.(*goredis.ClusterClient)
+	return ok
+}
+
+// forEachMaster runs fn on every master of a Cluster, or on rdb itself.
+func forEachMaster(ctx context.Context, rdb goredis.UniversalClient, fn func(ctx context.Context, c goredis.UniversalClient) error) error {
+	if cc, ok := rdb.(*goredis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return fn(ctx, c) })
+	}
+	return fn(ctx, rdb)
+}
