@@ -61,6 +61,15 @@ type Config struct {
 	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
 	Metrics http.Handler
 
+	// Router, with several instances on one Redis, sends a request for a
+	// session another instance runs (or should start) there; nil: every
+	// session is served here. Instance names this instance in forwarded
+	// requests and in /health.
+	Router   Router
+	Instance string
+	// Instances lists the live instances for /health; nil: not shown.
+	Instances func(ctx context.Context) ([]service.Instance, error)
+
 	// APIKey, when set, is required on every route but /health and /ready
 	// (and /metrics, /metrics/* when MetricsPublic).
 	APIKey        string
@@ -95,7 +104,7 @@ func NewServer(cfg Config) *Server {
 		mux:     http.NewServeMux(),
 	}
 	s.routes()
-	s.handler = s.authenticate(s.mux)
+	s.handler = s.authenticate(s.forward(s.mux))
 	// Timeouts bound slow or idle clients; a response is small, so 30 s to
 	// write it is generous.
 	s.srv = &http.Server{
