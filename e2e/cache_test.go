@@ -61,8 +61,8 @@ func TestCacheRepeatedStart(t *testing.T) {
 	rdb := r.Client(t)
 	ctx := context.Background()
 	for key, max := range map[string]time.Duration{
-		"wagateway:qr:{" + id + "}":    120 * time.Second, // CACHE_TTL_QR
-		"wagateway:status:{" + id + "}":300 * time.Second, // CACHE_TTL_STATUS
+		"wagateway:qr:{" + id + "}":     120 * time.Second, // CACHE_TTL_QR
+		"wagateway:status:{" + id + "}": 300 * time.Second, // CACHE_TTL_STATUS
 	} {
 		ttl, err := rdb.TTL(ctx, key).Result()
 		if err != nil {
