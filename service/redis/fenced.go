@@ -27,18 +27,18 @@ return redis.call('XADD', KEYS[1], '*', 'item', ARGV[2])
 // instance runs now. During an outage the item is buffered like any other:
 // the writer cannot prove or disprove its lease then, and the item was made
 // while it still believed it held it.
-func (o *Outbox) AddFenced(ctx context.Context, it service.Item, lease service.Lease) (service.Item, error) {
+func (o *Outbox) AddFenced(ctx context.Context, it service.Update, lease service.Lease) (service.Update, error) {
 	if err := it.Validate(); err != nil {
-		return service.Item{}, err
+		return service.Update{}, err
 	}
 	if lease.SessionID != it.SessionID || !lease.Valid() {
-		return service.Item{}, service.Errorf(service.EINVALID, "fenced add of %s needs its session's lease", it)
+		return service.Update{}, service.Errorf(service.EINVALID, "fenced add of %s needs its session's lease", it)
 	}
 	it.ID, it.Attempts = "", 0
 	if o.usable(ctx) {
 		payload, err := json.Marshal(it)
 		if err != nil {
-			return service.Item{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
+			return service.Update{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
 		}
 		id, err := fencedAddScript.Run(ctx, o.rdb,
 			[]string{o.streams[it.Lane], coreKey(o.cfg.Prefix, "lease:"+it.SessionID)},
@@ -48,10 +48,10 @@ func (o *Outbox) AddFenced(ctx context.Context, it service.Item, lease service.L
 			it.ID = id
 			return it, nil
 		case strings.HasPrefix(err.Error(), "FENCED"):
-			return service.Item{}, fmt.Errorf("redis outbox: add %s: %w", it,
+			return service.Update{}, fmt.Errorf("redis outbox: add %s: %w", it,
 				service.Errorf(service.ECONFLICT, "lease of %s (token %d) is no longer held by %s", it.SessionID, lease.Token, lease.Owner))
 		case !isConnError(err) || ctx.Err() != nil:
-			return service.Item{}, fmt.Errorf("redis outbox: add %s: %w", it, err)
+			return service.Update{}, fmt.Errorf("redis outbox: add %s: %w", it, err)
 		}
 		o.markDown(err)
 	}
