@@ -61,8 +61,8 @@ func (f *fakeSessions) renew(t *testing.T) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for id, l := range f.running {
-		if ok, err := f.leases.Renew(context.Background(), l, ttl); !ok || err != nil {
-			t.Fatalf("%s lost %s: %v %v", f.owner, id, ok, err)
+		if held, err := f.leases.Renew(context.Background(), ttl, l); err != nil || !held[0] {
+			t.Fatalf("%s lost %s: %v %v", f.owner, id, held, err)
 		}
 	}
 }

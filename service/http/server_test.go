@@ -258,7 +258,7 @@ func TestErrors(t *testing.T) {
 	anyCtx := tmock.Anything
 	g.laravel.EXPECT().SessionStatus(anyCtx, "ghost").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404")).Maybe()
 	g.laravel.EXPECT().SessionStatus(anyCtx, "down").Return(service.StatusRecord{}, errors.New("connection refused")).Maybe()
-	if ok, err := g.leases.Acquire(context.Background(), "taken", "gw-2", time.Hour); !ok || err != nil {
+	if _, ok, err := g.leases.Take(context.Background(), "taken", "gw-2", time.Hour); !ok || err != nil {
 		t.Fatal("could not pre-acquire the lease")
 	}
 

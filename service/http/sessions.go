@@ -28,10 +28,11 @@ type sessionResponse struct {
 	QRExpiresAt *time.Time `json:"qr_expires_at,omitempty"`
 	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
 	Source      string     `json:"source,omitempty"`
+	Instance    string     `json:"instance,omitempty"` // the gateway instance running it
 }
 
 func toResponse(s service.Session) sessionResponse {
-	out := sessionResponse{SessionID: s.ID, Status: string(s.Status), Reason: s.Reason, JID: s.JID}
+	out := sessionResponse{SessionID: s.ID, Status: string(s.Status), Reason: s.Reason, JID: s.JID, Instance: s.Instance}
 	if s.QR != nil && s.QR.Image != "" {
 		out.QR = &s.QR.Image
 		if !s.QR.ExpiresAt.IsZero() {

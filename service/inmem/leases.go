@@ -72,17 +72,22 @@ func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Dur
 	return cur, true, nil
 }
 
-func (l *Leases) Renew(ctx context.Context, ls service.Lease, ttl time.Duration) (bool, error) {
-	if err := service.ValidateLease(ls.SessionID, ls.Owner, ttl); err != nil {
-		return false, err
+func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service.Lease) ([]bool, error) {
+	for _, ls := range leases {
+		if err := service.ValidateLease(ls.SessionID, ls.Owner, ttl); err != nil {
+			return nil, err
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if cur, ok := l.current(ls.SessionID); !ok || cur != ls {
-		return false, nil
+	held := make([]bool, len(leases))
+	for i, ls := range leases {
+		if cur, ok := l.current(ls.SessionID); ok && cur == ls {
+			l.leases[ls.SessionID] = lease{Lease: ls, expires: l.clock.Now().Add(ttl)}
+			held[i] = true
+		}
 	}
-	l.leases[ls.SessionID] = lease{Lease: ls, expires: l.clock.Now().Add(ttl)}
-	return true, nil
+	return held, nil
 }
 
 func (l *Leases) End(ctx context.Context, ls service.Lease) error { return l.giveUp(ls, true) }
@@ -118,26 +123,6 @@ func (l *Leases) Orphans(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Acquire is Take reduced to yes/no.
-func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
-	_, ok, err := l.Take(ctx, sessionID, owner, ttl)
-	return ok, err
-}
-
-// Release ends the lease owner holds on sessionID, whatever its token.
-func (l *Leases) Release(ctx context.Context, sessionID, owner string) error {
-	if err := service.ValidateSessionID(sessionID); err != nil {
-		return err
-	}
-	l.mu.Lock()
-	cur, ok := l.current(sessionID)
-	l.mu.Unlock()
-	if !ok || cur.Owner != owner {
-		return nil
-	}
-	return l.End(ctx, cur)
-}
-
 func (l *Leases) Owner(ctx context.Context, sessionID string) (string, error) {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return "", err
@@ -146,6 +131,18 @@ func (l *Leases) Owner(ctx context.Context, sessionID string) (string, error) {
 	defer l.mu.Unlock()
 	cur, _ := l.current(sessionID)
 	return cur.Owner, nil
+}
+
+func (l *Leases) Owners(ctx context.Context, ids []string) (map[string]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		if cur, ok := l.current(id); ok {
+			out[id] = cur.Owner
+		}
+	}
+	return out, nil
 }
 
 func (l *Leases) Known(ctx context.Context) ([]string, error) {

@@ -14,22 +14,9 @@ import (
 	"wagateway/service"
 )
 
-// Leases is what the suite checks.
-type Leases interface {
-	Take(ctx context.Context, sessionID, owner string, ttl time.Duration) (service.Lease, bool, error)
-	Renew(ctx context.Context, lease service.Lease, ttl time.Duration) (bool, error)
-	End(ctx context.Context, lease service.Lease) error
-	Handover(ctx context.Context, lease service.Lease) error
-	Owner(ctx context.Context, sessionID string) (string, error)
-	Orphans(ctx context.Context) ([]string, error)
-	Known(ctx context.Context) ([]string, error)
-	Register(ctx context.Context, sessionID string) error
-	Forget(ctx context.Context, sessionID string) error
-}
-
 // Store is one lease store under test and how to let time pass on it.
 type Store struct {
-	Leases Leases
+	Leases service.Leases
 	// Pass lets at least d pass for the store's expiry (a sleep on Redis, a
 	// fake clock's Advance in memory).
 	Pass func(d time.Duration)
@@ -64,7 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 
 var bg = context.Background()
 
-func take(t *testing.T, l Leases, id, owner string, ttl time.Duration, want bool) service.Lease {
+func take(t *testing.T, l service.Leases, id, owner string, ttl time.Duration, want bool) service.Lease {
 	t.Helper()
 	got, ok, err := l.Take(bg, id, owner, ttl)
 	if err != nil || ok != want {
@@ -73,7 +60,7 @@ func take(t *testing.T, l Leases, id, owner string, ttl time.Duration, want bool
 	return got
 }
 
-func owner(t *testing.T, l Leases, id, want string) {
+func owner(t *testing.T, l service.Leases, id, want string) {
 	t.Helper()
 	if got, err := l.Owner(bg, id); err != nil || got != want {
 		t.Fatalf("Owner(%s) = %q, %v; want %q", id, got, err, want)
@@ -97,6 +84,10 @@ func takeIsExclusive(t *testing.T, s Store) {
 	}
 	owner(t, l, "s1", "gw-a")
 	take(t, l, "s2", "gw-b", Long, true) // leases are per session
+	owners, err := l.Owners(bg, []string{"s1", "s2", "s3"})
+	if err != nil || len(owners) != 2 || owners["s1"] != "gw-a" || owners["s2"] != "gw-b" {
+		t.Fatalf("Owners = %v, %v", owners, err)
+	}
 }
 
 func tokensGrowWithEveryHolder(t *testing.T, s Store) {
@@ -121,8 +112,8 @@ func renewExtends(t *testing.T, s Store) {
 	a := take(t, l, "s1", "gw-a", Short, true)
 	for range 4 {
 		s.Pass(Short / 2)
-		if ok, err := l.Renew(bg, a, Short); !ok || err != nil {
-			t.Fatalf("Renew = %v, %v", ok, err)
+		if held, err := l.Renew(bg, Short, a); err != nil || !held[0] {
+			t.Fatalf("Renew = %v, %v", held, err)
 		}
 	}
 	owner(t, l, "s1", "gw-a") // 2×Short after Take: alive only through renewals
@@ -133,18 +124,24 @@ func renewRefusesAStaleLease(t *testing.T, s Store) {
 	l := s.Leases
 	stale := take(t, l, "s1", "gw-a", Short, true)
 	s.Pass(3 * Short)
-	if ok, err := l.Renew(bg, stale, Long); ok || err != nil {
-		t.Fatalf("Renew of a lapsed lease = %v, %v; want false", ok, err)
+	if held, err := l.Renew(bg, Long, stale); err != nil || held[0] {
+		t.Fatalf("Renew of a lapsed lease = %v, %v; want false", held, err)
 	}
 	b := take(t, l, "s1", "gw-b", Long, true)
-	if ok, err := l.Renew(bg, stale, Long); ok || err != nil {
-		t.Fatalf("Renew of a lease another instance took = %v, %v; want false", ok, err)
+	other := take(t, l, "s2", "gw-a", Long, true)
+	// One call renews many; each answer is its own.
+	held, err := l.Renew(bg, Long, stale, other)
+	if err != nil || held[0] || !held[1] {
+		t.Fatalf("Renew(stale, current) = %v, %v; want [false true]", held, err)
 	}
 	// Same owner name, older token (a paused process of a restarted instance).
-	if ok, _ := l.Renew(bg, service.Lease{SessionID: "s1", Owner: "gw-b", Token: b.Token - 1}, Long); ok {
+	if held, _ := l.Renew(bg, Long, service.Lease{SessionID: "s1", Owner: "gw-b", Token: b.Token - 1}); held[0] {
 		t.Fatal("Renew with an older token of the holder succeeded")
 	}
 	owner(t, l, "s1", "gw-b")
+	if held, err := l.Renew(bg, Long); err != nil || len(held) != 0 {
+		t.Fatalf("Renew of nothing = %v, %v", held, err)
+	}
 }
 
 func endAndHandoverNeedTheCurrentLease(t *testing.T, s Store) {

@@ -77,8 +77,8 @@ func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	leases := redis.NewLeases(rdb, "")
-	if ok, err := leases.Acquire(ctx, "a", "gw1", time.Minute); !ok || err != nil {
-		t.Fatalf("Acquire: %v %v", ok, err)
+	if _, ok, err := leases.Take(ctx, "a", "gw1", time.Minute); !ok || err != nil {
+		t.Fatalf("Take: %v %v", ok, err)
 	}
 	_ = leases.Register(ctx, "a")
 	other := redis.NewCache(rdb, redis.WithPrefix("other:"))

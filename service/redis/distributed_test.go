@@ -93,7 +93,7 @@ func TestClusterRunsEveryScript(t *testing.T) {
 		if !ok || err != nil {
 			t.Fatalf("Take %s: %v %v", id, ok, err)
 		}
-		if _, err := ob.AddFenced(ctx, outboxtest.Status(id, service.LaneHigh, t0), lease); err != nil {
+		if _, err := ob.Add(ctx, fenced(outboxtest.Status(id, service.LaneHigh, t0), lease)); err != nil {
 			t.Fatalf("AddFenced %s: %v", id, err)
 		}
 	}

@@ -21,20 +21,17 @@ end
 return redis.call('XADD', KEYS[1], '*', 'item', ARGV[2])
 `)
 
-// AddFenced is Add for the holder of lease: Redis refuses the item (error
-// code ECONFLICT) when the lease lapsed or a newer holder took it, so an
-// instance that paused past its lease cannot report for a session another
-// instance runs now. During an outage the item is buffered like any other:
+// addFenced is Add of an update that carries its session's lease: Redis
+// refuses it (error code ECONFLICT) when the lease lapsed or a newer holder
+// took it, so an instance that paused past its lease cannot report for a
+// session another instance runs now. During an outage the item is buffered like any other:
 // the writer cannot prove or disprove its lease then, and the item was made
 // while it still believed it held it.
-func (o *Outbox) AddFenced(ctx context.Context, it service.Update, lease service.Lease) (service.Update, error) {
-	if err := it.Validate(); err != nil {
-		return service.Update{}, err
-	}
+func (o *Outbox) addFenced(ctx context.Context, it service.Update, lease service.Lease) (service.Update, error) {
 	if lease.SessionID != it.SessionID || !lease.Valid() {
 		return service.Update{}, service.Errorf(service.EINVALID, "fenced add of %s needs its session's lease", it)
 	}
-	it.ID, it.Attempts = "", 0
+	it.ID, it.Attempts, it.Lease = "", 0, nil
 	if o.usable(ctx) {
 		payload, err := json.Marshal(it)
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 
 // A writer whose lease lapsed and was taken by another instance cannot add
 // items for that session any more; the new holder can.
-func TestAddFencedRefusesAStaleLease(t *testing.T) {
+func TestFencedAddRefusesAStaleLease(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.Start(t)
 	leases := redis.NewLeases(rdb, "")
@@ -22,27 +22,27 @@ func TestAddFencedRefusesAStaleLease(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatalf("Take: %v %v", ok, err)
 	}
-	if _, err := ob.AddFenced(ctx, outboxtest.Status("s1", service.LaneHigh, t0), stale); err != nil {
-		t.Fatalf("AddFenced while holding the lease: %v", err)
+	if _, err := ob.Add(ctx, fenced(outboxtest.Status("s1", service.LaneHigh, t0), stale)); err != nil {
+		t.Fatalf("fenced Add while holding the lease: %v", err)
 	}
 	time.Sleep(150 * time.Millisecond) // Redis owns expiry
 	fresh, ok, err := leases.Take(ctx, "s1", "gw-b", time.Minute)
 	if !ok || err != nil {
 		t.Fatalf("Take by gw-b: %v %v", ok, err)
 	}
-	_, err = ob.AddFenced(ctx, outboxtest.Status("s1", service.LaneHigh, t0.Add(time.Second)), stale)
+	_, err = ob.Add(ctx, fenced(outboxtest.Status("s1", service.LaneHigh, t0.Add(time.Second)), stale))
 	if service.ErrorCode(err) != service.ECONFLICT {
-		t.Fatalf("AddFenced with a stale lease: %v, want ECONFLICT", err)
+		t.Fatalf("fenced Add with a stale lease: %v, want ECONFLICT", err)
 	}
-	if _, err := ob.AddFenced(ctx, outboxtest.Status("s1", service.LaneHigh, t0.Add(2*time.Second)), fresh); err != nil {
-		t.Fatalf("AddFenced by the new holder: %v", err)
+	if _, err := ob.Add(ctx, fenced(outboxtest.Status("s1", service.LaneHigh, t0.Add(2*time.Second)), fresh)); err != nil {
+		t.Fatalf("fenced Add by the new holder: %v", err)
 	}
 	items := outboxtest.MustClaim(t, ob, service.LaneHigh, 10)
 	if len(items) != 2 {
 		t.Fatalf("outbox holds %d items, want 2 (the stale write refused)", len(items))
 	}
-	if _, err := ob.AddFenced(ctx, outboxtest.Status("s2", service.LaneHigh, t0), fresh); service.ErrorCode(err) != service.EINVALID {
-		t.Fatalf("AddFenced with another session's lease: %v, want EINVALID", err)
+	if _, err := ob.Add(ctx, fenced(outboxtest.Status("s2", service.LaneHigh, t0), fresh)); service.ErrorCode(err) != service.EINVALID {
+		t.Fatalf("fenced Add with another session's lease: %v, want EINVALID", err)
 	}
 }
 
@@ -72,4 +72,10 @@ func TestInstancesRegistry(t *testing.T) {
 	if err := reg.Heartbeat(ctx, service.Instance{}, time.Minute); service.ErrorCode(err) != service.EINVALID {
 		t.Fatalf("Heartbeat without id: %v", err)
 	}
+}
+
+// fenced gives u the lease of the instance that made it.
+func fenced(u service.Update, lease service.Lease) service.Update {
+	u.Lease = &lease
+	return u
 }

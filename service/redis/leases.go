@@ -97,17 +97,34 @@ func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Dur
 	return service.Lease{SessionID: sessionID, Owner: holder, Token: tok}, false, nil
 }
 
-// Renew extends lease by ttl; false when it lapsed or another holder has the
-// session now: the caller must stop the session before it does anything else.
-func (l *Leases) Renew(ctx context.Context, lease service.Lease, ttl time.Duration) (bool, error) {
-	if err := service.ValidateLease(lease.SessionID, lease.Owner, ttl); err != nil {
-		return false, err
+// Renew extends each lease still held exactly as given, in one pipeline
+// (every lease key has the {core} tag: one Cluster node answers it all).
+func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service.Lease) ([]bool, error) {
+	for _, lease := range leases {
+		if err := service.ValidateLease(lease.SessionID, lease.Owner, ttl); err != nil {
+			return nil, err
+		}
 	}
-	n, err := renewScript.Run(ctx, l.rdb, []string{l.key(lease.SessionID)}, leaseValue(lease), ttl.Milliseconds()).Int()
+	held := make([]bool, len(leases))
+	if len(leases) == 0 {
+		return held, nil
+	}
+	cmds := make([]*goredis.Cmd, len(leases))
+	_, err := l.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, lease := range leases {
+			// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+			cmds[i] = renewScript.Eval(ctx, p, []string{l.key(lease.SessionID)}, leaseValue(lease), ttl.Milliseconds())
+		}
+		return nil
+	})
 	if err != nil {
-		return false, fmt.Errorf("redis leases: renew %s: %w", lease.SessionID, err)
+		return nil, fmt.Errorf("redis leases: renew %d leases: %w", len(leases), err)
 	}
-	return n == 1, nil
+	for i, c := range cmds {
+		n, _ := c.Int()
+		held[i] = n == 1
+	}
+	return held, nil
 }
 
 // End gives lease up for good: the session ended here (logged out, expired,
@@ -167,9 +184,9 @@ func (l *Leases) Orphans(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Holders returns the current lease of each of ids that has one.
-func (l *Leases) Holders(ctx context.Context, ids []string) (map[string]service.Lease, error) {
-	out := make(map[string]service.Lease, len(ids))
+// Owners maps each of ids that has a lease to its holder.
+func (l *Leases) Owners(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
 	for chunk := range slices.Chunk(ids, 500) {
 		keys := make([]string, len(chunk))
 		for i, id := range chunk {
@@ -182,30 +199,12 @@ func (l *Leases) Holders(ctx context.Context, ids []string) (map[string]service.
 		for i, v := range vals {
 			if s, ok := v.(string); ok {
 				if lease, ok := parseLease(chunk[i], s); ok {
-					out[chunk[i]] = lease
+					out[chunk[i]] = lease.Owner
 				}
 			}
 		}
 	}
 	return out, nil
-}
-
-// Acquire is Take reduced to yes/no.
-func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
-	_, ok, err := l.Take(ctx, sessionID, owner, ttl)
-	return ok, err
-}
-
-// Release ends the lease owner holds on sessionID, whatever its token.
-func (l *Leases) Release(ctx context.Context, sessionID, owner string) error {
-	if err := service.ValidateSessionID(sessionID); err != nil {
-		return err
-	}
-	cur, err := l.current(ctx, sessionID)
-	if err != nil || cur.Owner != owner {
-		return err
-	}
-	return l.End(ctx, cur)
 }
 
 func (l *Leases) Owner(ctx context.Context, sessionID string) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	}
 	var opts *goredis.UniversalOptions
 	switch u.Scheme {
-	case "redis", "rediss":
+	case "redis", "rediss", "unix":
 		o, err := goredis.ParseURL(rawURL)
 		if err != nil {
 			return nil, err
@@ -60,13 +61,20 @@ func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
 		opts = &goredis.UniversalOptions{
 			Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig,
 		}
+		if o.Network == "unix" {
+			// UniversalOptions has no network: dial the socket ourselves.
+			opts.Dialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", addr)
+			}
+		}
 	case SchemeSentinel, SchemeCluster:
 		opts, err = parseMultiHost(u)
 		if err != nil {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("scheme %q: want redis, rediss, %s or %s", u.Scheme, SchemeSentinel, SchemeCluster)
+		return nil, fmt.Errorf("scheme %q: want redis, rediss, unix, %s or %s", u.Scheme, SchemeSentinel, SchemeCluster)
 	}
 	opts.DialTimeout = 2 * time.Second
 	opts.ReadTimeout = 2 * time.Second

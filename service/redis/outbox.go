@@ -160,6 +160,9 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	if err := it.Validate(); err != nil {
 		return service.Update{}, err
 	}
+	if it.Lease != nil {
+		return o.addFenced(ctx, it, *it.Lease)
+	}
 	it.ID, it.Attempts = "", 0
 	if o.usable(ctx) {
 		payload, err := json.Marshal(it)

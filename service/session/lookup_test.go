@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -122,7 +123,10 @@ func TestSessionLiveFirst(t *testing.T) {
 func TestSessionsListsLiveAndKnown(t *testing.T) {
 	any := tmock.Anything
 	h := newMgrHarness(t, func(h *mgrHarness) {
-		h.leases.EXPECT().Known(any).Return([]string{"b", "a", "c"}, nil)
+		for _, id := range []string{"b", "a", "c"} {
+			_ = h.leases.Register(context.Background(), id)
+		}
+		_, _, _ = h.leases.Take(context.Background(), "b", "gw-2", time.Hour)
 		h.l1.EXPECT().GetStatus(any, "b").Return(service.StatusRecord{SessionID: "b", Status: service.StatusInactive}, true, nil)
 		h.l1.EXPECT().GetStatus(any, "c").Return(service.StatusRecord{}, false, nil)
 		h.l2.EXPECT().GetStatus(any, "c").Return(service.StatusRecord{}, false, nil)
@@ -144,6 +148,9 @@ func TestSessionsListsLiveAndKnown(t *testing.T) {
 			t.Errorf("Sessions[%d] = %s %q, want %s %q", i, list[i].ID, list[i].Status, w.id, w.status)
 		}
 	}
+	if list[0].Instance != "gw-1" || list[1].Instance != "gw-2" || list[2].Instance != "" {
+		t.Errorf("instances %q %q %q, want gw-1 gw-2 and none", list[0].Instance, list[1].Instance, list[2].Instance)
+	}
 }
 
 // expectUnlinkAndForget expects what logout and delete both do: unlink the
@@ -154,7 +161,6 @@ func expectUnlinkAndForget(id string) func(*mgrHarness) {
 		h.drv.EXPECT().Logout(any, id).Return(nil).Once()
 		h.l1.EXPECT().Invalidate(any, id).Return(nil).Once()
 		h.l2.EXPECT().Invalidate(any, id).Return(nil).Once()
-		h.leases.EXPECT().Forget(any, id).Return(nil).Once()
 	}
 }
 
@@ -167,7 +173,8 @@ func TestLogoutStopDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonLogout)
-		h.leases.AssertCalled(t, "Release", any, "a", "gw-1")
+		h.ended(t, "a")
+		h.forgotten(t, "a")
 	})
 	t.Run("stop keeps the device", func(t *testing.T) {
 		h := newMgrHarness(t, nil)
@@ -189,10 +196,12 @@ func TestLogoutStopDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonStopped)
+		h.ended(t, "a")
+		h.forgotten(t, "a")
 	})
 	t.Run("unknown session", func(t *testing.T) {
 		h := newMgrHarness(t, func(h *mgrHarness) {
-			h.leases.EXPECT().Known(any).Return([]string{"x"}, nil)
+			_ = h.leases.Register(context.Background(), "x")
 			h.drv.EXPECT().Paired(any).Return([]string{"y"}, nil)
 		})
 		if err := h.m.Logout(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
@@ -208,8 +217,7 @@ func TestRestoreStartsWhatThisInstanceCanLease(t *testing.T) {
 	any := tmock.Anything
 	h := newMgrHarness(t, func(h *mgrHarness) {
 		h.drv.EXPECT().Paired(any).Return([]string{"b", "a"}, nil)
-		h.leases.EXPECT().Acquire(any, "b", "gw-1", any).Return(false, nil)
-		h.leases.EXPECT().Owner(any, "b").Return("gw-2", nil)
+		_, _, _ = h.leases.Take(context.Background(), "b", "gw-2", time.Hour)
 	})
 	n, err := h.m.Restore(context.Background())
 	if err != nil || n != 1 {
@@ -223,7 +231,7 @@ func TestCloseStopsAndPublishes(t *testing.T) {
 	h := newMgrHarness(t, nil)
 	h.start(t, "a")
 	h.start(t, "b")
-	if err := h.m.Close(context.Background()); err != nil {
+	if err := h.m.Close(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -231,5 +239,31 @@ func TestCloseStopsAndPublishes(t *testing.T) {
 	}
 	h.drv.AssertNumberOfCalls(t, "Stop", 2)
 	h.drv.AssertNotCalled(t, "Logout", tmock.Anything, tmock.Anything)
-	h.leases.AssertNumberOfCalls(t, "Release", 2)
+	h.ended(t, "a")
+	h.ended(t, "b")
+}
+
+// With other instances alive, Close hands the sessions over: nothing is
+// published (Laravel keeps them active), and each is an orphan the others
+// take at once.
+func TestCloseWithHandoverPublishesNothing(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.start(t, "a")
+	h.start(t, "b")
+	if err := h.m.Close(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case it := <-h.items:
+		t.Fatalf("published %s on handover", it)
+	default:
+	}
+	h.drv.AssertNumberOfCalls(t, "Stop", 2)
+	orphans, _ := h.leases.Orphans(context.Background())
+	if !slices.Equal(orphans, []string{"a", "b"}) {
+		t.Fatalf("Orphans after handover = %v, want [a b]", orphans)
+	}
+	if _, ok, _ := h.leases.Take(context.Background(), "a", "gw-2", time.Hour); !ok {
+		t.Fatal("another instance cannot take a handed-over session")
+	}
 }

@@ -2,7 +2,9 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"wagateway/internal/logtest"
 	"wagateway/service"
 	"wagateway/service/config"
+	"wagateway/service/inmem"
 	"wagateway/service/mock"
 	"wagateway/service/session"
 )
@@ -42,7 +45,10 @@ type mgrHarness struct {
 	l1, l2  *mock.Cache
 	pub     *mock.Publisher
 	laravel *mock.Laravel
-	leases  *mock.Leases
+	leases  *inmem.Leases    // the real in-memory store: tests check its state
+	store   service.Leases   // what the manager uses: leases, or a test's wrapper
+	ttl     time.Duration    // LeaseTTL; long by default so clock jumps keep leases
+	running bool             // Run started: its lease loops arm two timers
 	clock   *clocktest.Clock // After fires only when the test advances it
 	events  chan service.DriverEvent
 	items   chan service.Update
@@ -62,12 +68,14 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		l2:      mock.NewCache(t),
 		pub:     mock.NewPublisher(t),
 		laravel: mock.NewLaravel(t),
-		leases:  mock.NewLeases(t),
 		clock:   clocktest.New(mgrT0),
+		ttl:     48 * time.Hour,
 		events:  make(chan service.DriverEvent),
 		items:   make(chan service.Update, 100),
 		logs:    &logtest.Buffer{},
 	}
+	h.leases = inmem.NewLeases(h.clock)
+	h.store = h.leases
 	if setup != nil {
 		setup(h)
 	}
@@ -80,14 +88,11 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		c.EXPECT().SetStatus(any, any, any).Return(nil).Maybe()
 	}
 	h.pub.EXPECT().Publish(any, any).Run(func(_ context.Context, it service.Update) { h.items <- it }).Return(nil).Maybe()
-	h.leases.EXPECT().Acquire(any, any, "gw-1", any).Return(true, nil).Maybe()
-	h.leases.EXPECT().Register(any, any).Return(nil).Maybe()
-	h.leases.EXPECT().Release(any, any, "gw-1").Return(nil).Maybe()
 
 	m, err := session.New(testConfig(session.Config{
 		Instance:   "gw-1",
 		Clock:      h.clock,
-		LeaseTTL:   30 * time.Second,
+		LeaseTTL:   h.ttl,
 		QRThrottle: 30 * time.Second,
 	}), session.Deps{
 		Driver:    h.drv,
@@ -95,7 +100,7 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		L2:        h.l2,
 		Publisher: h.pub,
 		Laravel:   h.laravel,
-		Leases:    h.leases,
+		Leases:    h.store,
 		Render: func(code string) (string, error) {
 			h.renders++ // only Run's goroutine renders
 			return "data:image/png;base64," + code, nil
@@ -111,10 +116,51 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 
 // run starts Run and stops it when the test ends.
 func (h *mgrHarness) run(t *testing.T) {
+	h.running = true
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { h.m.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+}
+
+// waitTimers waits for n timers of the test plus the two of Run's lease
+// loops (renewal, guard).
+func (h *mgrHarness) waitTimers(t *testing.T, n int) {
+	t.Helper()
+	if h.running {
+		n += 2
+	}
+	h.clock.WaitTimers(t, n)
+}
+
+// ended checks that id's lease was given up for good: nobody holds it and
+// no survivor would resume it.
+func (h *mgrHarness) ended(t *testing.T, id string) {
+	t.Helper()
+	ctx := context.Background()
+	// The lease ends just after the last update is published: wait for it
+	// (the deadline only guards a hang).
+	for i := 0; ; i++ {
+		owner, _ := h.leases.Owner(ctx, id)
+		if owner == "" {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("%s still leased by %s", id, owner)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if orphans, _ := h.leases.Orphans(ctx); slices.Contains(orphans, id) {
+		t.Fatalf("%s is an orphan: a survivor would resume it", id)
+	}
+}
+
+// forgotten checks that id left the Known set.
+func (h *mgrHarness) forgotten(t *testing.T, id string) {
+	t.Helper()
+	if known, _ := h.leases.Known(context.Background()); slices.Contains(known, id) {
+		t.Fatalf("%s is still known", id)
+	}
 }
 
 func (h *mgrHarness) send(ev service.DriverEvent) {
@@ -255,7 +301,7 @@ func TestEventsMapToStatuses(t *testing.T) {
 				t.Errorf("item time %v, want the event's %v", got.At, ev.At)
 			}
 			if tt.ends {
-				h.leases.AssertCalled(t, "Release", tmock.Anything, "a", "gw-1")
+				h.ended(t, "a")
 				return
 			}
 			s, src, err := h.m.Session(context.Background(), "a")
@@ -287,12 +333,12 @@ func TestUnscannedQRExpires(t *testing.T) {
 	h.next(t)
 	h.next(t)
 
-	h.clock.WaitTimers(t, 1)
+	h.waitTimers(t, 1)
 	h.clock.Advance(119 * time.Second)
 	h.send(qrEvent("a", "c2", h.clock.Now())) // a new code does not restart the clock
 	wantItem(t, h.next(t), service.KindQR, service.LaneHigh, "", "")
 
-	h.clock.WaitTimers(t, 1)
+	h.waitTimers(t, 1)
 	h.clock.Advance(time.Second)
 	got := h.next(t)
 	wantItem(t, got, service.KindStatus, service.LaneNormal, service.StatusExpired, service.ReasonQRExpired)
@@ -300,14 +346,14 @@ func TestUnscannedQRExpires(t *testing.T) {
 		t.Errorf("expired at %v, want %v", got.At, want)
 	}
 	h.drv.AssertCalled(t, "Stop", tmock.Anything, "a")
-	h.leases.AssertCalled(t, "Release", tmock.Anything, "a", "gw-1")
+	h.ended(t, "a")
 }
 
 func TestStartLeaseConflict(t *testing.T) {
-	h := newMgrHarness(t, func(h *mgrHarness) {
-		h.leases.EXPECT().Acquire(tmock.Anything, "b", "gw-1", tmock.Anything).Return(false, nil)
-		h.leases.EXPECT().Owner(tmock.Anything, "b").Return("gw-2", nil)
-	})
+	h := newMgrHarness(t, nil)
+	if _, ok, _ := h.leases.Take(context.Background(), "b", "gw-2", time.Hour); !ok {
+		t.Fatal("gw-2 could not take b")
+	}
 	_, err := h.m.Start(context.Background(), "b")
 	if service.ErrorCode(err) != service.ECONFLICT || !strings.Contains(service.ErrorMessage(err), "gw-2") {
 		t.Fatalf("Start = %v, want conflict naming gw-2", err)
@@ -325,28 +371,109 @@ func TestStartInvalidID(t *testing.T) {
 	}
 }
 
+// renewRefused is a lease store whose renewals find the leases taken by
+// another instance (held false) or Redis away (an error).
+type renewRefused struct {
+	*inmem.Leases
+	err error
+}
+
+func (r renewRefused) Renew(ctx context.Context, ttl time.Duration, leases ...service.Lease) ([]bool, error) {
+	return make([]bool, len(leases)), r.err
+}
+
+// A session whose lease another instance took, or whose renewal Redis never
+// confirmed for nearly LeaseTTL, stops here without a status: its new owner
+// reports, and two instances never run it at once.
 func TestLostLeaseStopsSessionWithoutStatus(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		// the session must run until before and be stopped by after
+		before, after time.Duration
+	}{
+		{"taken by another instance", nil, 0, 10 * time.Second},
+		{"renewal never confirmed", errors.New("redis: i/o timeout"), 27 * time.Second, 29 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stopped := make(chan struct{})
+			h := newMgrHarness(t, func(h *mgrHarness) {
+				h.ttl = 30 * time.Second
+				h.store = renewRefused{h.leases, tt.err}
+				h.drv.EXPECT().Stop(tmock.Anything, "a").Run(func(context.Context, string) { close(stopped) }).Return(nil).Once()
+			})
+			h.run(t)
+			h.start(t, "a")
+			for elapsed := time.Duration(0); ; elapsed += time.Second {
+				select {
+				case <-stopped:
+					if elapsed < tt.before {
+						t.Fatalf("stopped after %s, want it running until %s", elapsed, tt.before)
+					}
+					if err := h.m.Stop(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
+						t.Errorf("Stop after losing the lease = %v, want not found (no longer running here)", err)
+					}
+					select {
+					case it := <-h.items:
+						t.Errorf("published %s: the new owner reports, not us", it)
+					default:
+					}
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				if elapsed > tt.after {
+					t.Fatalf("still running %s after the lease was lost", elapsed)
+				}
+				h.waitTimers(t, 1)
+				h.clock.Advance(time.Second)
+			}
+		})
+	}
+}
+
+// An update the outbox refuses because another instance holds the lease
+// now (a fenced write) stops the session here at once.
+func TestFencedPublishRefusalStopsSession(t *testing.T) {
+	any := tmock.Anything
 	stopped := make(chan struct{})
 	h := newMgrHarness(t, func(h *mgrHarness) {
-		h.leases.EXPECT().Acquire(tmock.Anything, "a", "gw-1", tmock.Anything).Return(true, nil).Once()
-		h.leases.EXPECT().Acquire(tmock.Anything, "a", "gw-1", tmock.Anything).Return(false, nil)
-		h.drv.EXPECT().Stop(tmock.Anything, "a").Run(func(context.Context, string) { close(stopped) }).Return(nil).Once()
+		h.pub.EXPECT().Publish(any, tmock.MatchedBy(func(u service.Update) bool { return u.Lease != nil && u.Lease.Owner == "gw-1" })).
+			Return(service.Errorf(service.ECONFLICT, "lease lost")).Once()
+		h.drv.EXPECT().Stop(any, "a").Run(func(context.Context, string) { close(stopped) }).Return(nil).Once()
 	})
 	h.run(t)
 	h.start(t, "a")
-	h.clock.WaitTimers(t, 1)
-	h.clock.Advance(10 * time.Second) // LeaseTTL/3: time to renew
+	h.send(qrEvent("a", "c1", h.clock.Now()))
 	select {
 	case <-stopped:
 	case <-time.After(5 * time.Second):
-		t.Fatal("session not stopped after losing its lease")
+		t.Fatal("session still running after the outbox refused its update")
 	}
-	if err := h.m.Stop(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
-		t.Errorf("Stop after losing the lease = %v, want not found (no longer running here)", err)
+	if h.m.IsRunning("a") {
+		t.Fatal("a still runs here")
 	}
-	select {
-	case it := <-h.items:
-		t.Errorf("published %s: the new owner reports, not us", it)
-	default:
+}
+
+func TestMaxSessions(t *testing.T) {
+	h := newMgrHarness(t, func(h *mgrHarness) {})
+	m, err := session.New(testConfig(session.Config{Instance: "gw-1", MaxSessions: 1, Clock: h.clock}), session.Deps{
+		Driver: h.drv, L1: h.l1, Publisher: h.pub, Laravel: h.laravel, Leases: h.leases,
+		Render: func(code string) (string, error) { return code, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Start(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Start(context.Background(), "b"); service.ErrorCode(err) != service.EUNAVAILABLE {
+		t.Fatalf("Start beyond MAX_SESSIONS = %v, want EUNAVAILABLE", err)
+	}
+	if _, err := m.Start(context.Background(), "a"); err != nil { // a running session is not one more
+		t.Fatalf("repeated Start of a running session: %v", err)
+	}
+	if m.Running() != 1 {
+		t.Fatalf("Running = %d", m.Running())
 	}
 }

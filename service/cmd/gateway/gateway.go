@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"wagateway/service"
+	"wagateway/service/cluster"
 	"wagateway/service/config"
 	"wagateway/service/delivery"
 	gwhttp "wagateway/service/http"
@@ -34,19 +36,22 @@ type Main struct {
 	clock service.Clock
 
 	// Stores: Redis when configured, else memory.
-	redis  goredis.UniversalClient // nil without REDIS_URL
-	l1, l2 service.Cache           // l2 nil without Redis
-	outbox service.Outbox
-	leases service.Leases
-	ping   func(context.Context) error // nil without Redis
+	redis     goredis.UniversalClient // nil without REDIS_URL
+	l1, l2    service.Cache           // l2 nil without Redis
+	outbox    service.Outbox
+	leases    service.Leases
+	instances service.Instances           // nil without Redis: one instance alone
+	ping      func(context.Context) error // nil without Redis
 
-	metrics *prometheus.Metrics
-	laravel service.Laravel // counted by metrics
-	health  *delivery.Health
-	flusher *delivery.Flusher
-	driver  service.Driver
-	sim     *sim.Driver // nil unless WA_DRIVER=sim
-	manager *session.Manager
+	metrics  *prometheus.Metrics
+	laravel  service.Laravel // counted by metrics
+	health   *delivery.Health
+	flusher  *delivery.Flusher
+	driver   service.Driver
+	sim      *sim.Driver // nil unless WA_DRIVER=sim
+	manager  *session.Manager
+	node     *cluster.Node // nil without Redis
+	stopNode context.CancelFunc
 
 	server *gwhttp.Server
 	ln     net.Listener
@@ -126,6 +131,7 @@ func (m *Main) openStores(ctx context.Context) error {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
 	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "")
+	m.instances = redis.NewInstances(rdb, "")
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	return nil
 }
@@ -177,6 +183,7 @@ func (m *Main) openDriver(ctx context.Context) error {
 			Clock:           m.clock,
 			Seed:            uint64(time.Now().UnixNano()),
 			Logger:          log,
+			Devices:         m.simDevices(),
 		})
 		m.driver = m.sim
 		log.Warn("WA_DRIVER=sim: simulated phones, no real WhatsApp session")
@@ -202,8 +209,9 @@ func (m *Main) buildManager() error {
 			Connection: cfg.CacheTTLConnection,
 			Session:    cfg.CacheTTLSession,
 		},
-		LeaseTTL: cfg.LeaseTTL,
-		Clock:    m.clock,
+		LeaseTTL:    cfg.LeaseTTL,
+		MaxSessions: cfg.MaxSessions,
+		Clock:       m.clock,
 	}, session.Deps{
 		Driver:    m.driver,
 		L1:        m.l1,
@@ -278,6 +286,11 @@ func (m *Main) startServer() error {
 	if err != nil {
 		return fmt.Errorf("listen on GATEWAY_ADDR %s: %w", cfg.Addr, err)
 	}
+	// With Redis, this instance joins the others: registry, forwarding, takeover.
+	if m.instances != nil {
+		m.startNode(advertiseURL(cfg.AdvertiseURL, ln.Addr()))
+		api.Router, api.Instance, api.Instances = m.node, cfg.InstanceID, m.node.Live
+	}
 	// The server is set only once it serves: Close waits on served for it.
 	m.ln = ln
 	m.server = gwhttp.NewServer(api)
@@ -316,8 +329,19 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("http serve: %w", err))
 		}
 	}
+	// Hand the sessions over while other instances live; the last one
+	// standing stops them (inactive, reason stopped).
+	handover := false
+	if m.node != nil {
+		m.stopNode() // no takeover while this instance leaves
+		others, err := m.node.Others(ctx)
+		if err != nil {
+			m.Logger.Warn("live instances unknown; stopping sessions instead of handing them over", "err", err)
+		}
+		handover = others > 0
+	}
 	if m.manager != nil {
-		if err := m.manager.Close(ctx); err != nil {
+		if err := m.manager.Close(ctx, handover); err != nil {
 			errs = append(errs, fmt.Errorf("close sessions: %w", err))
 		}
 	}
@@ -330,6 +354,11 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("final flush: %w", err))
 		} else {
 			m.Logger.Info("outbox flushed")
+		}
+	}
+	if m.node != nil {
+		if err := m.node.Leave(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("leave the instance registry: %w", err))
 		}
 	}
 	if m.driver != nil {
@@ -348,6 +377,48 @@ func (m *Main) close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// simDevices is where simulated phones keep their paired devices: Redis
+// when configured, so another instance can take a session over.
+func (m *Main) simDevices() sim.Devices {
+	if m.redis == nil {
+		return nil
+	}
+	return redis.NewDevices(m.redis, "")
+}
+
+// startNode joins the instance registry and starts the node's loop
+// (heartbeat, takeover of orphaned sessions); Close stops it first.
+func (m *Main) startNode(advertise string) {
+	cfg := m.Config
+	m.node = cluster.New(cluster.Config{
+		Instance:     cfg.InstanceID,
+		AdvertiseURL: advertise,
+		MaxSessions:  cfg.MaxSessions,
+		LeaseTTL:     cfg.LeaseTTL,
+		Clock:        m.clock,
+		Logger:       m.Logger,
+	}, m.leases, m.instances, m.manager)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopNode = cancel
+	m.loop("cluster", func() error { return m.node.Run(ctx) })
+	m.Logger.Info("joined the instance registry", "advertise_url", advertise, "lease_ttl", cfg.LeaseTTL.String(), "max_sessions", cfg.MaxSessions)
+}
+
+// advertiseURL is ADVERTISE_URL, or http://<host>:<port> of the listener
+// (the host name when it listens on every interface).
+func advertiseURL(configured string, addr net.Addr) string {
+	if configured != "" {
+		return configured
+	}
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // waVersion formats WA_VERSION for the driver; zero keeps whatsmeow's own.
