@@ -22,6 +22,8 @@ type Sessions interface {
 	Start(ctx context.Context, id string) (service.Session, error)
 	Session(ctx context.Context, id string) (service.Session, service.Source, error)
 	Sessions(ctx context.Context) ([]service.Session, error)
+	// Local lists only the sessions running in this process.
+	Local() []service.Session
 	Logout(ctx context.Context, id string) error
 	Delete(ctx context.Context, id string) error
 	ActiveSessions() int

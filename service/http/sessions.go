@@ -78,9 +78,18 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 
 // GET /sessions
 func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
-	list, err := s.cfg.Sessions.Sessions(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
+	var list []service.Session
+	switch scope := r.URL.Query().Get("scope"); scope {
+	case "local": // only what runs in this instance (operators, the e2e ownership check)
+		list = s.cfg.Sessions.Local()
+	case "", "cluster":
+		var err error
+		if list, err = s.cfg.Sessions.Sessions(r.Context()); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	default:
+		s.fail(w, r, service.Errorf(service.EINVALID, "scope must be local or cluster, got %.20q", scope))
 		return
 	}
 	out := make([]sessionResponse, 0, len(list))

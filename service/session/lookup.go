@@ -94,6 +94,18 @@ func (m *Manager) fill(ctx context.Context, c service.Cache, s service.Session, 
 	}
 }
 
+// Local lists the sessions running in this process, by id.
+func (m *Manager) Local() []service.Session {
+	m.mu.Lock()
+	out := make([]service.Session, 0, len(m.live))
+	for id, s := range m.live {
+		out = append(out, s.session(id))
+	}
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Sessions lists the sessions running here and every registered one (of
 // every instance sharing the lease store), by id.
 // Sessions not running here show what the caches know (no Laravel call);
