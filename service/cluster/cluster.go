@@ -45,8 +45,8 @@ type Config struct {
 	Instance     string // INSTANCE_ID
 	AdvertiseURL string // ADVERTISE_URL: how the others reach this instance
 	MaxSessions  int    // MAX_SESSIONS, 0 = unlimited
-	// LeaseTTL (LEASE_TTL) is also the heartbeat's lifetime: an instance
-	// missing for it is dead. The heartbeat beats every LeaseTTL/3.
+	// LeaseTTL (LEASE_TTL) paces the heartbeat: one beat every LeaseTTL/3,
+	// each valid for two beats; an instance missing that long is dead.
 	LeaseTTL time.Duration
 	// ScanInterval is how often orphans are looked for (default 1s, at most
 	// LeaseTTL/3), with up to a quarter of it as random jitter so the
@@ -143,7 +143,10 @@ func (n *Node) jittered() time.Duration {
 // beat retries, and a lapse only means others may take our sessions, which
 // the leases guard anyway).
 func (n *Node) Heartbeat(ctx context.Context) {
-	if err := n.instances.Heartbeat(ctx, n.Self(), n.cfg.LeaseTTL); err != nil {
+	// Two beats long: a dead instance leaves the registry before its leases
+	// lapse, so the survivors' first scan shares its sessions among the
+	// live ones only; one late beat does not drop a live one.
+	if err := n.instances.Heartbeat(ctx, n.Self(), 2*n.cfg.LeaseTTL/3); err != nil {
 		n.log.Warn("heartbeat", "err", err)
 	}
 }

@@ -126,7 +126,11 @@ func (m *Main) openStores(ctx context.Context) error {
 		return err
 	}
 	m.redis = rdb
-	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, Clock: m.clock, Logger: log})
+	// A dead instance's claimed items move to the survivors about as fast
+	// as its sessions do (a live one re-reads its own, so this rarely
+	// delivers twice; twice is harmless: Laravel keeps the newest).
+	claim := min(redis.DefaultClaimTimeout, max(2*cfg.LeaseTTL, 5*time.Second))
+	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, ClaimTimeout: claim, Clock: m.clock, Logger: log})
 	if err != nil {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
