@@ -165,7 +165,9 @@ func (f *Fleet) watch() {
 		f.mu.Lock()
 		f.rounds++
 		for id, list := range round {
-			if f.gws[id] != nil {
+			// Only the process asked: a round that outlived a restart of
+			// this instance id must not bring the old process's list back.
+			if f.gws[id] == gws[id] {
 				f.last[id] = list
 			}
 		}
@@ -335,6 +337,12 @@ func startSpread(t *testing.T, f *Fleet, prefix string, n int) []string {
 func clusterStates(t *testing.T, f *Fleet, ids []string, limit time.Duration) map[string]string {
 	t.Helper()
 	var states map[string]string
+	var waiting string
+	defer func() {
+		if t.Failed() && waiting != "" {
+			t.Logf("still waiting for %s", waiting)
+		}
+	}()
 	waitFor(t, limit, "every session active or expired in the cluster's list", func() bool {
 		var res struct {
 			Sessions []LocalSession `json:"sessions"`
@@ -348,9 +356,11 @@ func clusterStates(t *testing.T, f *Fleet, ids []string, limit time.Duration) ma
 		}
 		for _, id := range ids {
 			if st := states[id]; st != "active" && st != "expired" {
+				waiting = fmt.Sprintf("%s (%q, %d sessions listed)", id, st, len(res.Sessions))
 				return false
 			}
 		}
+		waiting = ""
 		return true
 	})
 	out := make(map[string]string, len(ids))

@@ -5,7 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -121,7 +121,11 @@ func TestScaleRollingRestart(t *testing.T) {
 	tr := startFleetTraffic(f, "live", 200*time.Millisecond)
 	from := time.Now()
 	for _, id := range []string{"gw-1", "gw-2", "gw-3"} {
+		old := f.Gateway(id)
 		f.Stop(id)
+		if countLogs(old.Logs(), "sessions handed over") != 1 || countLogs(old.Logs(), "sessions stopped") != 0 {
+			t.Errorf("%s did not hand its sessions over on SIGTERM", id)
+		}
 		f.Start(id)
 		// Its sessions found a new home before the next one goes.
 		waitFor(t, scaleLeaseTTL+5*time.Second, "every active session running somewhere", func() bool {
@@ -137,11 +141,6 @@ func TestScaleRollingRestart(t *testing.T) {
 	t.Logf("rolling restart of 3 instances took %s", time.Since(from).Round(100*time.Millisecond))
 	if flaps := inactiveSent(l, active, from); len(flaps) > 0 {
 		t.Errorf("Laravel got inactive for %d paired sessions during the rolling restart, e.g. %v", len(flaps), flaps[:min(5, len(flaps))])
-	}
-	for _, g := range f.IDs() {
-		if n := countLogs(f.Gateway(g).Logs(), "sessions handed over"); n != 0 {
-			t.Logf("%s: restarted instance logs handover %d times", g, n)
-		}
 	}
 	finish(t, f, l, tr, ids, since)
 }
@@ -196,8 +195,14 @@ func TestScalePartitionFromRedis(t *testing.T) {
 	finish(t, f, l, tr, ids, since)
 }
 
-// The core scenario behind Sentinel (master, replica, three Sentinels),
-// with a failover under traffic: nothing accepted is lost.
+// Behind Sentinel (master, replica, three Sentinels), a failover under
+// traffic: the instances follow the new master, every session started
+// after the switch ends right in Laravel, every active session runs on
+// exactly one instance, none ever on two. Redis replicates asynchronously
+// and Sentinel does not pause writes while it switches: the updates of the
+// switch's own second may be lost (the gateway WAITs for a replica, which
+// narrows but cannot close that window); the test counts them and bounds
+// them at 10 % of the sessions started before the switch.
 func TestScaleBehindSentinelWithFailover(t *testing.T) {
 	since := time.Now()
 	s, l := redistest.StartSentinel(t), startLaravel(t)
@@ -215,10 +220,46 @@ func TestScaleBehindSentinelWithFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("sentinel failover %s → %s in %s under traffic", before, now, time.Since(at).Round(10*time.Millisecond))
-	d, n := f.KillAndMeasure(t, busiest(f), scaleLeaseTTL+5*time.Second)
-	t.Logf("then kill -9 of the busiest instance (%d active sessions): taken over after %s", n, d.Round(10*time.Millisecond))
-	final := finish(t, f, l, tr, ids, since)
-	if got := slices.Collect(maps.Keys(final)); len(got) < len(ids) {
-		t.Errorf("only %d sessions known after the failover, want at least %d", len(got), len(ids))
+	time.Sleep(time.Second)
+	tr.mu.Lock()
+	switched := len(tr.accepted) // sessions from here on started on the new master
+	tr.mu.Unlock()
+	time.Sleep(2 * time.Second)
+	all := tr.Stop()
+	after := all[switched:]
+	final := clusterStates(t, f, after, 2*time.Minute)
+	waitDelivered(t, l, final, time.Minute)
+	t.Logf("%d sessions started after the switch: every final state in Laravel", len(after))
+
+	// The sessions of before the switch: how many does Laravel hold right?
+	pre := append(slices.Clone(ids), all[:switched]...)
+	time.Sleep(2 * time.Second) // let the last batches land
+	accounts := l.Accounts(t)
+	var wrong []string
+	for _, id := range pre {
+		sv, err := sessionAnywhere(f, id)
+		if err != nil || sv.Status == "pending" || accounts[id].EstadoQR != sv.Status {
+			wrong = append(wrong, fmt.Sprintf("%s: gateway %q, laravel %q", id, sv.Status, accounts[id].EstadoQR))
+		}
 	}
+	t.Logf("sessions started before the switch: %d of %d end right in Laravel; lost in the switch: %v",
+		len(pre)-len(wrong), len(pre), wrong[:min(5, len(wrong))])
+	if len(wrong)*10 > len(pre) {
+		t.Errorf("%d of %d sessions of before the failover wrong in Laravel, want at most 10 %%", len(wrong), len(pre))
+	}
+	f.waitRound(t)
+	for id, on := range f.Running("active") {
+		if len(on) != 1 {
+			t.Errorf("active session %s runs on %v", id, on)
+		}
+	}
+	f.CheckOwnership(t, since)
+}
+
+// sessionAnywhere is GET /sessions/{id} through any instance (forwarded to
+// the owner when one runs it).
+func sessionAnywhere(f *Fleet, id string) (SessionView, error) {
+	var sv SessionView
+	_, err := f.Any().Do(http.MethodGet, "/sessions/"+id, nil, &sv)
+	return sv, err
 }

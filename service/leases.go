@@ -12,6 +12,10 @@ type Lease struct {
 	SessionID string `json:"session_id"`
 	Owner     string `json:"owner"`
 	Token     int64  `json:"token"`
+	// TTL is how long each take or renewal holds the lease (LEASE_TTL);
+	// a fenced write that finds the lease lost by a Redis failover takes
+	// it back for this long.
+	TTL time.Duration `json:"-"`
 }
 
 // Valid reports whether l names a held lease (Token 0 is never handed out).
@@ -27,8 +31,10 @@ type Leases interface {
 	// A taken session counts as running until End.
 	Take(ctx context.Context, sessionID, owner string, ttl time.Duration) (lease Lease, ok bool, err error)
 	// Renew extends each lease still held exactly as given (same owner and
-	// token); held[i] is false for one that lapsed or has a new holder: its
-	// session must stop here before it does anything else.
+	// token), or takes it back with the same token when it is free and no
+	// newer token was handed out since (it lapsed unclaimed, or a Redis
+	// failover lost it); held[i] is false when another instance holds it or
+	// held it since: its session must stop here before it does anything else.
 	Renew(ctx context.Context, ttl time.Duration, leases ...Lease) (held []bool, err error)
 	// End gives the lease up for good: the session ended here (logged out,
 	// expired, closed, stopped by the last instance); nobody resumes it.
@@ -40,9 +46,11 @@ type Leases interface {
 	Owner(ctx context.Context, sessionID string) (string, error)
 	// Owners maps each of ids that has a holder to it, in few round trips.
 	Owners(ctx context.Context, ids []string) (map[string]string, error)
-	// Orphans lists the running sessions without a lease: their instance
-	// died, was cut off, or handed them over.
-	Orphans(ctx context.Context) ([]string, error)
+	// Orphans maps the running sessions without a lease to their last
+	// owner ("" when handed over): their instance died, was cut off, handed
+	// them over, or a Redis failover lost the lease (then the owner, still
+	// alive, takes it back at its next renewal).
+	Orphans(ctx context.Context) (map[string]string, error)
 	// Known lists every session id ever registered and not forgotten.
 	Known(ctx context.Context) ([]string, error)
 	// Register and Forget maintain the Known set; Forget also ends the

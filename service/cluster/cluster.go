@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,8 +37,9 @@ type Sessions interface {
 type Leases interface {
 	// Owner names the instance holding the session's lease, "" when none.
 	Owner(ctx context.Context, sessionID string) (string, error)
-	// Orphans lists the sessions that should run and have no lease.
-	Orphans(ctx context.Context) ([]string, error)
+	// Orphans maps the sessions that should run and have no lease to
+	// their last owner ("" when handed over).
+	Orphans(ctx context.Context) (map[string]string, error)
 }
 
 // Config tunes a Node; zero fields take the defaults.
@@ -59,6 +61,9 @@ type Config struct {
 	Rand          *rand.Rand // default seeded from the instance name
 	Logger        *slog.Logger
 }
+
+// takeoverParallel is how many orphans one node starts at once.
+const takeoverParallel = 8
 
 // Node is this instance's member of the cluster.
 type Node struct {
@@ -253,12 +258,12 @@ func room(in service.Instance) int {
 // survivors scanning at once mostly pick different ones. It returns how
 // many it started.
 func (n *Node) TakeOver(ctx context.Context) int {
-	orphans, err := n.leases.Orphans(ctx)
+	all, err := n.leases.Orphans(ctx)
 	if err != nil {
 		n.log.Warn("look for orphaned sessions", "err", err)
 		return 0
 	}
-	if len(orphans) == 0 {
+	if len(all) == 0 {
 		return 0
 	}
 	live, err := n.instances.Live(ctx)
@@ -266,6 +271,23 @@ func (n *Node) TakeOver(ctx context.Context) int {
 		n.log.Warn("live instances", "err", err)
 		return 0
 	}
+	// A session whose last owner is alive lost only its lease record (a
+	// Redis failover): the owner still runs it and takes the lease back at
+	// its next renewal. Taking it would run it twice.
+	alive := map[string]bool{}
+	for _, in := range live {
+		alive[in.ID] = true
+	}
+	orphans := make([]string, 0, len(all))
+	for id, owner := range all {
+		if owner == "" || !alive[owner] {
+			orphans = append(orphans, id)
+		}
+	}
+	if len(orphans) == 0 {
+		return 0
+	}
+	slices.Sort(orphans) // map order is random; the shuffle below is the injected one
 	share := (len(orphans) + max(len(live), 1) - 1) / max(len(live), 1)
 	if n.cfg.MaxSessions > 0 {
 		share = min(share, n.cfg.MaxSessions-n.sessions.Running())
@@ -273,24 +295,44 @@ func (n *Node) TakeOver(ctx context.Context) int {
 	n.mu.Lock()
 	n.rand.Shuffle(len(orphans), func(i, j int) { orphans[i], orphans[j] = orphans[j], orphans[i] })
 	n.mu.Unlock()
-	started := 0
-	for _, id := range orphans {
-		if started >= share || ctx.Err() != nil {
-			break
-		}
-		_, err := n.sessions.Start(ctx, id)
-		switch {
-		case err == nil:
-			started++
-			n.log.Info("session taken over", "session_id", id)
-		case service.ErrorCode(err) == service.ECONFLICT:
-			// Another survivor was quicker.
-		case errors.Is(err, context.Canceled):
-			return started
-		default:
-			n.log.Warn("take over session", "session_id", id, "err", err)
-		}
+	// A few starts at once: each is a few Redis round trips, and a dead
+	// instance may have left thousands.
+	var (
+		mu      sync.Mutex
+		started int
+		next    int
+		wg      sync.WaitGroup
+	)
+	for range takeoverParallel {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if started >= share || next >= len(orphans) || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				id := orphans[next]
+				next++
+				started++ // reserved; given back if the start fails
+				mu.Unlock()
+				_, err := n.sessions.Start(ctx, id)
+				if err != nil {
+					mu.Lock()
+					started--
+					mu.Unlock()
+				}
+				switch {
+				case err == nil:
+					n.log.Info("session taken over", "session_id", id)
+				case service.ErrorCode(err) == service.ECONFLICT, errors.Is(err, context.Canceled):
+					// Another survivor was quicker, or we are stopping.
+				default:
+					n.log.Warn("take over session", "session_id", id, "err", err)
+				}
+			}
+		})
 	}
+	wg.Wait()
 	if started > 0 {
 		n.mu.Lock()
 		n.takeover += int64(started)

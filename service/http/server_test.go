@@ -321,7 +321,7 @@ func (failingSessions) Session(context.Context, string) (service.Session, servic
 	return service.Session{}, service.SourceNone, errFire
 }
 func (failingSessions) Sessions(context.Context) ([]service.Session, error) { return nil, errFire }
-func (failingSessions) Local() []service.Session { return nil }
+func (failingSessions) Local() []service.Session                            { return nil }
 func (failingSessions) Logout(context.Context, string) error                { return errFire }
 func (failingSessions) Delete(context.Context, string) error                { return errFire }
 func (failingSessions) ActiveSessions() int                                 { return 0 }

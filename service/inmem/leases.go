@@ -17,8 +17,8 @@ type Leases struct {
 
 	mu      sync.Mutex
 	leases  map[string]lease
-	tokens  map[string]int64 // last token handed out per session
-	running map[string]struct{}
+	tokens  map[string]int64  // last token handed out per session
+	running map[string]string // session → last owner, "" after a handover
 	known   map[string]struct{}
 }
 
@@ -33,7 +33,7 @@ func NewLeases(clock service.Clock) *Leases {
 		clock:   clockOrSystem(clock),
 		leases:  make(map[string]lease),
 		tokens:  make(map[string]int64),
-		running: make(map[string]struct{}),
+		running: make(map[string]string),
 		known:   make(map[string]struct{}),
 	}
 }
@@ -65,10 +65,10 @@ func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Dur
 	}
 	if !held {
 		l.tokens[sessionID]++
-		cur = service.Lease{SessionID: sessionID, Owner: owner, Token: l.tokens[sessionID]}
+		cur = service.Lease{SessionID: sessionID, Owner: owner, Token: l.tokens[sessionID], TTL: ttl}
 	}
 	l.leases[sessionID] = lease{Lease: cur, expires: l.clock.Now().Add(ttl)}
-	l.running[sessionID] = struct{}{}
+	l.running[sessionID] = owner
 	return cur, true, nil
 }
 
@@ -82,8 +82,12 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 	defer l.mu.Unlock()
 	held := make([]bool, len(leases))
 	for i, ls := range leases {
-		if cur, ok := l.current(ls.SessionID); ok && cur == ls {
+		cur, ok := l.current(ls.SessionID)
+		// Free and nobody got a newer token since: take it back.
+		if ok && cur == ls || !ok && l.tokens[ls.SessionID] <= ls.Token {
 			l.leases[ls.SessionID] = lease{Lease: ls, expires: l.clock.Now().Add(ttl)}
+			l.tokens[ls.SessionID] = max(l.tokens[ls.SessionID], ls.Token)
+			l.running[ls.SessionID] = ls.Owner
 			held[i] = true
 		}
 	}
@@ -106,20 +110,21 @@ func (l *Leases) giveUp(ls service.Lease, end bool) error {
 	delete(l.leases, ls.SessionID)
 	if end {
 		delete(l.running, ls.SessionID)
+	} else {
+		l.running[ls.SessionID] = ""
 	}
 	return nil
 }
 
-func (l *Leases) Orphans(ctx context.Context) ([]string, error) {
+func (l *Leases) Orphans(ctx context.Context) (map[string]string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []string
-	for id := range l.running {
+	out := map[string]string{}
+	for id, owner := range l.running {
 		if _, ok := l.current(id); !ok {
-			out = append(out, id)
+			out[id] = owner
 		}
 	}
-	slices.Sort(out)
 	return out, nil
 }
 

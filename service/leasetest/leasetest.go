@@ -124,9 +124,12 @@ func renewRefusesAStaleLease(t *testing.T, s Store) {
 	l := s.Leases
 	stale := take(t, l, "s1", "gw-a", Short, true)
 	s.Pass(3 * Short)
-	if held, err := l.Renew(bg, Long, stale); err != nil || held[0] {
-		t.Fatalf("Renew of a lapsed lease = %v, %v; want false", held, err)
+	// Lapsed, but nobody took it since: the holder gets it back, same token.
+	if held, err := l.Renew(bg, Short, stale); err != nil || !held[0] {
+		t.Fatalf("Renew of a lapsed lease nobody took = %v, %v; want true", held, err)
 	}
+	owner(t, l, "s1", "gw-a")
+	s.Pass(3 * Short)
 	b := take(t, l, "s1", "gw-b", Long, true)
 	other := take(t, l, "s2", "gw-a", Long, true)
 	// One call renews many; each answer is its own.
@@ -156,6 +159,13 @@ func endAndHandoverNeedTheCurrentLease(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	owner(t, l, "s1", "gw-b")
+	// Once gw-b held it, the old lease cannot come back even when free.
+	if err := l.End(bg, b); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := l.Renew(bg, Long, stale); held[0] {
+		t.Fatal("Renew brought back a lease older than one another instance held")
+	}
 	if err := l.Handover(bg, b); err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +185,14 @@ func orphansAreRunningSessionsWithoutLease(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	s.Pass(3 * Short)
+	// Each with its last owner: none after a handover (take it at once),
+	// gw-a for the lapsed one (wait while gw-a is alive: it renews).
 	got, err := l.Orphans(bg)
-	slices.Sort(got)
-	if err != nil || !slices.Equal(got, []string{"handed", "lapsed"}) {
-		t.Fatalf("Orphans = %v, %v; want [handed lapsed]", got, err)
+	if err != nil || len(got) != 2 || got["handed"] != "" || got["lapsed"] != "gw-a" {
+		t.Fatalf("Orphans = %v, %v; want handed (no owner) and lapsed (gw-a)", got, err)
+	}
+	if _, ok := got["handed"]; !ok {
+		t.Fatalf("Orphans = %v: the handed-over session is missing", got)
 	}
 	take(t, l, "lapsed", "gw-b", Long, true) // a survivor takes it over
 	if err := l.Forget(bg, "handed"); err != nil {

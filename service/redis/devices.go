@@ -13,9 +13,13 @@ import (
 // one hash, {prefix}{core}:devices, so every gateway instance can reconnect
 // any paired session: it implements sim.Devices.
 type Devices struct {
-	rdb goredis.UniversalClient
-	key string
+	rdb      goredis.UniversalClient
+	key      string
+	replicas *replicaAcks
 }
+
+// WaitReplicas makes SaveDevice wait for n replicas to have the device.
+func (d *Devices) WaitReplicas(n int) *Devices { d.replicas = &replicaAcks{n: n}; return d }
 
 // NewDevices returns the device store on rdb; an empty prefix means DefaultPrefix.
 func NewDevices(rdb goredis.UniversalClient, prefix string) *Devices {
@@ -34,7 +38,9 @@ func (d *Devices) Device(ctx context.Context, sessionID string) (string, bool, e
 }
 
 func (d *Devices) SaveDevice(ctx context.Context, sessionID, jid string) error {
-	if err := d.rdb.HSet(ctx, d.key, sessionID, jid).Err(); err != nil {
+	if err := acked(ctx, d.rdb, d.replicas, func(p goredis.Pipeliner) *goredis.IntCmd {
+		return p.HSet(ctx, d.key, sessionID, jid)
+	}).Err(); err != nil {
 		return fmt.Errorf("redis devices: save %s: %w", sessionID, err)
 	}
 	return nil

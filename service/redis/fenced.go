@@ -12,11 +12,20 @@ import (
 )
 
 // fencedAddScript adds an outbox entry only while the session's lease is
-// still exactly the writer's (same owner and token). KEYS stream, lease;
-// ARGV lease value, payload. Both keys have the {core} tag.
+// still exactly the writer's (same owner and token), or is free with no
+// newer token handed out (a Redis failover lost it): then it takes it back,
+// as a renewal would. KEYS stream, lease, fence, running; ARGV lease value,
+// payload, token, ttl ms, session id, owner. Every key has the {core} tag.
 var fencedAddScript = goredis.NewScript(`
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then
-  return redis.error_reply('FENCED lease is not held')
+local cur = redis.call('GET', KEYS[2])
+if cur ~= ARGV[1] then
+  if cur == false and (tonumber(redis.call('GET', KEYS[3])) or 0) <= tonumber(ARGV[3]) and tonumber(ARGV[4]) > 0 then
+    redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
+    redis.call('SET', KEYS[3], ARGV[3])
+    redis.call('HSET', KEYS[4], ARGV[5], ARGV[6])
+  else
+    return redis.error_reply('FENCED lease is not held')
+  end
 end
 return redis.call('XADD', KEYS[1], '*', 'item', ARGV[2])
 `)
@@ -37,9 +46,13 @@ func (o *Outbox) addFenced(ctx context.Context, it service.Update, lease service
 		if err != nil {
 			return service.Update{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
 		}
-		id, err := fencedAddScript.Run(ctx, o.rdb,
-			[]string{o.streams[it.Lane], coreKey(o.cfg.Prefix, "lease:"+it.SessionID)},
-			leaseValue(lease), payload).Text()
+		id, err := acked(ctx, o.rdb, o.acks, func(p goredis.Pipeliner) *goredis.Cmd {
+			// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+			return fencedAddScript.Eval(ctx, p,
+				[]string{o.streams[it.Lane], coreKey(o.cfg.Prefix, "lease:"+it.SessionID),
+					coreKey(o.cfg.Prefix, "fence:"+it.SessionID), coreKey(o.cfg.Prefix, "running")},
+				leaseValue(lease), payload, lease.Token, lease.TTL.Milliseconds(), it.SessionID, lease.Owner)
+		}).Text()
 		switch {
 		case err == nil:
 			it.ID = id

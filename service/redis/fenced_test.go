@@ -79,3 +79,26 @@ func fenced(u service.Update, lease service.Lease) service.Update {
 	u.Lease = &lease
 	return u
 }
+
+// A lease a Redis failover lost (the key is gone, no newer token was handed
+// out) comes back with the holder's next fenced write, as with a renewal.
+func TestFencedAddTakesBackALeaseAFailoverLost(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t)
+	leases := redis.NewLeases(rdb, "")
+	ob := newOutbox(t, rdb, redis.OutboxConfig{})
+	lease, ok, err := leases.Take(ctx, "s1", "gw-a", time.Minute)
+	if !ok || err != nil {
+		t.Fatalf("Take: %v %v", ok, err)
+	}
+	rdb.Del(ctx, "wagateway:{core}:lease:s1", "wagateway:{core}:fence:s1", "wagateway:{core}:running")
+	if _, err := ob.Add(ctx, fenced(outboxtest.Status("s1", service.LaneHigh, t0), lease)); err != nil {
+		t.Fatalf("fenced Add after the lease was lost: %v", err)
+	}
+	if owner, _ := leases.Owner(ctx, "s1"); owner != "gw-a" {
+		t.Fatalf("owner after the fenced add = %q, want gw-a back", owner)
+	}
+	if _, ok, _ := leases.Take(ctx, "s1", "gw-b", time.Minute); ok {
+		t.Fatal("another instance took the session its holder still writes for")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,9 +28,14 @@ import (
 // All of them share the {core} hash tag with the outbox, so one script can
 // check a lease and write (a fenced write), on a Cluster too.
 type Leases struct {
-	rdb    goredis.UniversalClient
-	prefix string
+	rdb      goredis.UniversalClient
+	prefix   string
+	replicas *replicaAcks
 }
+
+// WaitReplicas makes Take wait for n replicas to have the new lease
+// (ReplicaAcks of the REDIS_URL).
+func (l *Leases) WaitReplicas(n int) *Leases { l.replicas = &replicaAcks{n: n}; return l }
 
 // NewLeases returns Leases on rdb; an empty prefix means DefaultPrefix.
 func NewLeases(rdb goredis.UniversalClient, prefix string) *Leases {
@@ -48,31 +54,46 @@ if cur then
   local tok, own = tonumber(string.sub(cur, 1, sp - 1)), string.sub(cur, sp + 1)
   if own ~= ARGV[1] then return {tok, 0, own} end
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  redis.call('SADD', KEYS[3], ARGV[3])
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
   return {tok, 1}
 end
 local tok = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], tok .. ' ' .. ARGV[1], 'PX', ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
 return {tok, 1}
 `)
 
-// renewScript extends the lease only if it is still exactly this one.
-// KEYS lease; ARGV value, ttl ms.
+// renewScript extends the lease if it is still exactly this one, or takes
+// it back with the same token when it is free and nobody got a newer token
+// since (it lapsed, or a Redis failover lost the write): no one else can
+// have held it in between. It also keeps the session in the running set.
+// KEYS lease, fence, running; ARGV value, ttl ms, token, session id, owner.
 var renewScript = goredis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif cur == false and (tonumber(redis.call('GET', KEYS[2])) or 0) <= tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[3])
+else
+  return 0
 end
-return 0
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+return 1
 `)
 
 // giveUpScript deletes the lease if it is still this one; with ARGV[3] = "1"
-// the session also leaves the running set (it ended: nobody resumes it).
+// the session also leaves the running hash (it ended: nobody resumes it),
+// else its last owner there is cleared (handed over: take it at once).
 // KEYS lease, running; ARGV value, session id, end.
 var giveUpScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if ARGV[3] == '1' then redis.call('SREM', KEYS[2], ARGV[2]) end
+if ARGV[3] == '1' then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+else
+  redis.call('HSET', KEYS[2], ARGV[2], '')
+end
 return 1
 `)
 
@@ -83,15 +104,17 @@ func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Dur
 	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
 		return service.Lease{}, false, err
 	}
-	res, err := takeScript.Run(ctx, l.rdb, []string{l.key(sessionID), l.fenceKey(sessionID), l.runningKey()},
-		owner, ttl.Milliseconds(), sessionID).Slice()
+	res, err := acked(ctx, l.rdb, l.replicas, func(p goredis.Pipeliner) *goredis.Cmd {
+		return takeScript.Eval(ctx, p, []string{l.key(sessionID), l.fenceKey(sessionID), l.runningKey()},
+			owner, ttl.Milliseconds(), sessionID)
+	}).Slice()
 	if err != nil {
 		return service.Lease{}, false, fmt.Errorf("redis leases: take %s: %w", sessionID, err)
 	}
 	tok, _ := res[0].(int64)
 	held, _ := res[1].(int64)
 	if held == 1 {
-		return service.Lease{SessionID: sessionID, Owner: owner, Token: tok}, true, nil
+		return service.Lease{SessionID: sessionID, Owner: owner, Token: tok, TTL: ttl}, true, nil
 	}
 	holder, _ := res[2].(string)
 	return service.Lease{SessionID: sessionID, Owner: holder, Token: tok}, false, nil
@@ -113,7 +136,8 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 	_, err := l.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, lease := range leases {
 			// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
-			cmds[i] = renewScript.Eval(ctx, p, []string{l.key(lease.SessionID)}, leaseValue(lease), ttl.Milliseconds())
+			cmds[i] = renewScript.Eval(ctx, p, []string{l.key(lease.SessionID), l.fenceKey(lease.SessionID), l.runningKey()},
+				leaseValue(lease), ttl.Milliseconds(), lease.Token, lease.SessionID, lease.Owner)
 		}
 		return nil
 	})
@@ -155,15 +179,16 @@ func (l *Leases) giveUp(ctx context.Context, lease service.Lease, end bool) erro
 	return nil
 }
 
-// Orphans lists the sessions that should run somewhere and have no lease:
-// their instance died, was cut off, or handed them over.
-func (l *Leases) Orphans(ctx context.Context) ([]string, error) {
-	ids, err := l.rdb.SMembers(ctx, l.runningKey()).Result()
+// Orphans maps the sessions that should run somewhere and have no lease to
+// their last owner ("" when handed over): their instance died, was cut
+// off, handed them over, or a Redis failover lost the lease.
+func (l *Leases) Orphans(ctx context.Context) (map[string]string, error) {
+	last, err := l.rdb.HGetAll(ctx, l.runningKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis leases: running sessions: %w", err)
 	}
-	slices.Sort(ids)
-	var out []string
+	ids := slices.Sorted(maps.Keys(last))
+	out := map[string]string{}
 	// One MGET per chunk: every lease key has the {core} tag, so a chunk
 	// sits in one Cluster slot.
 	for chunk := range slices.Chunk(ids, 500) {
@@ -177,7 +202,7 @@ func (l *Leases) Orphans(ctx context.Context) ([]string, error) {
 		}
 		for i, v := range vals {
 			if v == nil {
-				out = append(out, chunk[i])
+				out[chunk[i]] = last[chunk[i]]
 			}
 		}
 	}
@@ -254,7 +279,7 @@ func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 	}
 	_, err := l.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.SRem(ctx, l.knownKey(), sessionID)
-		p.SRem(ctx, l.runningKey(), sessionID)
+		p.HDel(ctx, l.runningKey(), sessionID)
 		return nil
 	})
 	if err != nil {
@@ -265,7 +290,7 @@ func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 
 func (l *Leases) key(sessionID string) string      { return coreKey(l.prefix, "lease:"+sessionID) }
 func (l *Leases) fenceKey(sessionID string) string { return coreKey(l.prefix, "fence:"+sessionID) }
-func (l *Leases) runningKey() string               { return coreKey(l.prefix, "running") }
+func (l *Leases) runningKey() string               { return coreKey(l.prefix, "running") } // hash: session → last owner
 func (l *Leases) knownKey() string                 { return coreKey(l.prefix, "sessions") }
 
 // leaseValue is what the lease key holds while lease is current.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -134,6 +135,54 @@ func parseMultiHost(u *url.URL) (*goredis.UniversalOptions, error) {
 		}
 	}
 	return opts, nil
+}
+
+// ReplicaAcks is how many replicas must confirm a write the gateway relies
+// on after a failover (an outbox item, a lease, a device) before it counts:
+// 1 behind Sentinel, whose replicas are copied asynchronously and would
+// otherwise lose the last acknowledged writes when a replica is promoted;
+// 0 elsewhere (one server has no replica; our Cluster runs without).
+func ReplicaAcks(rawURL string) int {
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme == SchemeSentinel {
+		return 1
+	}
+	return 0
+}
+
+// replicaWaitTimeout bounds WAIT: a replica that is down or resyncing (just
+// after a failover) must not stall the gateway; the write then counts with
+// the acknowledgements it got.
+const replicaWaitTimeout = 100 * time.Millisecond
+
+// replicaAcks makes writes wait for n replicas (WAIT), degrading to no
+// wait for a second after a WAIT that timed out: just after a failover the
+// new master has no replica in sync yet, and every event must not pay the
+// timeout meanwhile.
+type replicaAcks struct {
+	n         int
+	skipUntil atomic.Int64 // unix ns
+}
+
+// acked runs write and, while acks are on, WAIT in the same pipeline (one
+// connection): a write that counts is on the replicas too, and so is every
+// write Redis got before it. Best effort, bounded by replicaWaitTimeout.
+func acked[C goredis.Cmder](ctx context.Context, rdb goredis.UniversalClient, ra *replicaAcks, write func(p goredis.Pipeliner) C) C {
+	var cmd C
+	var wait *goredis.Cmd
+	on := ra != nil && ra.n > 0 && time.Now().UnixNano() >= ra.skipUntil.Load()
+	_, _ = rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		cmd = write(p)
+		if on {
+			wait = p.Do(ctx, "WAIT", ra.n, replicaWaitTimeout.Milliseconds())
+		}
+		return nil
+	})
+	if wait != nil {
+		if got, err := wait.Int(); err == nil && got < ra.n {
+			ra.skipUntil.Store(time.Now().Add(time.Second).UnixNano())
+		}
+	}
+	return cmd
 }
 
 // IsCluster reports whether rdb talks to a Redis Cluster, where a command

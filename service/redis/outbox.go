@@ -53,6 +53,9 @@ type OutboxConfig struct {
 	// (default 1s); between probes calls go to the buffer without waiting
 	// on the network.
 	ProbeInterval time.Duration
+	// ReplicaAcks is how many replicas must confirm an Add (ReplicaAcks of
+	// the REDIS_URL; 0 = none).
+	ReplicaAcks int
 }
 
 // Outbox is the durable service.Outbox: one Redis stream per lane
@@ -74,6 +77,7 @@ type Outbox struct {
 	deadKey string
 
 	buf       *buffer
+	acks      *replicaAcks
 	down      atomic.Bool
 	probeMu   sync.Mutex // one probe at a time; others use the buffer meanwhile
 	lastProbe atomic.Int64
@@ -113,6 +117,7 @@ func NewOutbox(rdb goredis.UniversalClient, cfg OutboxConfig) (*Outbox, error) {
 		streams: make(map[service.Lane]string),
 		deadKey: coreKey(cfg.Prefix, "deadletter"),
 		buf:     newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
+		acks:    &replicaAcks{n: cfg.ReplicaAcks},
 	}
 	for _, l := range service.Lanes {
 		o.streams[l] = coreKey(cfg.Prefix, "outbox:"+string(l))
@@ -169,7 +174,9 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 		if err != nil {
 			return service.Update{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
 		}
-		id, err := o.rdb.XAdd(ctx, &goredis.XAddArgs{Stream: o.streams[it.Lane], Values: []any{"item", payload}}).Result()
+		id, err := acked(ctx, o.rdb, o.acks, func(p goredis.Pipeliner) *goredis.StringCmd {
+			return p.XAdd(ctx, &goredis.XAddArgs{Stream: o.streams[it.Lane], Values: []any{"item", payload}})
+		}).Result()
 		if err == nil {
 			it.ID = id
 			return it, nil

@@ -130,11 +130,14 @@ func (m *Main) openStores(ctx context.Context) error {
 	// as its sessions do (a live one re-reads its own, so this rarely
 	// delivers twice; twice is harmless: Laravel keeps the newest).
 	claim := min(redis.DefaultClaimTimeout, max(2*cfg.LeaseTTL, 5*time.Second))
-	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, ClaimTimeout: claim, Clock: m.clock, Logger: log})
+	acks := redis.ReplicaAcks(cfg.RedisURL)
+	// Behind Sentinel every outbox item, lease and device waits for a
+	// replica (WAIT): an acknowledged item survives a failover.
+	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, ClaimTimeout: claim, ReplicaAcks: acks, Clock: m.clock, Logger: log})
 	if err != nil {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
-	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "")
+	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "").WaitReplicas(acks)
 	m.instances = redis.NewInstances(rdb, "")
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	return nil
@@ -389,7 +392,7 @@ func (m *Main) simDevices() sim.Devices {
 	if m.redis == nil {
 		return nil
 	}
-	return redis.NewDevices(m.redis, "")
+	return redis.NewDevices(m.redis, "").WaitReplicas(redis.ReplicaAcks(m.Config.RedisURL))
 }
 
 // startNode joins the instance registry and starts the node's loop
