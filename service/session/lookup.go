@@ -94,12 +94,15 @@ func (m *Manager) fill(ctx context.Context, c service.Cache, s service.Session, 
 	}
 }
 
-// Local lists the sessions running in this process, by id.
+// Local lists the sessions running in this process, by id: those holding
+// their lease (a Start still waiting for it, or refused it, is not running).
 func (m *Manager) Local() []service.Session {
 	m.mu.Lock()
 	out := make([]service.Session, 0, len(m.live))
 	for id, s := range m.live {
-		out = append(out, s.session(id))
+		if s.lease.Valid() {
+			out = append(out, s.session(id))
+		}
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
