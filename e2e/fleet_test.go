@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -393,4 +395,39 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	slices.Sort(s)
 	i := int(float64(len(s)-1)*p + 0.5)
 	return s[i]
+}
+
+// Usage logs each running instance's peak RSS and CPU time so far, read
+// from /proc, with how many sessions it runs: the capacity figures of
+// docs/scaling.md.
+func (f *Fleet) Usage(t *testing.T) {
+	t.Helper()
+	running := f.Running("")
+	per := map[string]int{}
+	for _, on := range running {
+		for _, id := range on {
+			per[id]++
+		}
+	}
+	for _, id := range f.IDs() {
+		g := f.Gateway(id)
+		pid := g.cmd.Process.Pid
+		status, err1 := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		stat, err2 := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		rss := ""
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				rss = strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+			}
+		}
+		// Fields after the command name: utime and stime are the 14th and 15th.
+		fields := strings.Fields(string(stat)[strings.LastIndexByte(string(stat), ')')+2:])
+		ut, _ := strconv.Atoi(fields[11])
+		st, _ := strconv.Atoi(fields[12])
+		cpu := time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+		t.Logf("%s: %d sessions now, peak RSS %s, CPU %s over its %s of life", id, per[id], rss, cpu, time.Since(g.startedAt).Round(time.Second))
+	}
 }

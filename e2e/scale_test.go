@@ -64,6 +64,7 @@ func finish(t *testing.T, f *Fleet, l *Laravel, tr *FleetTraffic, before []strin
 		}
 	}
 	f.CheckOwnership(t, since)
+	f.Usage(t)
 	t.Logf("%d sessions accepted, %d active at the end, Laravel holds every final state", len(all), len(activeOf(final)))
 	return final
 }
