@@ -51,7 +51,7 @@ type Config struct {
 	// each valid for two beats; an instance missing that long is dead.
 	LeaseTTL time.Duration
 	// ScanInterval is how often orphans are looked for (default 1s, at most
-	// LeaseTTL/3), with up to a quarter of it as random jitter so the
+	// LeaseTTL/6), with up to a quarter of it as random jitter so the
 	// survivors do not scan in lockstep.
 	ScanInterval time.Duration
 	// RegistryCache is how long a read of the live instances is reused for
@@ -89,7 +89,7 @@ func New(cfg Config, leases Leases, instances service.Instances, sessions Sessio
 	if cfg.ScanInterval <= 0 {
 		cfg.ScanInterval = time.Second
 	}
-	cfg.ScanInterval = min(cfg.ScanInterval, cfg.LeaseTTL/3)
+	cfg.ScanInterval = min(cfg.ScanInterval, cfg.LeaseTTL/6)
 	if cfg.RegistryCache <= 0 {
 		cfg.RegistryCache = time.Second
 	}
