@@ -280,7 +280,10 @@ func (n *Node) TakeOver(ctx context.Context) int {
 	}
 	orphans := make([]string, 0, len(all))
 	for id, owner := range all {
-		if owner == "" || !alive[owner] {
+		// Our own name on a session we do not run: an earlier process of
+		// this instance (restarted with the same INSTANCE_ID) left it.
+		mine := owner == n.cfg.Instance && !n.sessions.IsRunning(id)
+		if owner == "" || !alive[owner] || mine {
 			orphans = append(orphans, id)
 		}
 	}

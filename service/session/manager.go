@@ -173,6 +173,20 @@ func (m *Manager) Start(ctx context.Context, id string) (service.Session, error)
 		m.end(ctx, s)
 		return service.Session{}, fmt.Errorf("start session %s: %w", id, err)
 	}
+	m.mu.Lock()
+	closed := m.live[id] != s
+	m.mu.Unlock()
+	if closed {
+		// Close (or a Stop) took the reservation while the lease was on its
+		// way: this instance is leaving, so hand the session to the others.
+		if err := m.deps.Driver.Stop(ctx, id); err != nil {
+			m.log.Warn("stop session", "session_id", id, "err", err)
+		}
+		if err := m.deps.Leases.Handover(ctx, s.lease); err != nil {
+			m.log.Warn("hand session over", "session_id", id, "err", err)
+		}
+		return service.Session{}, service.Errorf(service.EUNAVAILABLE, "instance %s is stopping; retry", m.cfg.Instance)
+	}
 	m.log.Info("session started", "session_id", id)
 	m.mu.Lock()
 	snap := s.session(id)
