@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit contracts contracts-update verify-laravel e2e loadtest loadtest-quick mocks lint fuzz image
+.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick soak mocks lint fuzz image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -13,11 +13,14 @@ run: ## the gateway with defaults (real WhatsApp); env vars override (docs/confi
 demo: ## mock Laravel + gateway with simulated phones, batches arriving live
 	@bash scripts/demo.sh
 
-test: lint unit contracts e2e loadtest-quick ## everything CI runs (installs and starts what is missing)
+test: lint unit alerts-test contracts e2e browser loadtest-quick laravel-test ## everything CI runs (installs and starts what is missing)
 	@echo "make test: all passed"
 
 unit: ## go vet + unit tests (real Redis), -race on ./service/... (RACE=0 skips it)
 	@bash scripts/unit.sh
+
+alerts-test: ## promtool check + test of ops/prometheus/alerts.yml, and every metric ops/ names is served by /metrics
+	@bash scripts/alerts.sh
 
 contracts: ## pact consumer tests, drift check of contracts/pacts/, provider verification against mocklaravel
 	@bash scripts/contracts.sh
@@ -28,14 +31,29 @@ contracts-update: ## accept an intended contract change: rewrite contracts/pacts
 verify-laravel: ## verify a running Laravel: LARAVEL_URL=… [PROVIDER_STATES_URL=…] [LARAVEL_TOKEN=…]
 	@LARAVEL_URL="$(LARAVEL_URL)" PROVIDER_STATES_URL="$(PROVIDER_STATES_URL)" LARAVEL_TOKEN="$(LARAVEL_TOKEN)" bash scripts/contracts.sh verify-laravel
 
+laravel: ## the real Laravel app (contracts/laravel) in the foreground on LARAVEL_APP_ADDR (127.0.0.1:8000), fresh SQLite
+	@bash scripts/laravel.sh serve
+
+laravel-test: ## PHPUnit, pact verification, mock fidelity and e2e against the real Laravel (installs PHP)
+	@bash scripts/laravel.sh test
+
 e2e: ## black-box tests: gateway binary + Redis in Docker (testcontainers)
 	@bash scripts/e2e.sh
+
+browser: ## dashboard (GET /ui) in headless Chromium: chromedp + axe-core, screenshots in e2e/artifacts/
+	@bash scripts/browser.sh
 
 loadtest: ## load generator against mock Laravel (flags: ARGS="...")
 	go run ./loadtest/cmd/loadtest $(ARGS)
 
+loadtest-laravel: ## direct vs batch against the real Laravel (PHP CPU seconds, handling p50/p99); ARGS="..." adds flags
+	@ARGS="$(ARGS)" bash scripts/laravel.sh loadtest
+
 loadtest-quick: ## the load test compressed ×10 (< 60 s; needs redis-server, which make unit installs)
 	go run ./loadtest/cmd/loadtest -quick
+
+soak: ## 1,000 sessions pair, close and restart on one gateway, time-scaled; RSS, goroutines, fds, Redis memory, outbox depth must stay flat (flags: ARGS="..."; not in make test)
+	go run ./loadtest/cmd/soak $(ARGS)
 
 mocks: ## regenerate service/mock from the domain interfaces (.mockery.yaml)
 	go tool mockery
@@ -54,5 +72,6 @@ lint: ## go mod tidy check, gofmt check, go vet, staticcheck, govulncheck (skipp
 	CGO_ENABLED=0 go vet ./...
 	CGO_ENABLED=0 go vet -tags e2e ./e2e/...
 	CGO_ENABLED=0 go vet -tags postgres ./internal/pgtest/...
+	CGO_ENABLED=0 go vet -tags browser ./e2e/browser/
 	CGO_ENABLED=0 go run $(STATICCHECK) ./...
 	@bash scripts/vulncheck.sh

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -19,6 +20,25 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 	res := ModeResult{Mode: mode, Actions: map[ActionKind]int{}, ActionErrors: map[string]int{}}
 	if err := r.mockAdmin.Reset(ctx); err != nil {
 		return res, fmt.Errorf("reset mock laravel: %w", err)
+	}
+
+	// The real Laravel app, fresh per mode: its own database and CPU counters.
+	var appP0 ProcSample
+	var appPID int
+	if r.app != nil {
+		dir := filepath.Join(r.opts.Dir, "laravel-"+string(mode))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return res, err
+		}
+		app, p0, err := startApp(dir)
+		if err != nil {
+			return res, err
+		}
+		defer func() { _ = app.Stop() }()
+		r.app.use(app.URL)
+		defer r.app.use("")
+		appP0, appPID = p0, app.PID()
+		r.log.InfoContext(ctx, "laravel app started", "mode", mode, "pid", appPID, "url", app.URL)
 	}
 
 	// A fresh Redis per mode: nothing of the other mode's outbox or cache.
@@ -132,6 +152,14 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		return res, ctx.Err()
 	}
 	res.Drained = r.drain(modeCtx, api)
+	if appPID > 0 {
+		p1, err := ReadProc(appPID)
+		if err != nil {
+			return res, fmt.Errorf("laravel app /proc: %w", err)
+		}
+		res.LaravelCPUSeconds = round3((p1.CPU - appP0.CPU).Seconds())
+		res.LaravelPeakRSSMB = round3(float64(p1.PeakRSSK) / 1024)
+	}
 	end := time.Now()
 	res.Duration = round3(end.Sub(origin).Seconds())
 
@@ -174,6 +202,10 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		res.LaravelItems += e.Items
 		l := e.LatencyMS
 		res.Handling[key] = Summary{Count: int(e.Requests), P50: l.P50, P95: l.P95, P99: l.P99, Max: l.Max, Mean: l.Mean}
+	}
+	if r.app != nil {
+		// PHP's own time per request replaces the mock's.
+		res.Handling, res.LaravelRoundTrip = r.app.summaries()
 	}
 	if r.recorder != nil {
 		rec := r.recorder.Snapshot()

@@ -173,6 +173,14 @@ func (r *Report) Markdown() string {
 	})
 	row("Laravel handling p50 / p99 (ms), QR endpoint", func(m ModeResult) string { return handling(m, true) })
 	row("Laravel handling p50 / p99 (ms), status endpoint", func(m ModeResult) string { return handling(m, false) })
+	if r.laravelApp() {
+		row("Laravel (PHP) CPU seconds, peak RSS (MB)", func(m ModeResult) string {
+			return fmt.Sprintf("%.2f s, %.1f", m.LaravelCPUSeconds, m.LaravelPeakRSSMB)
+		})
+		row("Laravel round trip p50 / p99 (ms), QR; status (waits for the one PHP process)", func(m ModeResult) string {
+			return roundTrip(m)
+		})
+	}
 	row("gateway CPU avg / peak (% of one core)", func(m ModeResult) string {
 		if m.GatewayPeakRSSMB == 0 {
 			return "–"
@@ -225,6 +233,29 @@ func (r *Report) latencyGate() string {
 		return "latency is checked relative to the flush interval measured in the same run, no absolute time (a busy machine cannot fail it)"
 	}
 	return fmt.Sprintf("the latency thresholds were divided by %g", r.Settings.TimeScale)
+}
+
+// laravelApp reports whether the modes ran against the real Laravel app.
+func (r *Report) laravelApp() bool {
+	for _, m := range r.Modes {
+		if m.LaravelCPUSeconds > 0 || len(m.LaravelRoundTrip) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func roundTrip(m ModeResult) string {
+	var parts []string
+	for _, k := range []string{"POST /api/qr/batch", "POST /api/qr", "POST /api/whatsapp/status/batch", "POST /api/whatsapp/status"} {
+		if h, ok := m.LaravelRoundTrip[k]; ok && h.Count > 0 {
+			parts = append(parts, fmt.Sprintf("%s / %s", ms(h.P50), ms(h.P99)))
+		}
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func countOrDash(n int64) string {

@@ -24,8 +24,15 @@ type ModeResult struct {
 	LaravelRequests    int64 `json:"laravel_requests"`     // delivery POSTs (the four QR/status endpoints)
 	LaravelRequestsAll int64 `json:"laravel_requests_all"` // every request, status GETs included
 	LaravelItems       int64 `json:"laravel_items"`
-	// Handling is the mock's handling time per delivery endpoint, in ms.
+	// Handling is the mock's handling time per delivery endpoint, in ms; with
+	// the real Laravel app, PHP's own time per request (its Server-Timing).
 	Handling map[string]Summary `json:"handling_ms"`
+	// With the real Laravel app (Options.LaravelApp): the php -S process's
+	// user+system CPU seconds over the mode, its peak RSS, and the round
+	// trip per endpoint (PHP's time plus the wait for the one PHP process).
+	LaravelCPUSeconds float64            `json:"laravel_cpu_s,omitempty"`
+	LaravelPeakRSSMB  float64            `json:"laravel_peak_rss_mb,omitempty"`
+	LaravelRoundTrip  map[string]Summary `json:"laravel_round_trip_ms,omitempty"`
 
 	// Delivery is event time → stored in the mock, per lane, ms (in-process mock only).
 	Delivery map[service.Lane]Summary `json:"delivery_ms,omitempty"`

@@ -53,6 +53,9 @@ func Run(ctx context.Context, opts Options, th Thresholds, command string) (*Rep
 
 func notes(opts Options, rep *Report) []string {
 	var n []string
+	if opts.LaravelApp {
+		n = append(n, "Laravel is the real app (contracts/laravel: Laravel 8 on PHP 8.2, one php -S process, SQLite, fresh per mode) in front of the in-process mock, which only keeps the counts: handling is PHP's own time per request (its Server-Timing, framework boot included), CPU the php process's user+system seconds over the mode.")
+	}
 	if opts.LaravelURL != "" {
 		n = append(n, "External mock Laravel: delivery latency and the lower bound need the in-process mock and were not measured.")
 	}

@@ -22,6 +22,10 @@ type Options struct {
 	Modes     []service.DeliveryMode
 
 	LaravelURL string // a running mocklaravel; "" starts one in-process (and measures delivery delays)
+	// LaravelApp puts the real Laravel app (contracts/laravel, one php -S
+	// process, fresh per mode) in front of the in-process mock: the gateway
+	// delivers to PHP, and the report adds PHP's CPU seconds and handling.
+	LaravelApp bool
 	GatewayURL string // a running gateway (its own DELIVERY_MODE); "" starts children
 	GatewayPID int    // with GatewayURL: read its CPU and RSS from /proc
 	GatewayBin string // a prebuilt gateway; "" builds ./service/cmd/gateway
@@ -50,6 +54,7 @@ type Runner struct {
 	log      *slog.Logger
 
 	mock      *mocklaravel.Server // nil with an external mock
+	app       *appProxy           // with Options.LaravelApp
 	recorder  *Recorder
 	mockURL   string
 	mockAdmin *mocklaravel.Client
@@ -112,7 +117,12 @@ func (r *Runner) Setup(ctx context.Context) (cleanup func(), err error) {
 		}
 		closers = append(closers, func() { _ = mock.Close() })
 		r.mock = mock
-		r.recorder = NewRecorder(mock, nil)
+		var next http.Handler = mock
+		if r.opts.LaravelApp {
+			r.app = newAppProxy(mock)
+			next = r.app
+		}
+		r.recorder = NewRecorder(next, nil)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("mock laravel listen: %w", err)
@@ -131,6 +141,9 @@ func (r *Runner) Setup(ctx context.Context) (cleanup func(), err error) {
 		})
 		r.mockURL = "http://" + ln.Addr().String()
 	} else {
+		if r.opts.LaravelApp {
+			return nil, fmt.Errorf("the Laravel app runs behind the in-process mock: leave the mock's URL empty")
+		}
 		r.mockURL = r.opts.LaravelURL
 	}
 	r.mockAdmin = mocklaravel.NewClient(r.mockURL)

@@ -209,7 +209,7 @@ func (s *Server) batch(r *http.Request, c apiCall, key string, shape itemShape, 
 		return withBytes(rep, n, 0)
 	}
 	l := listOf(members(body)[key])
-	cs, errs := validateBatch(key, shape, l)
+	cs, errs := validateBatch(key, shape, l, s.clock())
 	return withBytes(s.applyBatch(r.Context(), c, key, cs, errs, apply), n, int64(len(l.items)))
 }
 
@@ -258,7 +258,7 @@ func (s *Server) single(r *http.Request, c apiCall, shape itemShape, apply apply
 }
 
 func (s *Server) applySingle(ctx context.Context, c apiCall, shape itemShape, item [3]field, apply applyFunc) reply {
-	cs, errs := validateRows("", shape, [][3]field{item}, false, s.clock())
+	cs, errs := validateRows("", shape, [][3]field{item}, s.clock())
 	if errs != nil {
 		return validationReply(errs)
 	}

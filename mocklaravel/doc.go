@@ -33,8 +33,8 @@
 // Rules: the array is required (an empty one fails too), must be an array
 // and has at most 500 items; session_id is a string matching
 // [A-Za-z0-9_-]{1,64}; estado_qr is pending, active, inactive or expired; qr
-// is "data:image/png;base64," followed by standard padded base64; times are
-// RFC 3339. Other answers: 400 {"message"} for malformed JSON, 415 for
+// starts with "data:image/png" (Laravel's starts_with, as the checklist);
+// event times are optional (the receive time counts) and RFC 3339 when given. Other answers: 400 {"message"} for malformed JSON, 415 for
 // another content type, 413 above 5 MB, 401 {"message":"Unauthenticated."}
 // when a token is configured and the Bearer token is missing or wrong, 405
 // (with Allow) for a wrong method, 404 {"message"} for an unknown route.

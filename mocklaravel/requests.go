@@ -26,7 +26,7 @@ func (sh itemShape) fields(item any) [3]field {
 // and returns its changes, or the error bag. Like Laravel's wildcard rules,
 // errors come rule by rule (every session_id, then every value, then every
 // time) and are keyed by the item index: "statuses.3.estado_qr".
-func validateBatch(key string, shape itemShape, l list) ([]change, *fieldErrors) {
+func validateBatch(key string, shape itemShape, l list, now time.Time) ([]change, *fieldErrors) {
 	errs := &fieldErrors{}
 	if m := checkList(l); m != "" {
 		errs.add(key, message(m, key))
@@ -36,12 +36,13 @@ func validateBatch(key string, shape itemShape, l list) ([]change, *fieldErrors)
 	for i, it := range l.items {
 		rows[i] = shape.fields(it)
 	}
-	return validateRows(key, shape, rows, true, time.Time{})
+	return validateRows(key, shape, rows, now)
 }
 
 // validateRows checks items; prefix "" means a single item whose members
-// are top-level keys. An absent optional time becomes now.
-func validateRows(prefix string, shape itemShape, rows [][3]field, timeRequired bool, now time.Time) ([]change, *fieldErrors) {
+// are top-level keys. The event time is optional: absent, null or "" (which
+// Laravel's ConvertEmptyStringsToNull makes null), it is the receive time now.
+func validateRows(prefix string, shape itemShape, rows [][3]field, now time.Time) ([]change, *fieldErrors) {
 	errs := &fieldErrors{}
 	cs := make([]change, len(rows))
 	bad := make([][3]string, len(rows))
@@ -49,7 +50,7 @@ func validateRows(prefix string, shape itemShape, rows [][3]field, timeRequired 
 	for i, r := range rows {
 		bad[i][0] = checkSessionID(r[0])
 		bad[i][1] = shape.checkValue(r[1])
-		if !timeRequired && !r[2].present {
+		if !r[2].present || (r[2].isStr && r[2].s == "") {
 			cs[i].at = now
 		} else {
 			cs[i].at, bad[i][2] = checkTime(r[2])

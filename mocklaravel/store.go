@@ -25,13 +25,17 @@ CREATE TABLE IF NOT EXISTS whatsapp_accounts (
 // Statements shared by the status and QR paths take (?1 session_id, ?2 value, ?3 event time).
 // An older event matches no row: it is accepted as a no-op, so retries and
 // reordering never put an old state back. An equal time overwrites, so a
-// replay is idempotent.
+// replay is idempotent, except that a pending never replaces another status
+// of the same millisecond: at one instant, the QR being shown comes before
+// its outcome (the gateway's lanes may deliver the outcome first).
 const (
 	sqlUpsertStatus = `INSERT INTO whatsapp_accounts (session_id, estado_qr, last_status_update) VALUES (?1, ?2, ?3)
 ON CONFLICT (session_id) DO UPDATE SET estado_qr = excluded.estado_qr, last_status_update = excluded.last_status_update
-WHERE whatsapp_accounts.last_status_update IS NULL OR whatsapp_accounts.last_status_update <= excluded.last_status_update`
+WHERE whatsapp_accounts.last_status_update IS NULL OR whatsapp_accounts.last_status_update < excluded.last_status_update
+OR (whatsapp_accounts.last_status_update = excluded.last_status_update AND NOT (excluded.estado_qr = 'pending' AND whatsapp_accounts.estado_qr <> 'pending'))`
 	sqlUpdateStatus = `UPDATE whatsapp_accounts SET estado_qr = ?2, last_status_update = ?3
-WHERE session_id = ?1 AND (last_status_update IS NULL OR last_status_update <= ?3)`
+WHERE session_id = ?1 AND (last_status_update IS NULL OR last_status_update < ?3
+OR (last_status_update = ?3 AND NOT (?2 = 'pending' AND estado_qr <> 'pending')))`
 	// A QR creates its account as pending (a QR is shown, nobody scanned it yet)
 	// with no status time, so any status update wins over it.
 	sqlUpsertQR = `INSERT INTO whatsapp_accounts (session_id, qr_code, qr_generated_at, estado_qr) VALUES (?1, ?2, ?3, 'pending')

@@ -1,6 +1,7 @@
 package mocklaravel
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -70,5 +71,26 @@ func TestUpsertAccountOverwrites(t *testing.T) {
 	}
 	if ok, err := s.DeleteAccount(ctx, "abc"); !ok || err != nil {
 		t.Errorf("DeleteAccount = %v, %v", ok, err)
+	}
+}
+
+// The gateway's HIGH lane may deliver an outcome before the NORMAL lane's
+// pending of the same millisecond: the pending must not put it back.
+func TestPendingNeverReplacesAnOutcomeOfTheSameMillisecond(t *testing.T) {
+	for _, autocreate := range []bool{true, false} {
+		s, _ := newTestServer(t, Config{DisableAutoCreate: !autocreate})
+		if err := s.UpsertAccount(context.Background(), Account{SessionID: "abc", EstadoQR: "pending"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, estado := range []string{"active", "pending"} {
+			call(t, s, http.MethodPost, "/api/whatsapp/status/batch", statuses(statusItemJSON("abc", estado, 0)))
+		}
+		if got := call(t, s, http.MethodGet, "/api/whatsapp/status/abc", nil); got.body["estado_qr"] != "active" {
+			t.Errorf("autocreate %v: after active then pending at the same time: %s, want active", autocreate, got.raw)
+		}
+		call(t, s, http.MethodPost, "/api/whatsapp/status/batch", statuses(statusItemJSON("abc", "inactive", 0)))
+		if got := call(t, s, http.MethodGet, "/api/whatsapp/status/abc", nil); got.body["estado_qr"] != "inactive" {
+			t.Errorf("autocreate %v: another status of the same time must still win: %s", autocreate, got.raw)
+		}
 	}
 }

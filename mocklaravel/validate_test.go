@@ -72,9 +72,6 @@ func TestBatchValidation(t *testing.T) {
 		{"estado_qr unknown", "/api/whatsapp/status/batch", statuses(with(okStatus, "estado_qr", "connected")),
 			"The selected statuses.0.estado_qr is invalid.",
 			map[string][]string{"statuses.0.estado_qr": {"The selected statuses.0.estado_qr is invalid."}}},
-		{"updated_at missing", "/api/whatsapp/status/batch", statuses(with(okStatus, "updated_at", nil)),
-			"The statuses.0.updated_at field is required.",
-			map[string][]string{"statuses.0.updated_at": {"The statuses.0.updated_at field is required."}}},
 		{"updated_at not RFC 3339", "/api/whatsapp/status/batch", statuses(with(okStatus, "updated_at", "2026-11-27 12:00:00")),
 			"The statuses.0.updated_at field must be a valid date.",
 			map[string][]string{"statuses.0.updated_at": {"The statuses.0.updated_at field must be a valid date."}}},
@@ -82,11 +79,10 @@ func TestBatchValidation(t *testing.T) {
 			"The statuses.0.updated_at field must be a string.",
 			map[string][]string{"statuses.0.updated_at": {"The statuses.0.updated_at field must be a string."}}},
 		{"item not an object", "/api/whatsapp/status/batch", `{"statuses":["abc"]}`,
-			"The statuses.0.session_id field is required. (and 2 more errors)",
+			"The statuses.0.session_id field is required. (and 1 more error)",
 			map[string][]string{
 				"statuses.0.session_id": {"The statuses.0.session_id field is required."},
 				"statuses.0.estado_qr":  {"The statuses.0.estado_qr field is required."},
-				"statuses.0.updated_at": {"The statuses.0.updated_at field is required."},
 			}},
 		{"several errors, rule order", "/api/whatsapp/status/batch",
 			statuses(okStatus, okStatus, with(okStatus, "updated_at", "yesterday"), with(okStatus, "estado_qr", nil), with(okStatus, "session_id", "x y")),
@@ -115,19 +111,11 @@ func TestBatchValidation(t *testing.T) {
 		{"qr missing", "/api/qr/batch", qrs(okQR, with(okQR, "qr", nil)), "The qrs.1.qr field is required.",
 			map[string][]string{"qrs.1.qr": {"The qrs.1.qr field is required."}}},
 		{"qr not a data URL", "/api/qr/batch", qrs(with(okQR, "qr", "iVBORw0KGgo=")),
-			"The qrs.0.qr field must start with one of the following: data:image/png;base64,.",
-			map[string][]string{"qrs.0.qr": {"The qrs.0.qr field must start with one of the following: data:image/png;base64,."}}},
+			"The qrs.0.qr field must start with one of the following: data:image/png.",
+			map[string][]string{"qrs.0.qr": {"The qrs.0.qr field must start with one of the following: data:image/png."}}},
 		{"qr a jpeg", "/api/qr/batch", qrs(with(okQR, "qr", "data:image/jpeg;base64,iVBORw0KGgo=")),
-			"The qrs.0.qr field must start with one of the following: data:image/png;base64,.",
-			map[string][]string{"qrs.0.qr": {"The qrs.0.qr field must start with one of the following: data:image/png;base64,."}}},
-		{"qr bad base64", "/api/qr/batch", qrs(with(okQR, "qr", "data:image/png;base64,not*base64")),
-			"The qrs.0.qr field must be a valid base64-encoded PNG data URL.",
-			map[string][]string{"qrs.0.qr": {"The qrs.0.qr field must be a valid base64-encoded PNG data URL."}}},
-		{"qr empty base64", "/api/qr/batch", qrs(with(okQR, "qr", "data:image/png;base64,")),
-			"The qrs.0.qr field must be a valid base64-encoded PNG data URL.",
-			map[string][]string{"qrs.0.qr": {"The qrs.0.qr field must be a valid base64-encoded PNG data URL."}}},
-		{"generated_at missing", "/api/qr/batch", qrs(with(okQR, "generated_at", nil)), "The qrs.0.generated_at field is required.",
-			map[string][]string{"qrs.0.generated_at": {"The qrs.0.generated_at field is required."}}},
+			"The qrs.0.qr field must start with one of the following: data:image/png.",
+			map[string][]string{"qrs.0.qr": {"The qrs.0.qr field must start with one of the following: data:image/png."}}},
 		{"generated_at bad", "/api/qr/batch", qrs(with(okQR, "generated_at", "2026-13-01T00:00:00Z")),
 			"The qrs.0.generated_at field must be a valid date.",
 			map[string][]string{"qrs.0.generated_at": {"The qrs.0.generated_at field must be a valid date."}}},
@@ -142,10 +130,10 @@ func TestBatchValidation(t *testing.T) {
 			"The updated_at field must be a valid date.",
 			map[string][]string{"updated_at": {"The updated_at field must be a valid date."}}},
 		{"single qr bad qr", "/api/qr", `{"session_id":"a","qr":"hello"}`,
-			"The qr field must start with one of the following: data:image/png;base64,.",
-			map[string][]string{"qr": {"The qr field must start with one of the following: data:image/png;base64,."}}},
-		{"single qr bad generated_at", "/api/qr", map[string]any{"session_id": "a", "qr": pngURL, "generated_at": ""}, "The generated_at field is required.",
-			map[string][]string{"generated_at": {"The generated_at field is required."}}},
+			"The qr field must start with one of the following: data:image/png.",
+			map[string][]string{"qr": {"The qr field must start with one of the following: data:image/png."}}},
+		{"single qr bad generated_at", "/api/qr", map[string]any{"session_id": "a", "qr": pngURL, "generated_at": "soon"}, "The generated_at field must be a valid date.",
+			map[string][]string{"generated_at": {"The generated_at field must be a valid date."}}},
 		{"single qr bad session", "/api/qr", map[string]any{"session_id": "a.b", "qr": pngURL}, "The session_id field format is invalid.",
 			map[string][]string{"session_id": {"The session_id field format is invalid."}}},
 	}
@@ -214,24 +202,30 @@ func TestTimesAcceptedWithAndWithoutMillis(t *testing.T) {
 	}
 }
 
-func TestValidBase64(t *testing.T) {
-	tests := []struct {
-		in   string
-		want bool
-	}{
-		{"iVBORw0KGgo=", true},
-		{"iVBORw0KGg==", true},
-		{"iVBORw0K", true},
-		{"", false},
-		{"iVBORw0KGgo", false},  // not a multiple of 4
-		{"iVBO=w0KGgo=", false}, // padding inside
-		{"iVBORw0KGg-_", false}, // URL alphabet
-		{"iVBORw0K Ggo", false},
-		{"====", false},
-	}
-	for _, tt := range tests {
-		if got := validBase64(tt.in); got != tt.want {
-			t.Errorf("validBase64(%q) = %v, want %v", tt.in, got, tt.want)
+// The checklist's examples: no event times, and a QR that is only the
+// data:image/png prefix (Laravel's starts_with, which the mock mirrors).
+func TestChecklistExamplesAreAccepted(t *testing.T) {
+	s, _ := newTestServer(t, Config{})
+	for _, tt := range []struct{ path, body string }{
+		{"/api/qr/batch", `{"qrs":[{"session_id":"test","qr":"data:image/png..."}]}`},
+		{"/api/whatsapp/status/batch", `{"statuses":[{"session_id":"abc123","estado_qr":"active"}]}`},
+		{"/api/whatsapp/status/batch", `{"statuses":[{"session_id":"abc123","estado_qr":"active","updated_at":""}]}`},
+		{"/api/qr/batch", `{"qrs":[{"session_id":"test","qr":"data:image/png;base64,not*base64","generated_at":null}]}`},
+	} {
+		a := call(t, s, http.MethodPost, tt.path, tt.body)
+		if a.status != http.StatusOK || a.body["updated"] != float64(1) || a.body["failed"] != float64(0) {
+			t.Errorf("%s %s: %d %s, want 200 updated 1 failed 0", tt.path, tt.body, a.status, a.raw)
 		}
+	}
+}
+
+// Without an event time the receive time counts: it beats an older stored
+// status and loses to a newer one sent later.
+func TestMissingEventTimeIsTheReceiveTime(t *testing.T) {
+	s, clock := newTestServer(t, Config{})
+	call(t, s, http.MethodPost, "/api/whatsapp/status/batch", `{"statuses":[{"session_id":"abc","estado_qr":"active"}]}`)
+	got := call(t, s, http.MethodGet, "/api/whatsapp/status/abc", nil)
+	if want := *formatTime(clock.Now()); got.body["estado_qr"] != "active" || got.body["last_status_update"] != want {
+		t.Fatalf("after a status without time: %s, want last_status_update %s", got.raw, want)
 	}
 }

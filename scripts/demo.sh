@@ -105,6 +105,7 @@ GATEWAY_ADDR=127.0.0.1:$gw_port LARAVEL_URL=$mock WA_DRIVER=sim REDIS_URL= API_K
 gw_pid=$!
 wait_up "$gw/health" "$gw_pid" gateway
 log demo "mock Laravel $mock, gateway $gw (WA_DRIVER=sim, SIM_TIME_SCALE=${SIM_TIME_SCALE:-10})"
+log demo "dashboard: open $gw/ui in a browser (no API_KEY in the demo: no sign-in)"
 
 # Start the sessions in the background, 16 at a time, so the flushes show up at once.
 log demo "starting $sessions sessions through POST /start"

@@ -75,6 +75,15 @@ type Config struct {
 
 	LogLevel slog.Level // LOG_LEVEL
 
+	DeadLetterMax    int           // DEAD_LETTER_MAX, dead letters kept (the oldest go first)
+	DeadLetterMaxAge time.Duration // DEAD_LETTER_MAX_AGE, dead letters older than this go
+
+	AlertWebhookURL *url.URL      // ALERT_WEBHOOK_URL, nil = no failure notices
+	AlertAfter      time.Duration // ALERT_AFTER, a lane delivering nothing this long while items wait is notified
+
+	HistoryMax    int           // HISTORY_MAX, status changes kept per session
+	HistoryMaxAge time.Duration // HISTORY_MAX_AGE, status changes older than this go
+
 	// Settings without an environment variable: fixed by the design, kept
 	// here so each has one home.
 	BackoffBase time.Duration // the first retry of a failed Laravel request waits up to this
@@ -114,6 +123,14 @@ func Default() Config {
 		SimScanDelay:       30 * time.Second,
 
 		LogLevel: slog.LevelInfo,
+
+		DeadLetterMax:    10_000,
+		DeadLetterMaxAge: 7 * 24 * time.Hour,
+
+		AlertAfter: 2 * time.Minute,
+
+		HistoryMax:    50,
+		HistoryMaxAge: 30 * 24 * time.Hour,
 
 		LeaseTTL:    30 * time.Second,
 		BackoffBase: 500 * time.Millisecond,
@@ -159,7 +176,7 @@ func Load(getenv func(string) string) (Config, error) {
 		QRExpires:  r.positiveDuration("QR_EXPIRES", d.QRExpires),
 
 		InstanceID:      r.instanceID("INSTANCE_ID", d.InstanceID),
-		AdvertiseURL:    r.optionalHTTPURL("ADVERTISE_URL"),
+		AdvertiseURL:    r.baseURL("ADVERTISE_URL"),
 		MaxSessions:     r.intRange("MAX_SESSIONS", d.MaxSessions, 0, 10_000_000),
 		LeaseTTL:        r.leaseTTL("LEASE_TTL", d.LeaseTTL),
 		ShutdownTimeout: r.positiveDuration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
@@ -171,6 +188,15 @@ func Load(getenv func(string) string) (Config, error) {
 		SimScanDelay:       r.duration("SIM_SCAN_DELAY", d.SimScanDelay),
 
 		LogLevel: r.logLevel("LOG_LEVEL", d.LogLevel),
+
+		DeadLetterMax:    r.intRange("DEAD_LETTER_MAX", d.DeadLetterMax, 1, 10_000_000),
+		DeadLetterMaxAge: r.positiveDuration("DEAD_LETTER_MAX_AGE", d.DeadLetterMaxAge),
+
+		AlertWebhookURL: r.optionalHTTPURL("ALERT_WEBHOOK_URL"),
+		AlertAfter:      r.positiveDuration("ALERT_AFTER", d.AlertAfter),
+
+		HistoryMax:    r.intRange("HISTORY_MAX", d.HistoryMax, 1, 10_000),
+		HistoryMaxAge: r.positiveDuration("HISTORY_MAX_AGE", d.HistoryMaxAge),
 
 		BackoffBase: d.BackoffBase,
 		BackoffMax:  d.BackoffMax,

@@ -282,3 +282,30 @@ func TestLoadEmptyIsDefault(t *testing.T) {
 		t.Errorf("Load(empty) = %+v\nDefault() = %+v", c, d)
 	}
 }
+
+func TestOperationsSettings(t *testing.T) {
+	env := map[string]string{
+		"DEAD_LETTER_MAX": "20", "DEAD_LETTER_MAX_AGE": "1h",
+		"ALERT_WEBHOOK_URL": "https://hooks.example.test/T0/secret", "ALERT_AFTER": "30s",
+		"HISTORY_MAX": "5", "HISTORY_MAX_AGE": "24h",
+	}
+	c, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DeadLetterMax != 20 || c.DeadLetterMaxAge != time.Hour || c.AlertWebhookURL.String() != env["ALERT_WEBHOOK_URL"] ||
+		c.AlertAfter != 30*time.Second || c.HistoryMax != 5 || c.HistoryMaxAge != 24*time.Hour {
+		t.Fatalf("loaded %+v", c)
+	}
+	if d := config.Default(); d.AlertWebhookURL != nil || d.DeadLetterMax != 10_000 || d.HistoryMax != 50 {
+		t.Fatalf("defaults: %+v", d)
+	}
+	_, err = config.Load(func(k string) string {
+		return map[string]string{"ALERT_WEBHOOK_URL": "ftp://x/secret", "DEAD_LETTER_MAX": "0", "ALERT_AFTER": "-1s"}[k]
+	})
+	for _, v := range []string{"ALERT_WEBHOOK_URL", "DEAD_LETTER_MAX", "ALERT_AFTER"} {
+		if err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("bad %s not reported: %v", v, err)
+		}
+	}
+}

@@ -102,6 +102,20 @@ func (r *reader) httpURL(name, def string) *url.URL {
 	return u
 }
 
+// optionalHTTPURL is nil when name is empty, else an absolute http(s) URL.
+func (r *reader) optionalHTTPURL(name string) *url.URL {
+	v := r.raw(name)
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail(name, redact(v), "empty (off) or an absolute http:// or https:// URL")
+		return nil
+	}
+	return u
+}
+
 func (r *reader) redisURL(name string) string {
 	v := r.raw(name)
 	if v == "" {
@@ -181,8 +195,9 @@ func (r *reader) leaseTTL(name string, def time.Duration) time.Duration {
 	return d
 }
 
-// optionalHTTPURL is httpURL with an empty default: "" when unset.
-func (r *reader) optionalHTTPURL(name string) string {
+// baseURL is an optional http(s) base URL without its trailing slash: ""
+// when unset.
+func (r *reader) baseURL(name string) string {
 	v := r.raw(name)
 	if v == "" {
 		return ""

@@ -40,6 +40,13 @@ func (c Config) LogValue() slog.Value {
 		slog.Float64("SIM_SCAN_PROBABILITY", c.SimScanProbability),
 		slog.String("SIM_SCAN_DELAY", c.SimScanDelay.String()),
 		slog.String("LOG_LEVEL", c.LogLevel.String()),
+		slog.Int("DEAD_LETTER_MAX", c.DeadLetterMax),
+		slog.String("DEAD_LETTER_MAX_AGE", c.DeadLetterMaxAge.String()),
+		// A webhook URL often carries its own secret (a token in the path).
+		slog.Bool("ALERT_WEBHOOK_URL_set", c.AlertWebhookURL != nil),
+		slog.String("ALERT_AFTER", c.AlertAfter.String()),
+		slog.Int("HISTORY_MAX", c.HistoryMax),
+		slog.String("HISTORY_MAX_AGE", c.HistoryMaxAge.String()),
 	)
 }
 

@@ -190,14 +190,18 @@ func (f *Flusher) Run(ctx context.Context) error {
 func (f *Flusher) runLane(ctx context.Context, l *flusherLane) {
 	tick := f.cfg.Clock.After(l.interval)
 	for {
+		how := flushDue
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick:
 			tick = f.cfg.Clock.After(l.interval)
 		case <-l.wake:
+			if f.cfg.Mode == service.DeliveryModeBatch {
+				how = flushFull
+			}
 		}
-		err := f.flushLane(ctx, l, false)
+		err := f.flushLane(ctx, l, how)
 		switch {
 		case err == nil, ctx.Err() != nil, errors.Is(err, errFlusherLaravelDown):
 			// Failed requests were logged where they failed.
@@ -218,7 +222,7 @@ func (f *Flusher) FlushAll(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, lane := range service.Lanes {
 		wg.Go(func() {
-			if err := f.flushLane(ctx, f.lanes[lane], true); err != nil {
+			if err := f.flushLane(ctx, f.lanes[lane], flushDrain); err != nil {
 				errs[i] = fmt.Errorf("flush %s lane: %w", lane, err)
 			}
 		})
@@ -260,6 +264,14 @@ func (f *Flusher) Metrics(ctx context.Context) service.BatchMetrics {
 	if err != nil {
 		f.log.WarnContext(ctx, "outbox stats unavailable for batch metrics", "err", err)
 	}
+	// The outbox drops superseded updates itself when they are added (so an
+	// outage costs one update per session and kind): they count as
+	// superseded, and are no longer pending.
+	for _, n := range stats.Superseded {
+		m.Superseded += int64(n)
+	}
+	m.QRBatchSize = max(0, m.QRBatchSize-stats.Superseded[service.KindQR])
+	m.StatusBatchSize = max(0, m.StatusBatchSize-stats.Superseded[service.KindStatus])
 	for _, lane := range service.Lanes {
 		l := f.lanes[lane]
 		m.Lanes[lane] = service.LaneMetrics{

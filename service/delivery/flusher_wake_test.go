@@ -26,8 +26,12 @@ func (o *wakeTestOutbox) Ack(context.Context, service.Lane, ...string) error { r
 func (o *wakeTestOutbox) DeadLetter(context.Context, service.Lane, []service.DeadLetter) error {
 	return nil
 }
-func (o *wakeTestOutbox) DeadLetters(context.Context, int) ([]service.DeadLetter, error) {
+func (o *wakeTestOutbox) DeadLetters(context.Context, service.DeadLetterQuery) ([]service.DeadLetter, error) {
 	return nil, nil
+}
+func (o *wakeTestOutbox) DeleteDeadLetters(context.Context, ...string) (int, error) { return 0, nil }
+func (o *wakeTestOutbox) PruneDeadLetters(context.Context, int, time.Time) (int, int, error) {
+	return 0, 0, nil
 }
 func (o *wakeTestOutbox) Stats(context.Context) (service.OutboxStats, error) {
 	return service.OutboxStats{}, nil
@@ -108,7 +112,7 @@ func TestFlusherItemsPublishedDuringClaimKeepTheirWake(t *testing.T) {
 	}
 	lane := f.lanes[service.LaneHigh]
 	flushed := make(chan error, 1)
-	go func() { flushed <- f.flushLane(ctx, lane, false) }()
+	go func() { flushed <- f.flushLane(ctx, lane, flushDue) }()
 	select {
 	case <-ob.claiming:
 	case <-ctx.Done():

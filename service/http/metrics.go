@@ -25,6 +25,10 @@ type healthResponse struct {
 // GET /health: always 200 while the process serves; "degraded" says a
 // dependency is down (the gateway keeps working on its buffers).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, http.StatusOK, s.health(r.Context()))
+}
+
+func (s *Server) health(ctx context.Context) healthResponse {
 	res := healthResponse{
 		Status:         "ok",
 		ActiveSessions: s.cfg.Sessions.ActiveSessions(),
@@ -33,8 +37,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		UptimeS:        int64(s.cfg.Clock.Now().Sub(s.started) / time.Second),
 	}
 	if s.cfg.Redis != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		err := s.cfg.Redis(ctx)
+		pingCtx, cancel := context.WithTimeout(ctx, time.Second)
+		err := s.cfg.Redis(pingCtx)
 		cancel()
 		res.Redis = "up"
 		if err != nil {
@@ -43,7 +47,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.cfg.Laravel != nil {
-		lh := s.cfg.Laravel(r.Context())
+		lh := s.cfg.Laravel(ctx)
 		res.Laravel, res.LaravelStatusCode = lh.State, lh.StatusCode
 		if !lh.At.IsZero() {
 			res.LaravelSeenAt = lh.At.UTC().Format(service.TimeFormat)
@@ -51,8 +55,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.Instances != nil {
 		res.Instance = s.cfg.Instance
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		live, err := s.cfg.Instances(ctx)
+		liveCtx, cancel := context.WithTimeout(ctx, time.Second)
+		live, err := s.cfg.Instances(liveCtx)
 		cancel()
 		if err != nil {
 			s.log.Warn("health: live instances", "err", err)
@@ -62,7 +66,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if res.Redis == "down" || res.Laravel == service.LaravelDown {
 		res.Status = "degraded"
 	}
-	s.writeJSON(w, http.StatusOK, res)
+	return res
 }
 
 // GET /ready: 200 when the instance can do its work, 503 until then (a

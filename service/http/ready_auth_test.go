@@ -52,6 +52,8 @@ func TestAPIKeyOnEveryRoute(t *testing.T) {
 		{"GET", "/sessions/a/qr", ""},
 		{"POST", "/sessions/a/logout", ""},
 		{"DELETE", "/sessions/a", ""},
+		{"POST", "/sessions/a/stop", ""},
+		{"POST", "/ui/logout", ""},
 		{"POST", "/sessions/a/pair-phone", `{"phone":"5511999990000"}`},
 		{"POST", "/sim/sessions/a/scan", ""},
 		{"POST", "/sim/sessions/a/close", ""},

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"wagateway/service"
@@ -60,6 +61,10 @@ type Config struct {
 	// Ready says whether this instance can do its work (Redis answers, the
 	// outbox is consumable); GET /ready is 503 while it errs. nil: always ready.
 	Ready func(ctx context.Context) error
+	// History serves GET /sessions/{id}/history; nil: no such route.
+	History service.StatusHistory
+	// DeadLetters serves /deadletters; nil: no such routes.
+	DeadLetters DeadLetters
 	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
 	Metrics http.Handler
 
@@ -77,6 +82,9 @@ type Config struct {
 	APIKey        string
 	MetricsPublic bool
 
+	// UI is the operator dashboard, GET /ui (ui.go).
+	UI UIConfig
+
 	Clock  service.Clock // for uptime; default service.SystemClock
 	Logger *slog.Logger
 }
@@ -89,6 +97,8 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	srv     *http.Server
+	uiKeys  uiKeys
+	closing chan struct{} // closed on Shutdown: ends the event streams
 }
 
 // NewServer returns the API; Serve starts it.
@@ -104,6 +114,8 @@ func NewServer(cfg Config) *Server {
 		log:     cfg.Logger.With("component", "http"),
 		started: cfg.Clock.Now(),
 		mux:     http.NewServeMux(),
+		uiKeys:  newUIKeys(cfg.APIKey),
+		closing: make(chan struct{}),
 	}
 	s.routes()
 	s.handler = s.authenticate(s.forward(s.mux))
@@ -118,6 +130,9 @@ func NewServer(cfg Config) *Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for open requests: event streams must end first.
+	var once sync.Once
+	s.srv.RegisterOnShutdown(func() { once.Do(func() { close(s.closing) }) })
 	return s
 }
 
@@ -137,8 +152,14 @@ func (s *Server) routes() {
 	if s.cfg.QRImage != nil {
 		s.mux.HandleFunc("GET /sessions/{id}/qr", s.handleQR)
 	}
+	if s.cfg.History != nil {
+		s.mux.HandleFunc("GET /sessions/{id}/history", s.handleHistory)
+	}
 	s.mux.HandleFunc("POST /sessions/{id}/logout", s.handleLogout)
 	s.mux.HandleFunc("DELETE /sessions/{id}", s.handleDelete)
+	if s.stopper() != nil {
+		s.mux.HandleFunc("POST /sessions/{id}/stop", s.handleStop)
+	}
 	if s.cfg.Pairer != nil {
 		s.mux.HandleFunc("POST /sessions/{id}/pair-phone", s.handlePairPhone)
 	}
@@ -149,10 +170,16 @@ func (s *Server) routes() {
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
+	if s.cfg.DeadLetters != nil {
+		s.mux.HandleFunc("GET /deadletters", s.handleDeadLetters)
+		s.mux.HandleFunc("POST /deadletters/replay", s.handleReplay)
+		s.mux.HandleFunc("DELETE /deadletters/{id}", s.handleDeleteDeadLetter)
+	}
 	if s.cfg.Sim != nil {
 		s.mux.HandleFunc("POST /sim/sessions/{id}/scan", s.handleSimScan)
 		s.mux.HandleFunc("POST /sim/sessions/{id}/close", s.handleSimClose)
 	}
+	s.uiRoutes()
 	s.mux.HandleFunc("/", s.handleNoRoute)
 }
 

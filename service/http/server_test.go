@@ -66,7 +66,7 @@ func managerConfig(instance string) session.Config {
 
 // newGateway wires the API over a real Manager, the sim driver and inmem,
 // with Laravel mocked.
-func newGateway(t *testing.T, mutate func(*gwhttp.Config)) *gateway {
+func newGateway(t testing.TB, mutate func(*gwhttp.Config)) *gateway {
 	t.Helper()
 	clock := service.SystemClock{}
 	g := &gateway{
@@ -120,7 +120,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(r.body, &v); err != nil {
@@ -129,7 +129,7 @@ func (r response) json(t *testing.T) map[string]any {
 	return v
 }
 
-func (g *gateway) do(t *testing.T, method, path, body string, headers ...string) response {
+func (g *gateway) do(t testing.TB, method, path, body string, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, g.srv.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -149,7 +149,7 @@ func (g *gateway) do(t *testing.T, method, path, body string, headers ...string)
 
 // eventually polls GET /sessions/{id} until cond holds; the deadline only
 // guards against a hang.
-func (g *gateway) eventually(t *testing.T, id string, cond func(map[string]any) bool) map[string]any {
+func (g *gateway) eventually(t testing.TB, id string, cond func(map[string]any) bool) map[string]any {
 	t.Helper()
 	for range 500 {
 		r := g.do(t, "GET", "/sessions/"+id, "")

@@ -3,6 +3,7 @@ package inmem
 import (
 	"container/list"
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -22,9 +23,13 @@ type Outbox struct {
 
 	mu    sync.Mutex
 	seq   uint64
+	dseq  uint64                      // dead letter ids
 	lanes map[service.Lane]*list.List // *queued, oldest first
 	byID  map[string]*list.Element
-	dead  []service.DeadLetter // oldest first, at most DefaultDeadLetterCap
+	byKey map[string]*list.Element // the one pending update per Key
+	// superseded counts updates Add removed or refused for a newer one.
+	superseded map[service.Kind]int
+	dead       []service.DeadLetter // oldest first, at most DefaultDeadLetterCap
 }
 
 type queued struct {
@@ -38,6 +43,9 @@ func NewOutbox(clock service.Clock) *Outbox {
 		clock: clockOrSystem(clock),
 		lanes: make(map[service.Lane]*list.List),
 		byID:  make(map[string]*list.Element),
+		byKey: make(map[string]*list.Element),
+
+		superseded: make(map[service.Kind]int),
 	}
 	for _, l := range service.Lanes {
 		o.lanes[l] = list.New()
@@ -57,7 +65,17 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	o.seq++
 	it.ID = strconv.FormatUint(o.seq, 10)
 	it.Attempts = 0
-	o.byID[it.ID] = o.lanes[it.Lane].PushBack(&queued{item: it, added: added})
+	if el, ok := o.byKey[it.Key()]; ok {
+		old := el.Value.(*queued).item
+		o.superseded[it.Kind]++
+		if !it.Newer(old) {
+			it.ID = "" // a newer update of its key waits already
+			return it, nil
+		}
+		o.remove(old.Lane, old.ID)
+	}
+	el := o.lanes[it.Lane].PushBack(&queued{item: it, added: added})
+	o.byID[it.ID], o.byKey[it.Key()] = el, el
 	return it, nil
 }
 
@@ -94,6 +112,8 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 			d.At = now
 		}
 		o.remove(lane, d.Item.ID)
+		o.dseq++
+		d.ID = strconv.FormatUint(o.dseq, 10)
 		o.dead = append(o.dead, d)
 	}
 	if over := len(o.dead) - DefaultDeadLetterCap; over > 0 {
@@ -102,14 +122,45 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 	return nil
 }
 
-func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLetter, error) {
+func (o *Outbox) DeadLetters(ctx context.Context, q service.DeadLetterQuery) ([]service.DeadLetter, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []service.DeadLetter
-	for i := len(o.dead) - 1; i >= 0 && len(out) < limit; i-- {
-		out = append(out, o.dead[i])
+	for i := len(o.dead) - 1; i >= 0 && !q.Full(len(out)); i-- {
+		if q.Match(o.dead[i]) {
+			out = append(out, o.dead[i])
+		}
 	}
 	return out, nil
+}
+
+func (o *Outbox) DeleteDeadLetters(ctx context.Context, ids ...string) (int, error) {
+	drop := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		drop[id] = true
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	before := len(o.dead)
+	o.dead = slices.DeleteFunc(o.dead, func(d service.DeadLetter) bool { return drop[d.ID] })
+	return before - len(o.dead), nil
+}
+
+func (o *Outbox) PruneDeadLetters(ctx context.Context, keep int, olderThan time.Time) (evicted, expired int, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if over := len(o.dead) - max(keep, 0); over > 0 {
+		o.dead = append(o.dead[:0:0], o.dead[over:]...)
+		evicted = over
+	}
+	n := 0
+	for n < len(o.dead) && o.dead[n].At.Before(olderThan) {
+		n++
+	}
+	if n > 0 {
+		o.dead = append(o.dead[:0:0], o.dead[n:]...)
+	}
+	return evicted, n, nil
 }
 
 func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
@@ -120,6 +171,10 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 		Depth:        make(map[service.Lane]int, len(o.lanes)),
 		OldestAge:    make(map[service.Lane]time.Duration, len(o.lanes)),
 		DeadLettered: len(o.dead),
+		Superseded:   make(map[service.Kind]int, len(o.superseded)),
+	}
+	for k, n := range o.superseded {
+		st.Superseded[k] = n
 	}
 	for lane, l := range o.lanes {
 		st.Depth[lane] = l.Len()
@@ -144,4 +199,7 @@ func (o *Outbox) remove(lane service.Lane, id string) {
 	}
 	o.lanes[lane].Remove(el)
 	delete(o.byID, id)
+	if k := el.Value.(*queued).item.Key(); o.byKey[k] == el {
+		delete(o.byKey, k)
+	}
 }

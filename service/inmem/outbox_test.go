@@ -101,7 +101,7 @@ func TestOutboxDeadLettersAreBounded(t *testing.T) {
 	if st.DeadLettered != inmem.DefaultDeadLetterCap {
 		t.Fatalf("dead letters kept: %d", st.DeadLettered)
 	}
-	newest, _ := ob.DeadLetters(ctx, 1)
+	newest, _ := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 1})
 	if newest[0].Item.ID != fmt.Sprint(len(dead)-1) || newest[0].At.IsZero() {
 		t.Fatalf("newest dead letter: %+v", newest[0])
 	}

@@ -21,6 +21,7 @@ type stateCollector struct {
 	depth, oldest, buffered, deadLetter *prometheus.Desc
 	hits, misses, sets, invalidations   *prometheus.Desc
 	cacheErrors, redisErrors            *prometheus.Desc
+	ready, redisUp                      *prometheus.Desc
 }
 
 func newStateCollector(src Sources) *stateCollector {
@@ -42,12 +43,14 @@ func newStateCollector(src Sources) *stateCollector {
 		invalidations: d("cache_invalidations_total", "Cache invalidations, by level.", "level"),
 		cacheErrors:   d("cache_errors_total", "Cache operations that failed, by level.", "level"),
 		redisErrors:   d("redis_errors_total", "Redis operations that failed, by where (cache, outbox_stats).", "source"),
+		ready:         d("ready", "1 when GET /ready would answer 200 (Redis answers, the outbox is readable), else 0."),
+		redisUp:       d("redis_up", "1 when Redis answered a PING at scrape time, else 0 (absent without Redis)."),
 	}
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.depth, c.oldest, c.buffered, c.deadLetter,
-		c.hits, c.misses, c.sets, c.invalidations, c.cacheErrors, c.redisErrors} {
+		c.hits, c.misses, c.sets, c.invalidations, c.cacheErrors, c.redisErrors, c.ready, c.redisUp} {
 		ch <- d
 	}
 }
@@ -59,6 +62,22 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v int64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
+
+	check := func(d *prometheus.Desc, fn func(context.Context) error) {
+		if fn == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.src.ScrapeTimeout)
+		err := fn(ctx)
+		cancel()
+		up := 1.0
+		if err != nil {
+			up = 0
+		}
+		gauge(d, up)
+	}
+	check(c.ready, c.src.Ready)
+	check(c.redisUp, c.src.Redis)
 
 	if c.src.Outbox != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), c.src.ScrapeTimeout)

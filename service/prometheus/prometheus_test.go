@@ -203,3 +203,71 @@ func TestLint(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }
+
+type fixedClock struct{ t time.Time }
+
+func (c *fixedClock) Now() time.Time                         { return c.t }
+func (c *fixedClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// The series the alert rules (ops/prometheus/alerts.yml) stand on.
+func TestAlertSeries(t *testing.T) {
+	clock := &fixedClock{t: time.Unix(1000, 0)}
+	readyErr := errors.New("outbox: unreachable")
+	var failing bool
+	check := func(context.Context) error {
+		if failing {
+			return readyErr
+		}
+		return nil
+	}
+	m := prometheus.New(prometheus.Sources{
+		Ready: check, Redis: check, Clock: clock,
+		Intervals: map[service.Lane]time.Duration{service.LaneHigh: time.Second, service.LaneNormal: 5 * time.Second},
+	})
+	text := scrape(t, m)
+	mustContain(t, text,
+		`wagateway_ready 1`,
+		`wagateway_redis_up 1`,
+		`wagateway_lane_interval_seconds{lane="high"} 1`,
+		`wagateway_lane_interval_seconds{lane="normal"} 5`,
+		// Before any delivery: the start time.
+		`wagateway_lane_last_delivery_timestamp_seconds{lane="high"} 1000`,
+		// Zero from the start, so the first one is an increase.
+		`wagateway_items_dead_lettered_total{kind="status",lane="normal"} 0`,
+		`wagateway_sessions_closed_total{reason="banned"} 0`,
+	)
+
+	failing = true
+	clock.t = time.Unix(1042, 0)
+	m.OnBatch(service.BatchReport{Lane: service.LaneHigh, Kind: service.KindQR, Items: 1})
+	m.OnBatch(service.BatchReport{Lane: service.LaneNormal, Kind: service.KindStatus, Items: 1, Err: &service.DeliveryError{StatusCode: 503}})
+	pub := m.Publisher(publisherFunc(func(context.Context, service.Update) error { return nil }))
+	for _, reason := range []string{service.ReasonBanned, service.ReasonLoggedOut, "something new", ""} {
+		it := service.Update{Kind: service.KindStatus, Lane: service.LaneHigh, Status: service.StatusInactive, Reason: reason}
+		if err := pub.Publish(context.Background(), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An active status is no close.
+	_ = pub.Publish(context.Background(), service.Update{Kind: service.KindStatus, Lane: service.LaneHigh, Status: service.StatusActive})
+	mustContain(t, scrape(t, m),
+		`wagateway_ready 0`,
+		`wagateway_redis_up 0`,
+		`wagateway_lane_last_delivery_timestamp_seconds{lane="high"} 1042`,
+		// A failed request is no delivery.
+		`wagateway_lane_last_delivery_timestamp_seconds{lane="normal"} 1000`,
+		`wagateway_sessions_closed_total{reason="banned"} 1`,
+		`wagateway_sessions_closed_total{reason="logged_out"} 1`,
+		`wagateway_sessions_closed_total{reason="other"} 2`,
+	)
+}
+
+// Without the checks the gauges are left out rather than made up.
+func TestNoChecksNoGauges(t *testing.T) {
+	text := scrape(t, prometheus.New(prometheus.Sources{}))
+	for _, name := range []string{"wagateway_ready", "wagateway_redis_up", "wagateway_lane_interval_seconds"} {
+		if strings.Contains(text, "\n"+name+" ") || strings.Contains(text, "\n"+name+"{") {
+			t.Errorf("%s served without its source", name)
+		}
+	}
+}

@@ -173,12 +173,12 @@ func (b *buffer) takeDead() []service.DeadLetter {
 	return d
 }
 
-// deadLetters returns up to limit kept dead letters, newest first.
+// deadLetters returns up to limit (all when 0) kept dead letters, newest first.
 func (b *buffer) deadLetters(limit int) []service.DeadLetter {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []service.DeadLetter
-	for i := len(b.dead) - 1; i >= 0 && len(out) < limit; i-- {
+	for i := len(b.dead) - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {
 		out = append(out, b.dead[i])
 	}
 	return out

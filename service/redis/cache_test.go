@@ -98,8 +98,8 @@ func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"other:status:{a}", "wagateway:{core}:fence:a", "wagateway:{core}:lease:a",
-		"wagateway:{core}:outbox:high", "wagateway:{core}:outbox:normal", "wagateway:{core}:running",
-		"wagateway:{core}:sessions"}
+		"wagateway:{core}:outbox:high", "wagateway:{core}:outbox:newest", "wagateway:{core}:outbox:normal",
+		"wagateway:{core}:running", "wagateway:{core}:sessions"}
 	if got := keys(t, rdb, "*"); !slices.Equal(got, want) {
 		t.Fatalf("keys after InvalidateAll: %v, want %v", got, want)
 	}

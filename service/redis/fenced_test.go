@@ -37,9 +37,11 @@ func TestFencedAddRefusesAStaleLease(t *testing.T) {
 	if _, err := ob.Add(ctx, fenced(outboxtest.Status("s1", service.LaneHigh, t0.Add(2*time.Second)), fresh)); err != nil {
 		t.Fatalf("fenced Add by the new holder: %v", err)
 	}
+	// The new holder's update supersedes the first (newest per session and
+	// kind); the stale one never got in.
 	items := outboxtest.MustClaim(t, ob, service.LaneHigh, 10)
-	if len(items) != 2 {
-		t.Fatalf("outbox holds %d items, want 2 (the stale write refused)", len(items))
+	if len(items) != 1 || !items[0].At.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("outbox holds %v, want only the new holder's update", items)
 	}
 	if _, err := ob.Add(ctx, fenced(outboxtest.Status("s2", service.LaneHigh, t0), fresh)); service.ErrorCode(err) != service.EINVALID {
 		t.Fatalf("fenced Add with another session's lease: %v, want EINVALID", err)

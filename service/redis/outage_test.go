@@ -148,7 +148,7 @@ func TestOutboxRedisOutage(t *testing.T) {
 	if again := outboxtest.MustClaim(t, ob, service.LaneHigh, 10); len(again) != 0 {
 		t.Fatalf("delivered twice: %v", again)
 	}
-	dead, err := ob.DeadLetters(ctx, 10)
+	dead, err := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 10})
 	if err != nil || len(dead) != 1 || dead[0].Item.SessionID != "b2" || dead[0].Reason != "422 bad" {
 		t.Fatalf("dead letters: %+v, %v", dead, err)
 	}

@@ -59,8 +59,8 @@ type OutboxConfig struct {
 }
 
 // Outbox is the durable service.Outbox: one Redis stream per lane
-// ({prefix}{core}:outbox:high, …:normal) read by the consumer group
-// "flushers", and a capped dead-letter stream ({prefix}{core}:deadletter).
+// ({prefix}outbox:high, {prefix}outbox:normal) read by the consumer group
+// "flushers", and a capped dead-letter stream ({prefix}deadletter).
 // Delivered items are deleted from their stream, so a stream's length is
 // the number of items still waiting.
 //
@@ -75,6 +75,11 @@ type Outbox struct {
 	log     *slog.Logger
 	streams map[service.Lane]string
 	deadKey string
+	// newestKey is a hash: update key (kind:session) → "lane id micros" of
+	// the one pending update of that key, so Add can drop the one it
+	// supersedes without reading the streams.
+	newestKey  string
+	superseded [2]atomic.Int64 // QR, status: updates Add removed or refused
 
 	buf       *buffer
 	acks      *replicaAcks
@@ -116,8 +121,10 @@ func NewOutbox(rdb goredis.UniversalClient, cfg OutboxConfig) (*Outbox, error) {
 		log:     cfg.Logger.With("component", "redis_outbox", "consumer", cfg.Consumer),
 		streams: make(map[service.Lane]string),
 		deadKey: coreKey(cfg.Prefix, "deadletter"),
-		buf:     newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
-		acks:    &replicaAcks{n: cfg.ReplicaAcks},
+
+		newestKey: coreKey(cfg.Prefix, "outbox:newest"),
+		acks:      &replicaAcks{n: cfg.ReplicaAcks},
+		buf:       newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
 	}
 	for _, l := range service.Lanes {
 		o.streams[l] = coreKey(cfg.Prefix, "outbox:"+string(l))
@@ -165,20 +172,37 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	if err := it.Validate(); err != nil {
 		return service.Update{}, err
 	}
-	if it.Lease != nil {
-		return o.addFenced(ctx, it, *it.Lease)
+	lease := it.Lease
+	if lease != nil && (lease.SessionID != it.SessionID || !lease.Valid()) {
+		return service.Update{}, service.Errorf(service.EINVALID, "fenced add of %s needs its session's lease", it)
 	}
-	it.ID, it.Attempts = "", 0
+	it.ID, it.Attempts, it.Lease = "", 0, nil
 	if o.usable(ctx) {
 		payload, err := json.Marshal(it)
 		if err != nil {
 			return service.Update{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
 		}
-		id, err := acked(ctx, o.rdb, o.acks, func(p goredis.Pipeliner) *goredis.StringCmd {
-			return p.XAdd(ctx, &goredis.XAddArgs{Stream: o.streams[it.Lane], Values: []any{"item", payload}})
-		}).Result()
+		keys := []string{o.streams[service.LaneHigh], o.streams[service.LaneNormal], o.newestKey}
+		args := []any{laneIndex(it.Lane), it.Key(), payload, it.At.UnixMicro(), group}
+		if lease != nil {
+			keys, args = o.fence(keys, args, *lease)
+		}
+		res, err := acked(ctx, o.rdb, o.acks, func(p goredis.Pipeliner) *goredis.Cmd {
+			// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+			return addScript.Eval(ctx, p, keys, args...)
+		}).Slice()
+		if err != nil && lease != nil && strings.HasPrefix(err.Error(), "FENCED") {
+			return service.Update{}, fmt.Errorf("redis outbox: add %s: %w", it,
+				service.Errorf(service.ECONFLICT, "lease of %s (token %d) is no longer held by %s", it.SessionID, lease.Token, lease.Owner))
+		}
+		if err == nil && len(res) != 2 {
+			return service.Update{}, fmt.Errorf("redis outbox: add %s: unexpected reply %v", it, res)
+		}
 		if err == nil {
-			it.ID = id
+			it.ID, _ = res[0].(string)
+			if n, _ := res[1].(int64); n > 0 {
+				o.superseded[kindIndex(it.Kind)].Add(n)
+			}
 			return it, nil
 		}
 		// A timeout after the write reached Redis leaves a copy there too:
@@ -229,6 +253,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	}
 	stream := o.streams[lane]
 	_, err := o.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		o.forgetNewest(ctx, p, lane, stored)
 		p.XAck(ctx, stream, group, stored...)
 		p.XDel(ctx, stream, stored...)
 		return nil
@@ -276,6 +301,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 			o.xaddDead(ctx, p, d)
 		}
 		if len(storedIDs) > 0 {
+			o.forgetNewest(ctx, p, lane, storedIDs)
 			p.XAck(ctx, stream, group, storedIDs...)
 			p.XDel(ctx, stream, storedIDs...)
 		}
@@ -287,28 +313,166 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 	return o.storeErr(err, "dead-letter %d items of %s", len(stored), lane)
 }
 
-func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]service.DeadLetter, error) {
-	if limit <= 0 {
-		return nil, nil
+// DeadLetters reads the dead-letter stream newest first (ids are its
+// entry ids), after the dead letters held in memory during an outage, which
+// have no id yet and only show on a first page.
+func (o *Outbox) DeadLetters(ctx context.Context, q service.DeadLetterQuery) ([]service.DeadLetter, error) {
+	var out []service.DeadLetter
+	if len(q.IDs) == 0 && q.Before == "" {
+		for _, d := range o.buf.deadLetters(0) {
+			if !q.Full(len(out)) && q.Match(d) {
+				out = append(out, d)
+			}
+		}
 	}
-	out := o.buf.deadLetters(limit)
-	if len(out) == limit {
+	if q.Full(len(out)) {
 		return out, nil
 	}
 	if !o.usable(ctx) {
 		return out, unavailable("list dead letters")
 	}
-	msgs, err := o.rdb.XRevRangeN(ctx, o.deadKey, "+", "-", int64(limit-len(out))).Result()
-	if err != nil {
-		return out, o.storeErr(err, "list dead letters")
+	if len(q.IDs) > 0 {
+		return o.deadLettersByID(ctx, q, out)
 	}
-	for _, m := range msgs {
-		var d service.DeadLetter
-		if s, ok := m.Values["dead"].(string); ok && json.Unmarshal([]byte(s), &d) == nil {
-			out = append(out, d)
+	const page = 500
+	cursor := "+"
+	if q.Before != "" {
+		if !streamID(q.Before) {
+			return nil, service.Errorf(service.EINVALID, "dead letter id %q is not a stream id", q.Before)
+		}
+		cursor = "(" + q.Before
+	}
+	for {
+		msgs, err := o.rdb.XRevRangeN(ctx, o.deadKey, cursor, "-", page).Result()
+		if err != nil {
+			return out, o.storeErr(err, "list dead letters")
+		}
+		for _, m := range msgs {
+			if d, ok := decodeDead(m); ok && q.Match(d) {
+				out = append(out, d)
+				if q.Full(len(out)) {
+					return out, nil
+				}
+			}
+		}
+		if len(msgs) < page {
+			return out, nil
+		}
+		cursor = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+func (o *Outbox) deadLettersByID(ctx context.Context, q service.DeadLetterQuery, out []service.DeadLetter) ([]service.DeadLetter, error) {
+	var cmds []*goredis.XMessageSliceCmd
+	_, err := o.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, id := range q.IDs {
+			if streamID(id) {
+				cmds = append(cmds, p.XRange(ctx, o.deadKey, id, id))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return out, o.storeErr(err, "read dead letters")
+	}
+	var found []service.DeadLetter
+	for _, c := range cmds {
+		for _, m := range c.Val() {
+			if d, ok := decodeDead(m); ok && q.Match(d) {
+				found = append(found, d)
+			}
 		}
 	}
+	slices.SortFunc(found, func(a, b service.DeadLetter) int { return service.CompareIDs(b.ID, a.ID) })
+	for _, d := range found {
+		if q.Full(len(out)) {
+			break
+		}
+		out = append(out, d)
+	}
 	return out, nil
+}
+
+func (o *Outbox) DeleteDeadLetters(ctx context.Context, ids ...string) (int, error) {
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !streamID(id) })
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if !o.usable(ctx) {
+		return 0, unavailable("delete dead letters")
+	}
+	n, err := o.rdb.XDel(ctx, o.deadKey, ids...).Result()
+	return int(n), o.storeErr(err, "delete %d dead letters", len(ids))
+}
+
+// PruneDeadLetters trims the stream to keep entries, then deletes from the
+// oldest end while entries are older than olderThan.
+func (o *Outbox) PruneDeadLetters(ctx context.Context, keep int, olderThan time.Time) (evicted, expired int, err error) {
+	if !o.usable(ctx) {
+		return 0, 0, unavailable("prune dead letters")
+	}
+	n, err := o.rdb.XTrimMaxLen(ctx, o.deadKey, int64(max(keep, 0))).Result()
+	if err != nil {
+		return 0, 0, o.storeErr(err, "trim dead letters")
+	}
+	evicted = int(n)
+	const page = 500
+	for cursor := "-"; ; {
+		msgs, err := o.rdb.XRangeN(ctx, o.deadKey, cursor, "+", page).Result()
+		if err != nil {
+			return evicted, expired, o.storeErr(err, "read old dead letters")
+		}
+		var old []string
+		stop := len(msgs) < page
+		for _, m := range msgs {
+			d, ok := decodeDead(m)
+			if ok && !d.At.Before(olderThan) {
+				stop = true
+				break
+			}
+			old = append(old, m.ID) // expired, or unreadable: nothing to keep
+		}
+		if len(old) > 0 {
+			n, err := o.rdb.XDel(ctx, o.deadKey, old...).Result()
+			expired += int(n)
+			if err != nil {
+				return evicted, expired, o.storeErr(err, "delete old dead letters")
+			}
+		}
+		if stop {
+			return evicted, expired, nil
+		}
+		cursor = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+func decodeDead(m goredis.XMessage) (service.DeadLetter, bool) {
+	var d service.DeadLetter
+	s, ok := m.Values["dead"].(string)
+	if !ok || json.Unmarshal([]byte(s), &d) != nil {
+		return d, false
+	}
+	d.ID = m.ID
+	return d, true
+}
+
+// streamID reports whether id looks like a stream entry id ("ms-seq"), so
+// no user input reaches Redis as a range bound it would misread.
+func streamID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	return ok && digits(ms) && digits(seq)
+}
+
+func digits(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Stats counts the stream lengths plus the buffer. During an outage it
@@ -321,6 +485,10 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 		OldestAge:    make(map[service.Lane]time.Duration),
 		DeadLettered: bs.dead,
 		Buffered:     bs.total,
+		Superseded: map[service.Kind]int{
+			service.KindQR:     int(o.superseded[0].Load()),
+			service.KindStatus: int(o.superseded[1].Load()),
+		},
 	}
 	for _, l := range service.Lanes {
 		st.Depth[l] = bs.depth[l]
@@ -358,6 +526,93 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 	}
 	st.DeadLettered += int(deadLen.Val())
 	return st, nil
+}
+
+// addScript is Add in one round trip: the update goes to its lane's stream
+// unless the pending update of its key is newer; an older pending one
+// leaves its stream (and its consumer's pending list, so a failed delivery
+// does not bring it back). Newer means a later event time, on a tie the
+// later add, as service.Update.Newer.
+// KEYS high stream, normal stream, newest hash; ARGV lane index (1 high,
+// 2 normal), key, payload, event time µs, group. Returns {id or "", superseded}.
+// A fenced add (fenced.go) appends KEYS lease, fence, running and ARGV lease
+// value, token, ttl ms, session id, owner: the update goes in only while
+// the writer's lease is current, or free with no newer token handed out
+// (a Redis failover lost it: then it is taken back, as a renewal would).
+var addScript = goredis.NewScript(`
+if #KEYS > 3 then
+  local cur = redis.call('GET', KEYS[4])
+  if cur ~= ARGV[6] then
+    if cur == false and (tonumber(redis.call('GET', KEYS[5])) or 0) <= tonumber(ARGV[7]) and tonumber(ARGV[8]) > 0 then
+      redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[8])
+      redis.call('SET', KEYS[5], ARGV[7])
+      redis.call('HSET', KEYS[6], ARGV[9], ARGV[10])
+    else
+      return redis.error_reply('FENCED lease is not held')
+    end
+  end
+end
+local lane, key, at = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
+local superseded = 0
+local cur = redis.call('HGET', KEYS[3], key)
+if cur then
+  local l, id, t = string.match(cur, '^(%d) (%S+) (%-?%d+)$')
+  if l then
+    if tonumber(t) > at then return {'', 1} end
+    local s = KEYS[tonumber(l)]
+    if redis.call('XDEL', s, id) > 0 then superseded = 1 end
+    redis.call('XACK', s, ARGV[5], id)
+  end
+end
+local id = redis.call('XADD', KEYS[lane], '*', 'item', ARGV[3], 'key', key)
+redis.call('HSET', KEYS[3], key, lane .. ' ' .. id .. ' ' .. ARGV[4])
+return {id, superseded}
+`)
+
+// forgetScript drops the newest-hash entries that point at entries about
+// to be deleted (delivered or dead-lettered), so the hash holds only keys
+// with something pending. KEYS stream, newest hash; ARGV lane index, ids.
+var forgetScript = goredis.NewScript(`
+local lane = ARGV[1]
+for i = 2, #ARGV do
+  local e = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
+  if e[1] then
+    local f = e[1][2]
+    for j = 1, #f, 2 do
+      if f[j] == 'key' then
+        local cur = redis.call('HGET', KEYS[2], f[j+1])
+        if cur and string.sub(cur, 1, #lane + #ARGV[i] + 2) == lane .. ' ' .. ARGV[i] .. ' ' then
+          redis.call('HDEL', KEYS[2], f[j+1])
+        end
+      end
+    end
+  end
+end
+return 0
+`)
+
+// forgetNewest queues forgetScript for ids of lane on p.
+func (o *Outbox) forgetNewest(ctx context.Context, p goredis.Pipeliner, lane service.Lane, ids []string) {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, laneIndex(lane))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	forgetScript.Eval(ctx, p, []string{o.streams[lane], o.newestKey}, args...)
+}
+
+func laneIndex(l service.Lane) int {
+	if l == service.LaneHigh {
+		return 1
+	}
+	return 2
+}
+
+func kindIndex(k service.Kind) int {
+	if k == service.KindQR {
+		return 0
+	}
+	return 1
 }
 
 // claimScript is Claim in one round trip: this consumer's pending entries,

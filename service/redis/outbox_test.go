@@ -152,7 +152,7 @@ func TestOutboxUnreadableEntryIsDeadLettered(t *testing.T) {
 	rdb.XAdd(ctx, &goredis.XAddArgs{Stream: "wagateway:{core}:outbox:high", Values: []any{"item", "{not json"}})
 	items := outboxtest.AddN(t, ob, service.LaneHigh, 1)
 	outboxtest.SameIDs(t, "claim", outboxtest.MustClaim(t, ob, service.LaneHigh, 10), items)
-	dead, err := ob.DeadLetters(ctx, 10)
+	dead, err := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 10})
 	if err != nil || len(dead) != 1 || dead[0].Reason != "unreadable outbox entry" {
 		t.Fatalf("dead letters: %+v, %v", dead, err)
 	}

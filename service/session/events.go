@@ -144,6 +144,7 @@ func (m *Manager) transition(ctx context.Context, id string, status service.Stat
 	}
 	changed := s.status != status
 	if changed {
+		at = afterPrevious(s.updatedAt, at)
 		s.status, s.reason, s.updatedAt = status, reason, at
 	}
 	if end {
@@ -157,6 +158,22 @@ func (m *Manager) transition(ctx context.Context, id string, status service.Stat
 	if end {
 		m.end(ctx, s)
 	}
+}
+
+// afterPrevious returns at, moved to the millisecond after prev when it is
+// not later at millisecond precision (the precision Laravel stores). A session's
+// changes can happen within one millisecond (a fast scan after the first QR);
+// with equal times newest-wins could not order them, and Laravel could keep
+// the older one since the two go on different lanes.
+func afterPrevious(prev, at time.Time) time.Time {
+	if prev.IsZero() {
+		return at
+	}
+	floor := prev.Truncate(time.Millisecond).Add(time.Millisecond)
+	if at.Before(floor) {
+		return floor
+	}
+	return at
 }
 
 // expireQRs expires pairings nobody scanned within QR_EXPIRES and stops them.

@@ -234,7 +234,7 @@ func (m *Manager) stop(ctx context.Context, id string, s *managedSession, reason
 	if err != nil {
 		err = fmt.Errorf("stop session %s: %w", id, err)
 	}
-	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: reason, UpdatedAt: m.cfg.Clock.Now()}
+	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: reason, UpdatedAt: afterPrevious(s.updatedAt, m.cfg.Clock.Now())}
 	err = errors.Join(err, m.publishStatus(ctx, rec, s))
 	m.end(ctx, s)
 	return err

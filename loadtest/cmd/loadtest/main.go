@@ -42,6 +42,7 @@ func run() int {
 		quick     = flag.Bool("quick", false, "short run for CI (< 60 s): the default workload at time scale 10, fewer reads, -relative")
 
 		laravelURL = flag.String("laravel-url", "", "a running mocklaravel (loopback); empty: start one in-process, which also measures delivery latency")
+		laravelApp = flag.Bool("laravel-app", false, "deliver to the real Laravel app (contracts/laravel under php -S, fresh per mode) and report its CPU seconds and handling")
 		gatewayURL = flag.String("gateway-url", "", "a running gateway (loopback, WA_DRIVER=sim, its own DELIVERY_MODE and intervals); empty: start one per mode")
 		gatewayPID = flag.Int("gateway-pid", 0, "with -gateway-url: its pid, to read CPU and RSS from /proc")
 		gatewayBin = flag.String("gateway-bin", "", "a prebuilt gateway binary; empty: go build ./service/cmd/gateway")
@@ -110,7 +111,7 @@ func run() int {
 	}
 	opts := loadtest.Options{
 		Workload: wl, TimeScale: *scale, BatchSize: *batchSize, Modes: splitModes(*modes),
-		LaravelURL: *laravelURL, GatewayURL: *gatewayURL, GatewayPID: *gatewayPID, GatewayBin: *gatewayBin,
+		LaravelURL: *laravelURL, LaravelApp: *laravelApp, GatewayURL: *gatewayURL, GatewayPID: *gatewayPID, GatewayBin: *gatewayBin,
 		RedisURL: *redisURL, RedisBin: *redisBin,
 		Workers: *workers, Readers: *readers, ReadInterval: *readWait, Drain: *drain,
 		Dir: dir, Logger: logger, Progress: os.Stderr,

@@ -16,10 +16,13 @@ import (
 	"wagateway/service"
 	"wagateway/service/cluster"
 	"wagateway/service/config"
+	"wagateway/service/dashboard"
 	"wagateway/service/delivery"
+	"wagateway/service/history"
 	gwhttp "wagateway/service/http"
 	"wagateway/service/inmem"
 	"wagateway/service/laravel"
+	"wagateway/service/notify"
 	"wagateway/service/prometheus"
 	"wagateway/service/qrcode"
 	"wagateway/service/redis"
@@ -36,17 +39,21 @@ type Main struct {
 	clock service.Clock
 
 	// Stores: Redis when configured, else memory.
-	redis     goredis.UniversalClient // nil without REDIS_URL
-	l1, l2    service.Cache           // l2 nil without Redis
-	outbox    service.Outbox
-	leases    service.Leases
-	instances service.Instances           // nil without Redis: one instance alone
-	ping      func(context.Context) error // nil without Redis
+	redis         goredis.UniversalClient // nil without REDIS_URL
+	l1, l2        service.Cache           // l2 nil without Redis
+	outbox        service.Outbox
+	leases        service.Leases
+	instances     service.Instances           // nil without Redis: one instance alone
+	ping          func(context.Context) error // nil without Redis
+	statusHistory service.StatusHistory
 
 	metrics  *prometheus.Metrics
 	laravel  service.Laravel // counted by metrics
 	health   *delivery.Health
+	monitor  *dashboard.Monitor // what GET /ui shows live
 	flusher  *delivery.Flusher
+	dead     *delivery.DeadLetters
+	notify   *notify.Notifier // nil without ALERT_WEBHOOK_URL
 	driver   service.Driver
 	sim      *sim.Driver // nil unless WA_DRIVER=sim
 	manager  *session.Manager
@@ -118,6 +125,7 @@ func (m *Main) openStores(ctx context.Context) error {
 	if cfg.RedisURL == "" {
 		log.Warn("no REDIS_URL: cache and outbox are in memory, NOT durable")
 		m.outbox, m.leases = inmem.NewOutbox(m.clock), inmem.NewLeases(m.clock)
+		m.statusHistory = inmem.NewHistory(m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
 		return nil
 	}
 	redis.LogTo(log) // go-redis's own lines (dial failures) as JSON too, not plain stderr
@@ -133,12 +141,15 @@ func (m *Main) openStores(ctx context.Context) error {
 	acks := redis.ReplicaAcks(cfg.RedisURL)
 	// Behind Sentinel every outbox item, lease and device waits for a
 	// replica (WAIT): an acknowledged item survives a failover.
-	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, ClaimTimeout: claim, ReplicaAcks: acks, Clock: m.clock, Logger: log})
+	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, ClaimTimeout: claim, ReplicaAcks: acks, Clock: m.clock, Logger: log,
+		// A hard bound between two prunes; the prune (DEAD_LETTER_MAX) counts what it drops.
+		DeadLetterCap: 2 * cfg.DeadLetterMax})
 	if err != nil {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
 	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "").WaitReplicas(acks)
 	m.instances = redis.NewInstances(rdb, "")
+	m.statusHistory = redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	return nil
 }
@@ -155,7 +166,16 @@ func (m *Main) openLaravel() error {
 	if err != nil {
 		return fmt.Errorf("laravel client: %w", err)
 	}
-	m.metrics = prometheus.New(prometheus.Sources{Outbox: m.outbox, L1: m.l1, L2: m.l2})
+	m.metrics = prometheus.New(prometheus.Sources{
+		Outbox: m.outbox, L1: m.l1, L2: m.l2,
+		Ready: ready(m.ping, m.outbox), Redis: m.ping,
+		// The alert rules speak in lane intervals.
+		Intervals: map[service.Lane]time.Duration{
+			service.LaneHigh:   cfg.PriorityInterval,
+			service.LaneNormal: cfg.BatchInterval,
+		},
+		Clock: m.clock,
+	})
 	m.laravel = m.metrics.Laravel(lv) // counts every answer, status lookups included
 	return nil
 }
@@ -163,6 +183,16 @@ func (m *Main) openLaravel() error {
 func (m *Main) buildFlusher() error {
 	cfg := m.Config
 	m.health = delivery.NewHealth(m.clock)
+	m.monitor = dashboard.NewMonitor(m.clock)
+	observers := []service.FlusherObserver{m.health, m.metrics, m.monitor}
+	n, err := newNotifier(cfg, m.outbox, m.metrics, m.clock, m.Logger)
+	if err != nil {
+		return err
+	}
+	if n != nil {
+		m.notify = n
+		observers = append(observers, n)
+	}
 	f, err := delivery.New(delivery.Config{
 		Mode:             cfg.DeliveryMode,
 		BatchSize:        cfg.BatchSize,
@@ -171,12 +201,16 @@ func (m *Main) buildFlusher() error {
 		BackoffBase:      cfg.BackoffBase,
 		BackoffMax:       cfg.BackoffMax,
 		Clock:            m.clock,
-		Observer:         delivery.Observers(m.health, m.metrics),
+		Observer:         delivery.Observers(observers...),
 	}, m.outbox, m.laravel, m.Logger.With("component", "flusher"))
 	if err != nil {
 		return err
 	}
 	m.flusher = f
+	// Dead letters replay through the flusher, like new events.
+	m.dead = delivery.NewDeadLetters(delivery.DeadLetterConfig{
+		Keep: cfg.DeadLetterMax, MaxAge: cfg.DeadLetterMaxAge, Clock: m.clock, Observer: m.metrics,
+	}, m.outbox, m.flusher, m.Logger.With("component", "deadletters"))
 	return nil
 }
 
@@ -220,10 +254,11 @@ func (m *Main) buildManager() error {
 		MaxSessions: cfg.MaxSessions,
 		Clock:       m.clock,
 	}, session.Deps{
-		Driver:    m.driver,
-		L1:        m.l1,
-		L2:        m.l2,
-		Publisher: m.metrics.Publisher(m.flusher),
+		Driver: m.driver,
+		L1:     m.l1,
+		L2:     m.l2,
+		// Each status update the outbox takes goes into the history too.
+		Publisher: history.Publisher(m.monitor.Publisher(m.metrics.Publisher(m.flusher)), m.statusHistory, cfg.InstanceID, m.Logger),
 		Laravel:   m.laravel,
 		Leases:    m.leases,
 		Render:    qrcode.Render,
@@ -237,7 +272,7 @@ func (m *Main) buildManager() error {
 	return nil
 }
 
-// startLoops starts the flusher and manager loops. They outlive Run's ctx
+// startLoops starts the flusher, manager and dead-letter prune loops. They outlive Run's ctx
 // (start-up only): Close stops them, after the manager has published its
 // last statuses.
 func (m *Main) startLoops() {
@@ -245,6 +280,10 @@ func (m *Main) startLoops() {
 	m.cancel = cancel
 	m.loop("flusher", func() error { return m.flusher.Run(loopCtx) })
 	m.loop("manager", func() error { return m.manager.Run(loopCtx) })
+	m.loop("deadletters", func() error { return m.dead.Run(loopCtx) })
+	if m.notify != nil {
+		m.loop("notify", func() error { return m.notify.Run(loopCtx) })
+	}
 }
 
 // loop runs fn until Close cancels it.
@@ -278,10 +317,19 @@ func (m *Main) startServer() error {
 		Laravel:       m.health.Health,
 		Ready:         ready(m.ping, m.outbox),
 		Metrics:       m.metrics.Handler(),
+		DeadLetters:   m.dead,
+		History:       m.statusHistory,
 		APIKey:        cfg.APIKey,
 		MetricsPublic: cfg.MetricsPublic,
-		Clock:         m.clock,
-		Logger:        m.Logger,
+		UI: gwhttp.UIConfig{
+			Feed:    m.monitor,
+			Traffic: m.monitor.Traffic,
+			DeadLetters: func(ctx context.Context, limit int) ([]service.DeadLetter, error) {
+				return m.outbox.DeadLetters(ctx, service.DeadLetterQuery{Limit: limit})
+			},
+		},
+		Clock:  m.clock,
+		Logger: m.Logger,
 	}
 	if m.manager.CanPairPhone() {
 		api.Pairer = m.manager
@@ -426,6 +474,23 @@ func advertiseURL(configured string, addr net.Addr) string {
 		}
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// newNotifier builds the failure notices of ALERT_WEBHOOK_URL, signed like
+// deliveries; nil when it is not set.
+func newNotifier(cfg config.Config, outbox service.Outbox, obs service.NoticeObserver, clock service.Clock, log *slog.Logger) (*notify.Notifier, error) {
+	if cfg.AlertWebhookURL == nil {
+		return nil, nil
+	}
+	sender, err := laravel.NewNoticeSender(laravel.NoticeConfig{URL: cfg.AlertWebhookURL, SigningSecret: cfg.LaravelSigningSecret})
+	if err != nil {
+		return nil, fmt.Errorf("alert webhook: %w", err)
+	}
+	if cfg.LaravelSigningSecret == "" {
+		log.Warn("ALERT_WEBHOOK_URL set without LARAVEL_SIGNING_SECRET: notices go unsigned")
+	}
+	return notify.New(notify.Config{Instance: cfg.InstanceID, After: cfg.AlertAfter, Clock: clock, Observer: obs},
+		sender, outbox, log.With("component", "notify")), nil
 }
 
 // waVersion formats WA_VERSION for the driver; zero keeps whatsmeow's own.
