@@ -49,8 +49,9 @@ loadtest: ## load generator against mock Laravel (flags: ARGS="...")
 loadtest-laravel: ## direct vs batch against the real Laravel (PHP CPU seconds, handling p50/p99); ARGS="..." adds flags
 	@ARGS="$(ARGS)" bash scripts/laravel.sh loadtest
 
-loadtest-quick: ## the load test compressed ×10 (< 60 s; needs redis-server, which make unit installs)
+loadtest-quick: ## the load test compressed ×10 on the embedded store, then on a redis-server (which make unit installs), < 60 s each
 	go run ./loadtest/cmd/loadtest -quick
+	go run ./loadtest/cmd/loadtest -quick -start-redis
 
 soak: ## 1,000 sessions pair, close and restart on one gateway, time-scaled; RSS, goroutines, fds, Redis memory, outbox depth must stay flat (flags: ARGS="..."; not in make test)
 	go run ./loadtest/cmd/soak $(ARGS)

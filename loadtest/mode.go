@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"wagateway/internal/localserver"
 	"wagateway/mocklaravel"
 	"wagateway/service"
@@ -41,23 +43,33 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		r.log.InfoContext(ctx, "laravel app started", "mode", mode, "pid", appPID, "url", app.URL)
 	}
 
-	// A fresh Redis per mode: nothing of the other mode's outbox or cache.
+	// A fresh store per mode: nothing of the other mode's outbox or cache.
 	redisURL := r.opts.RedisURL
-	if redisURL == "" {
+	dataDir := filepath.Join(r.opts.Dir, "data-"+string(mode))
+	switch {
+	case redisURL != "":
+		if err := FlushRedis(ctx, redisURL); err != nil {
+			return res, fmt.Errorf("fresh redis db for %s: %w", mode, err)
+		}
+	case r.opts.StartRedis:
 		rs, err := StartRedis(ctx, r.opts.RedisBin, r.opts.Dir)
 		if err != nil {
 			return res, fmt.Errorf("redis for %s: %w", mode, err)
 		}
 		defer func() { _ = rs.Stop() }()
 		redisURL = rs.URL
-	} else if err := FlushRedis(ctx, redisURL); err != nil {
-		return res, fmt.Errorf("fresh redis db for %s: %w", mode, err)
 	}
-	rc, err := newRedisClient(redisURL)
-	if err != nil {
-		return res, err
+	res.Store = StoreEmbedded
+	var rc *redis.Client
+	if redisURL != "" {
+		res.Store = StoreRedis
+		var err error
+		if rc, err = newRedisClient(redisURL); err != nil {
+			return res, err
+		}
+		defer rc.Close()
 	}
-	defer rc.Close()
+	var err error
 
 	gwURL, pid := r.opts.GatewayURL, r.opts.GatewayPID
 	if gwURL == "" {
@@ -68,7 +80,7 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		store := "file:" + filepath.Join(r.opts.Dir, "wa-"+string(mode)+".db")
 		gw, err := StartGateway(ctx, r.gwBin, r.opts.Dir, "gateway-"+string(mode), addr,
-			r.settings.Env(mode, addr, r.mockURL, redisURL, store))
+			r.settings.Env(mode, addr, r.mockURL, redisURL, store, dataDir))
 		if err != nil {
 			return res, err
 		}
@@ -121,7 +133,7 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		}
 	}
 	samples := make(chan ProcSample, 1)
-	wg.Go(func() { samples <- r.sample(modeCtx, pid, p0, rc, api, live) })
+	wg.Go(func() { samples <- r.sample(modeCtx, pid, p0, rc, dataDir, api, live) })
 
 	// Readers: GET /sessions/{id} of started sessions, during the whole run.
 	started := &startedSessions{}
@@ -174,6 +186,7 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		res.GatewayPeakRSSMB = round3(float64(final.PeakRSSK) / 1024)
 	}
 	res.RedisUsedMemoryMB = round3(float64(live.redisPeak.Load()) / (1 << 20))
+	res.StoreFileMB = round3(float64(live.storeFilePeak.Load()) / (1 << 20))
 	res.GatewayGoroutinesPeak, res.GatewayFDsPeak = live.goroutinesPeak.Load(), live.fdsPeak.Load()
 	res.Reads = Summarize(reads)
 	res.ReadErrors = readErrors.Load()

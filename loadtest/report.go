@@ -196,7 +196,12 @@ func (r *Report) Markdown() string {
 	row("gateway goroutines / open fds (peak)", func(m ModeResult) string {
 		return fmt.Sprintf("%s / %s", countOrDash(m.GatewayGoroutinesPeak), countOrDash(m.GatewayFDsPeak))
 	})
-	row("Redis used_memory peak (MB)", func(m ModeResult) string { return fmt.Sprintf("%.2f", m.RedisUsedMemoryMB) })
+	row("store: Redis used_memory / embedded DATA_DIR peak (MB)", func(m ModeResult) string {
+		if m.Store == StoreEmbedded {
+			return fmt.Sprintf("embedded %.2f", m.StoreFileMB)
+		}
+		return fmt.Sprintf("redis %.2f", m.RedisUsedMemoryMB)
+	})
 	row("GET /sessions/{id} p50 / p99 (ms), reads", func(m ModeResult) string {
 		return fmt.Sprintf("%s / %s, %d (%d errors)", ms(m.Reads.P50), ms(m.Reads.P99), m.Reads.Count, m.ReadErrors)
 	})

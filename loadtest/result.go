@@ -51,7 +51,9 @@ type ModeResult struct {
 	GatewayCPUPercent     float64 `json:"gateway_cpu_pct"`         // average, % of one core
 	GatewayCPUPeakPercent float64 `json:"gateway_cpu_peak_pct"`    // busiest sampling second
 	GatewayPeakRSSMB      float64 `json:"gateway_peak_rss_mb"`     // VmHWM
+	Store                 string  `json:"store"`                   // StoreRedis or StoreEmbedded
 	RedisUsedMemoryMB     float64 `json:"redis_used_memory_mb"`    // highest used_memory sampled
+	StoreFileMB           float64 `json:"store_file_mb,omitempty"` // embedded store: largest DATA_DIR sampled (database + WAL)
 	GatewayGoroutinesPeak int64   `json:"gateway_goroutines_peak"` // go_goroutines of GET /metrics, 0 if unavailable
 	GatewayFDsPeak        int64   `json:"gateway_fds_peak"`        // entries of /proc/<pid>/fd
 
@@ -80,3 +82,9 @@ func (m ModeResult) HandlingP99() float64 {
 	}
 	return worst
 }
+
+// Where a mode's gateway kept its outbox, cache and leases.
+const (
+	StoreRedis    = "redis"
+	StoreEmbedded = "embedded" // SQLite in DATA_DIR, the default without REDIS_URL
+)

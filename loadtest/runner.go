@@ -29,7 +29,8 @@ type Options struct {
 	GatewayURL string // a running gateway (its own DELIVERY_MODE); "" starts children
 	GatewayPID int    // with GatewayURL: read its CPU and RSS from /proc
 	GatewayBin string // a prebuilt gateway; "" builds ./service/cmd/gateway
-	RedisURL   string // a Redis whose database is flushed before each mode; "" starts redis-server
+	RedisURL   string // a Redis whose database is flushed before each mode; "": see StartRedis
+	StartRedis bool   // with RedisURL "": a redis-server per mode; false: the embedded store in a fresh DATA_DIR per mode
 	RedisBin   string
 
 	Workers      int           // concurrent plan requests

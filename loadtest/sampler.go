@@ -15,6 +15,7 @@ import (
 type liveState struct {
 	events, requests atomic.Int64
 	redisPeak        atomic.Int64
+	storeFilePeak    atomic.Int64 // bytes in DATA_DIR (embedded store)
 	goroutinesPeak   atomic.Int64
 	fdsPeak          atomic.Int64
 	mu               sync.Mutex
@@ -30,7 +31,8 @@ func (l *liveState) peakCPU() float64 {
 // sample reads the gateway's /proc, its counters and Redis memory every
 // second until ctx ends, and returns the last /proc sample (taken after ctx
 // ended, so the average CPU covers the whole mode).
-func (r *Runner) sample(ctx context.Context, pid int, prev ProcSample, rc *redis.Client, api *GatewayClient, live *liveState) ProcSample {
+// With rc nil (the embedded store) it measures the files in dataDir instead.
+func (r *Runner) sample(ctx context.Context, pid int, prev ProcSample, rc *redis.Client, dataDir string, api *GatewayClient, live *liveState) ProcSample {
 	last := prev
 	poll := func(pctx context.Context) {
 		if pid > 0 {
@@ -49,8 +51,12 @@ func (r *Runner) sample(ctx context.Context, pid int, prev ProcSample, rc *redis
 		if n, err := api.Goroutines(pctx); err == nil {
 			storeMax(&live.goroutinesPeak, n)
 		}
-		if mem, err := RedisMemory(pctx, rc); err == nil && mem > live.redisPeak.Load() {
-			live.redisPeak.Store(mem)
+		if rc != nil {
+			if mem, err := RedisMemory(pctx, rc); err == nil {
+				storeMax(&live.redisPeak, mem)
+			}
+		} else if n, err := DirSize(dataDir); err == nil {
+			storeMax(&live.storeFilePeak, n)
 		}
 		if m, err := api.BatchMetrics(pctx); err == nil {
 			live.events.Store(m.Accepted)

@@ -64,11 +64,13 @@ func (s Settings) LaneIntervals() map[service.Lane]time.Duration {
 
 // Env is the gateway's environment for mode; the sim never scans by itself
 // (SIM_SCAN_PROBABILITY=0): the seeded plan scans, identically in both modes.
-func (s Settings) Env(mode service.DeliveryMode, addr, laravelURL, redisURL, store string) []string {
+// With redisURL empty the gateway runs on its embedded store in dataDir.
+func (s Settings) Env(mode service.DeliveryMode, addr, laravelURL, redisURL, store, dataDir string) []string {
 	env := []string{
 		"GATEWAY_ADDR=" + addr,
 		"LARAVEL_URL=" + laravelURL,
 		"REDIS_URL=" + redisURL,
+		"DATA_DIR=" + dataDir,
 		"WA_DRIVER=sim",
 		"WA_STORE=" + store,
 		"DELIVERY_MODE=" + string(mode),

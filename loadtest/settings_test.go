@@ -1,6 +1,8 @@
 package loadtest
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -34,11 +36,30 @@ func TestSettingsScaleEveryInterval(t *testing.T) {
 }
 
 func TestSettingsEnv(t *testing.T) {
-	env := NewSettings(4, 50).Env("direct", "127.0.0.1:1", "http://127.0.0.1:2", "redis://127.0.0.1:3/0", "file:x.db")
+	env := NewSettings(4, 50).Env("direct", "127.0.0.1:1", "http://127.0.0.1:2", "redis://127.0.0.1:3/0", "file:x.db", "/tmp/data-direct")
 	for _, want := range []string{"DELIVERY_MODE=direct", "WA_DRIVER=sim", "SIM_TIME_SCALE=4", "SIM_SCAN_PROBABILITY=0",
-		"BATCH_INTERVAL=1.25s", "PRIORITY_INTERVAL=250ms", "QR_EXPIRES=30s", "BATCH_SIZE=50"} {
+		"BATCH_INTERVAL=1.25s", "PRIORITY_INTERVAL=250ms", "QR_EXPIRES=30s", "BATCH_SIZE=50", "DATA_DIR=/tmp/data-direct"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("env lacks %s: %v", want, env)
 		}
+	}
+}
+
+func TestDirSize(t *testing.T) {
+	dir := t.TempDir()
+	for name, size := range map[string]int{"wagateway.db": 4096, "wagateway.db-wal": 1000, "sub/x": 24} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := DirSize(dir); err != nil || n != 5120 {
+		t.Fatalf("DirSize = %d, %v; want 5120", n, err)
+	}
+	if _, err := DirSize(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("DirSize of a missing directory: no error")
 	}
 }

@@ -98,7 +98,7 @@ wait_up "$mock/__mock/stats" "$mock_pid" mocklaravel
 
 gw_port=$(free_port)
 gw=http://127.0.0.1:$gw_port
-GATEWAY_ADDR=127.0.0.1:$gw_port LARAVEL_URL=$mock WA_DRIVER=sim REDIS_URL= API_KEY= \
+GATEWAY_ADDR=127.0.0.1:$gw_port LARAVEL_URL=$mock WA_DRIVER=sim REDIS_URL= DATA_DIR="$work/data" API_KEY= \
   SIM_TIME_SCALE=${SIM_TIME_SCALE:-10} SIM_SCAN_PROBABILITY=${SIM_SCAN_PROBABILITY:-0.7} \
   SIM_SCAN_DELAY=${SIM_SCAN_DELAY:-60s} LOG_LEVEL=${LOG_LEVEL:-info} \
   setsid "$work/gateway" >"$work/gateway.log" 2>&1 &

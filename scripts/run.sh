@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh: the gateway with the defaults (real WhatsApp driver, in-memory unless REDIS_URL is set).
+# run.sh: the gateway with the defaults (real WhatsApp driver; durable store in DATA_DIR=data/ unless REDIS_URL is set).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"

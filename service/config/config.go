@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +21,10 @@ const (
 	DriverWhatsmeow = "whatsmeow" // real WhatsApp
 	DriverSim       = "sim"       // simulated phones (demo, e2e, load tests)
 )
+
+// OutboxMemory is OUTBOX=memory: outbox, L2 cache and leases in process
+// memory, lost with it (tests, throw-away demos).
+const OutboxMemory = "memory"
 
 // MaxBatchSize is the largest BATCH_SIZE accepted: Laravel's validator (and
 // the pact pinning it) refuses a batch of more than 500 items with a 422, so a
@@ -37,10 +42,17 @@ type Config struct {
 
 	// RedisURL is REDIS_URL (redis://, rediss://, unix://, redis-sentinel://,
 	// redis-cluster://), or built from REDIS_CLUSTER_ADDRS or
-	// REDIS_SENTINEL_ADDRS + REDIS_SENTINEL_MASTER; empty = embedded
-	// in-memory cache and outbox (not durable).
+	// REDIS_SENTINEL_ADDRS + REDIS_SENTINEL_MASTER; empty = the embedded
+	// store in DataDir (or memory, see Outbox).
 	RedisURL string
 	APIKey   string // API_KEY, empty = API open
+
+	// DataDir (DATA_DIR) holds the embedded durable store (outbox, L2 cache,
+	// leases) when there is no Redis, and the default WA_STORE file.
+	DataDir string
+	// Outbox (OUTBOX) is "" (Redis with REDIS_URL, else the embedded store
+	// in DataDir) or OutboxMemory.
+	Outbox string
 
 	Driver    string    // WA_DRIVER: DriverWhatsmeow or DriverSim
 	Store     string    // WA_STORE: file:… SQLite DSN or postgres:// URL
@@ -99,8 +111,10 @@ func Default() Config {
 		LaravelURL:     &url.URL{Scheme: "http", Host: "localhost:8000"},
 		LaravelTimeout: 10 * time.Second,
 
+		DataDir: "data",
+
 		Driver: DriverWhatsmeow,
-		Store:  "file:data/whatsmeow.db",
+		Store:  storeIn("data"),
 
 		DeliveryMode:     service.DeliveryModeBatch,
 		BatchSize:        50,
@@ -146,6 +160,7 @@ func FromEnv() (Config, error) { return Load(os.Getenv) }
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	d := Default()
+	dataDir := r.str("DATA_DIR", d.DataDir)
 	c := Config{
 		Addr: r.addr("GATEWAY_ADDR", d.Addr),
 
@@ -156,9 +171,11 @@ func Load(getenv func(string) string) (Config, error) {
 
 		RedisURL: r.redisTopology(r.redisURL("REDIS_URL")),
 		APIKey:   r.str("API_KEY", d.APIKey),
+		DataDir:  dataDir,
+		Outbox:   r.enum("OUTBOX", d.Outbox, OutboxMemory),
 
 		Driver:    r.enum("WA_DRIVER", d.Driver, DriverWhatsmeow, DriverSim),
-		Store:     r.store("WA_STORE", d.Store),
+		Store:     r.store("WA_STORE", storeIn(dataDir)),
 		WAVersion: r.waVersion("WA_VERSION"),
 
 		DeliveryMode: service.DeliveryMode(r.enum("DELIVERY_MODE", string(d.DeliveryMode),
@@ -206,6 +223,9 @@ func Load(getenv func(string) string) (Config, error) {
 		r.fail("PRIORITY_INTERVAL", c.PriorityInterval.String(),
 			fmt.Sprintf("a duration shorter than BATCH_INTERVAL (%s)", c.BatchInterval))
 	}
+	if c.Outbox == OutboxMemory && c.RedisURL != "" {
+		r.fail("OUTBOX", c.Outbox, "empty when REDIS_URL is set (memory and Redis exclude each other)")
+	}
 	if len(r.errs) > 0 {
 		return Config{}, r.errs
 	}
@@ -241,4 +261,9 @@ func (es Errors) Unwrap() []error {
 		out[i] = e
 	}
 	return out
+}
+
+// storeIn is the default WA_STORE: the whatsmeow SQLite file in dataDir.
+func storeIn(dataDir string) string {
+	return "file:" + filepath.Join(dataDir, "whatsmeow.db")
 }

@@ -126,7 +126,7 @@ func (r *reader) redisURL(name string) string {
 		(u.Scheme == "redis-sentinel" && u.Query().Get("master") != "" || u.Scheme == "redis-cluster") && hostList(u.Host) ||
 		u.Scheme == "unix" && u.Path != "")
 	if !ok {
-		r.fail(name, redact(v), "empty (embedded in-memory) or a URL like redis://host:6379/0, rediss://…, "+
+		r.fail(name, redact(v), "empty (the embedded store) or a URL like redis://host:6379/0, rediss://…, "+
 			"redis-sentinel://host:26379,host:26379/0?master=NAME, redis-cluster://host:7000,host:7001 or unix:///path")
 		return ""
 	}

@@ -15,6 +15,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("LARAVEL_TIMEOUT", c.LaravelTimeout.String()),
 		slog.Bool("LARAVEL_SIGNING_SECRET_set", c.LaravelSigningSecret != ""),
 		slog.String("REDIS_URL", redact(c.RedisURL)),
+		slog.String("DATA_DIR", c.DataDir),
+		slog.String("OUTBOX", c.Outbox),
 		slog.Bool("API_KEY_set", c.APIKey != ""),
 		slog.String("WA_DRIVER", c.Driver),
 		slog.String("WA_STORE", redact(c.Store)),

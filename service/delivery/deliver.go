@@ -150,7 +150,8 @@ func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind service.Kind,
 		start := f.cfg.Clock.Now()
 		err := f.post(ctx, kind, key, items)
 		end := f.cfg.Clock.Now()
-		f.countRequest(l, kind, end, attempt)
+		_, resent := l.failedKeys[key]
+		f.countRequest(l, kind, end, attempt > 0 || resent)
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err() // stopping: the items stay in the outbox
 		}
@@ -163,9 +164,11 @@ func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind service.Kind,
 		f.cfg.Observer.OnBatch(report)
 		if err == nil {
 			l.failures, l.notBefore = 0, time.Time{}
+			delete(l.failedKeys, key)
 			return f.delivered(ctx, c, kind, items, attempt, end.Sub(start))
 		}
 		f.failed.Add(1)
+		delete(l.failedKeys, key)
 
 		if !service.Resent(err, f.cfg.Mode) {
 			// Laravel answered and refused these items: it is up.
@@ -173,6 +176,12 @@ func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind service.Kind,
 			return f.isolate(ctx, c, kind, items, de)
 		}
 		l.failures++
+		if l.failedKeys == nil {
+			l.failedKeys = map[string]struct{}{}
+		}
+		if len(l.failedKeys) < maxFailedKeys {
+			l.failedKeys[key] = struct{}{}
+		}
 		wait := backoff(l.failures, f.cfg.BackoffBase, f.cfg.BackoffMax, f.cfg.Rand)
 		if de != nil {
 			wait = max(wait, de.RetryAfter)
@@ -222,7 +231,7 @@ func (f *Flusher) post(ctx context.Context, kind service.Kind, key string, items
 	return err
 }
 
-func (f *Flusher) countRequest(l *flusherLane, kind service.Kind, at time.Time, attempt int) {
+func (f *Flusher) countRequest(l *flusherLane, kind service.Kind, at time.Time, retry bool) {
 	ms := at.UnixMilli()
 	f.requests.Add(1)
 	l.requests.Add(1)
@@ -232,7 +241,7 @@ func (f *Flusher) countRequest(l *flusherLane, kind service.Kind, at time.Time, 
 	} else {
 		f.lastStatus.Store(ms)
 	}
-	if attempt > 0 {
+	if retry {
 		f.retries.Add(1)
 	}
 }

@@ -108,7 +108,15 @@ type flusherLane struct {
 	mu        sync.Mutex
 	failures  int       // consecutive failed tries of this lane's requests
 	notBefore time.Time // no request before this
+	// failedKeys are idempotency keys of requests that failed and will be
+	// sent again: a later cycle resending one is a retry too, though its
+	// attempt count starts anew. Cleared on success; bounded.
+	failedKeys map[string]struct{}
 }
+
+// maxFailedKeys bounds flusherLane.failedKeys: past it a resend may count
+// as a first try, which only understates retries.
+const maxFailedKeys = 256
 
 // New returns a Flusher; Run starts its loops. It fails when cfg is not
 // valid (see Config.Validate).

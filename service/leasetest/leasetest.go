@@ -205,6 +205,9 @@ func orphansAreRunningSessionsWithoutLease(t *testing.T, s Store) {
 
 func knownRegisterForget(t *testing.T, s Store) {
 	l := s.Leases
+	if got, err := l.Known(bg); err != nil || len(got) != 0 {
+		t.Fatalf("Known of an empty store = %v, %v", got, err)
+	}
 	for _, id := range []string{"b", "a", "b", "c"} {
 		if err := l.Register(bg, id); err != nil {
 			t.Fatal(err)
@@ -213,10 +216,18 @@ func knownRegisterForget(t *testing.T, s Store) {
 	if err := l.Forget(bg, "c"); err != nil {
 		t.Fatal(err)
 	}
+	if err := l.Forget(bg, "never-registered"); err != nil {
+		t.Fatalf("Forget of an unknown id: %v", err)
+	}
 	got, err := l.Known(bg)
 	slices.Sort(got)
 	if err != nil || !slices.Equal(got, []string{"a", "b"}) {
 		t.Fatalf("Known = %v, %v", got, err)
+	}
+	// Known is about registration, not leases.
+	take(t, l, "d", "gw-a", Long, true)
+	if got, _ := l.Known(bg); slices.Contains(got, "d") {
+		t.Fatalf("Known lists a leased but unregistered session: %v", got)
 	}
 }
 
@@ -227,6 +238,8 @@ func rejectsBadArguments(t *testing.T, s Store) {
 		"Take no ttl":   second(l.Take(bg, "a", "gw", 0)),
 		"Take no owner": second(l.Take(bg, "a", "", Long)),
 		"Take bad id":   second(l.Take(bg, "a b", "gw", Long)),
+		"Take ../x":     second(l.Take(bg, "../x", "gw", Long)),
+		"Owner bad id":  ownerErr(l.Owner(bg, "a b")),
 	} {
 		if service.ErrorCode(err) != service.EINVALID {
 			t.Errorf("%s: %v, want EINVALID", name, err)
@@ -235,3 +248,5 @@ func rejectsBadArguments(t *testing.T, s Store) {
 }
 
 func second(_ service.Lease, _ bool, err error) error { return err }
+
+func ownerErr(_ string, err error) error { return err }

@@ -151,10 +151,12 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.drainEvents()
 			n.flushDeadLetters(ctx)
 		case <-tick:
-			tick = n.cfg.Clock.After(n.cfg.CheckEvery)
 			n.drainEvents()
 			n.flushDeadLetters(ctx)
 			n.checkLanes(ctx)
+			// Re-armed after the check, so a fake clock's waiter knows the
+			// check is over once the next timer exists.
+			tick = n.cfg.Clock.After(n.cfg.CheckEvery)
 		}
 	}
 }

@@ -46,8 +46,9 @@ func run() int {
 		gatewayURL = flag.String("gateway-url", "", "a running gateway (loopback, WA_DRIVER=sim, its own DELIVERY_MODE and intervals); empty: start one per mode")
 		gatewayPID = flag.Int("gateway-pid", 0, "with -gateway-url: its pid, to read CPU and RSS from /proc")
 		gatewayBin = flag.String("gateway-bin", "", "a prebuilt gateway binary; empty: go build ./service/cmd/gateway")
-		redisURL   = flag.String("redis-url", "", "a Redis (loopback) whose database is FLUSHED before each mode; empty: start redis-server per mode")
-		redisBin   = flag.String("redis-server", "redis-server", "redis-server binary")
+		redisURL   = flag.String("redis-url", "", "a Redis (loopback) whose database is FLUSHED before each mode; empty: the gateway's embedded store (SQLite in a fresh DATA_DIR per mode), unless -start-redis")
+		startRedis = flag.Bool("start-redis", false, "with -redis-url empty: start a redis-server per mode instead of the embedded store")
+		redisBin   = flag.String("redis-server", "redis-server", "redis-server binary (-start-redis)")
 
 		workers  = flag.Int("workers", 32, "concurrent plan requests (start, scan, close)")
 		readers  = flag.Int("readers", 4, "goroutines reading GET /sessions/{id} during the run")
@@ -66,7 +67,7 @@ func run() int {
 		out      = flag.String("out", "", "write the JSON report here")
 		chart    = flag.String("chart", "", "write an SVG chart of requests/s to Laravel here")
 		md       = flag.String("md", "", "also write the Markdown report here")
-		keep     = flag.Bool("keep", false, "keep the work dir (gateway and redis logs)")
+		keep     = flag.Bool("keep", false, "keep the work dir (gateway and redis logs, data directories)")
 		logLevel = flag.String("log-level", "warn", "log level of the load test's own JSON logs on stderr")
 	)
 	flag.Parse()
@@ -112,7 +113,7 @@ func run() int {
 	opts := loadtest.Options{
 		Workload: wl, TimeScale: *scale, BatchSize: *batchSize, Modes: splitModes(*modes),
 		LaravelURL: *laravelURL, LaravelApp: *laravelApp, GatewayURL: *gatewayURL, GatewayPID: *gatewayPID, GatewayBin: *gatewayBin,
-		RedisURL: *redisURL, RedisBin: *redisBin,
+		RedisURL: *redisURL, StartRedis: *startRedis, RedisBin: *redisBin,
 		Workers: *workers, Readers: *readers, ReadInterval: *readWait, Drain: *drain,
 		Dir: dir, Logger: logger, Progress: os.Stderr,
 	}

@@ -129,7 +129,7 @@ func soak(ctx context.Context, log *slog.Logger, sessions int, duration time.Dur
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	settings := loadtest.NewSettings(scale, 50)
 	gw, err := loadtest.StartGateway(ctx, bin, dir, "gateway", addr,
-		settings.Env("batch", addr, "http://"+ln.Addr().String(), rs.URL, "file:"+filepath.Join(dir, "wa.db")))
+		settings.Env("batch", addr, "http://"+ln.Addr().String(), rs.URL, "file:"+filepath.Join(dir, "wa.db"), filepath.Join(dir, "data")))
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ import (
 	"wagateway/service/redis"
 	"wagateway/service/session"
 	"wagateway/service/sim"
+	"wagateway/service/sqlite"
 	"wagateway/service/whatsmeow"
 )
 
@@ -38,9 +39,10 @@ type Main struct {
 
 	clock service.Clock
 
-	// Stores: Redis when configured, else memory.
+	// Stores: Redis when configured, else the embedded store (or memory).
 	redis         goredis.UniversalClient // nil without REDIS_URL
-	l1, l2        service.Cache           // l2 nil without Redis
+	local         *sqlite.DB              // the embedded store; nil with Redis or OUTBOX=memory
+	l1, l2        service.Cache           // l2 nil with OUTBOX=memory
 	outbox        service.Outbox
 	leases        service.Leases
 	instances     service.Instances           // nil without Redis: one instance alone
@@ -85,7 +87,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startPprof(); err != nil {
 		return err
 	}
-	// Cache, outbox and leases: Redis when configured, else memory.
+	// Cache, outbox and leases: Redis when configured, else the embedded
+	// store in DATA_DIR (memory with OUTBOX=memory).
 	if err := m.openStores(ctx); err != nil {
 		return err
 	}
@@ -122,11 +125,14 @@ func (m *Main) logStart() {
 func (m *Main) openStores(ctx context.Context) error {
 	cfg, log := m.Config, m.Logger
 	m.l1 = inmem.NewCache(m.clock)
-	if cfg.RedisURL == "" {
-		log.Warn("no REDIS_URL: cache and outbox are in memory, NOT durable")
+	switch {
+	case cfg.Outbox == config.OutboxMemory:
+		log.Warn("OUTBOX=memory: outbox and cache are in memory, NOT durable: every pending update is lost when the process ends")
 		m.outbox, m.leases = inmem.NewOutbox(m.clock), inmem.NewLeases(m.clock)
 		m.statusHistory = inmem.NewHistory(m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
 		return nil
+	case cfg.RedisURL == "":
+		return m.openEmbedded(ctx)
 	}
 	redis.LogTo(log) // go-redis's own lines (dial failures) as JSON too, not plain stderr
 	rdb, err := redis.Open(ctx, cfg.RedisURL)
@@ -151,6 +157,28 @@ func (m *Main) openStores(ctx context.Context) error {
 	m.instances = redis.NewInstances(rdb, "")
 	m.statusHistory = redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	return nil
+}
+
+// openEmbedded opens the durable store in DATA_DIR; a directory another
+// gateway process holds stops start-up (its error names that process).
+func (m *Main) openEmbedded(ctx context.Context) error {
+	cfg, log := m.Config, m.Logger
+	db, err := sqlite.Open(ctx, sqlite.Config{Dir: cfg.DataDir, Clock: m.clock, Logger: log})
+	if err != nil {
+		return fmt.Errorf("embedded store: %w", err)
+	}
+	m.local = db
+	// The cap is a backstop, as for Redis: the pruner keeps DEAD_LETTER_MAX.
+	ob, err := sqlite.NewOutbox(ctx, db, sqlite.OutboxConfig{Consumer: cfg.InstanceID, DeadLetterCap: 2 * cfg.DeadLetterMax})
+	if err != nil {
+		return fmt.Errorf("embedded store: %w", err)
+	}
+	m.l2, m.outbox, m.leases = sqlite.NewCache(db), ob, sqlite.NewLeases(db)
+	// Status history stays in memory: it is for operators, not delivery.
+	m.statusHistory = inmem.NewHistory(m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
+	log.Info("no REDIS_URL: outbox, cache and leases in the embedded store, durable; one process per DATA_DIR",
+		"data_dir", cfg.DataDir, "path", db.Path())
 	return nil
 }
 
@@ -365,7 +393,7 @@ func (m *Main) Addr() string {
 
 // Close stops the gateway in order: no new HTTP requests, sessions stopped
 // (their statuses published), loops stopped, the outbox flushed to Laravel
-// within SHUTDOWN_TIMEOUT, then the driver and Redis closed. Calling it
+// within SHUTDOWN_TIMEOUT, then the driver and the store closed. Calling it
 // again returns the first call's result.
 func (m *Main) Close() error {
 	m.closeOnce.Do(func() { m.closeErr = m.close() })
@@ -424,6 +452,11 @@ func (m *Main) close() error {
 	if m.redis != nil {
 		if err := m.redis.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close redis: %w", err))
+		}
+	}
+	if m.local != nil {
+		if err := m.local.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close embedded store: %w", err))
 		}
 	}
 	if m.pprof != nil {

@@ -49,8 +49,9 @@ func (l *laravelStub) got(want string) bool {
 	return false
 }
 
-// TestMainWiresAndFlushesOnClose runs the real wiring (sim driver, in-memory
-// stores) and checks that Close publishes and delivers the final statuses.
+// TestMainWiresAndFlushesOnClose runs the real wiring (sim driver, the
+// default embedded store) and checks that Close publishes and delivers the
+// final statuses.
 func TestMainWiresAndFlushesOnClose(t *testing.T) {
 	stub := &laravelStub{}
 	lv := httptest.NewServer(stub)
@@ -59,6 +60,7 @@ func TestMainWiresAndFlushesOnClose(t *testing.T) {
 		"GATEWAY_ADDR":         "127.0.0.1:0",
 		"LARAVEL_URL":          lv.URL,
 		"WA_DRIVER":            "sim",
+		"DATA_DIR":             t.TempDir(),
 		"SIM_SCAN_PROBABILITY": "0",
 		"BATCH_INTERVAL":       "1h", // only the shutdown flush delivers NORMAL items
 		"PRIORITY_INTERVAL":    "30m",

@@ -31,6 +31,7 @@ func TestPprofOnlyWhenConfigured(t *testing.T) {
 	run := func(pprofAddr string) *Main {
 		env := map[string]string{
 			"GATEWAY_ADDR": "127.0.0.1:0", "LARAVEL_URL": lv.URL, "WA_DRIVER": "sim", "PPROF_ADDR": pprofAddr,
+			"OUTBOX": "memory",
 		}
 		cfg, err := config.Load(func(k string) string { return env[k] })
 		if err != nil {

@@ -25,7 +25,8 @@ import (
 // may be called only once); the test's cleanup calls it too.
 func startMain(t *testing.T, env map[string]string, logs io.Writer) (*Main, func() error) {
 	t.Helper()
-	full := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "WA_DRIVER": "sim", "SIM_SCAN_PROBABILITY": "0", "LOG_LEVEL": "debug"}
+	full := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "WA_DRIVER": "sim", "SIM_SCAN_PROBABILITY": "0", "LOG_LEVEL": "debug",
+		"DATA_DIR": t.TempDir()}
 	for k, v := range env {
 		full[k] = v
 	}

@@ -1,0 +1,106 @@
+package sqlite_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"wagateway/service"
+	"wagateway/service/sqlite"
+)
+
+// benchItem is a QR item of real size: a rendered code is a data URL of
+// about 1.9 KB of base64.
+func benchItem(i int) service.Update {
+	return service.Update{Kind: service.KindQR, Lane: service.LaneHigh, SessionID: "user_" + strconv.Itoa(i%1000),
+		QR: "data:image/png;base64," + strings.Repeat("iVBORw0KGgo", 173), At: time.Now()}
+}
+
+func reportEventsPerSecond(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkOutboxAdd is the event → outbox path as the session manager
+// drives it: one event at a time, each Add committed before the next.
+func BenchmarkOutboxAdd(b *testing.B) {
+	ctx := context.Background()
+	ob := newOutbox(b, open(b, "", nil), sqlite.OutboxConfig{})
+	i := 0
+	for b.Loop() {
+		if _, err := ob.Add(ctx, benchItem(i)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	reportEventsPerSecond(b)
+}
+
+// BenchmarkOutboxAddParallel is many callers at once (HTTP starts and
+// stops beside the event loop): group commit shares transactions.
+func BenchmarkOutboxAddParallel(b *testing.B) {
+	ctx := context.Background()
+	ob := newOutbox(b, open(b, "", nil), sqlite.OutboxConfig{})
+	b.SetParallelism(8) // 16 goroutines on 2 cores
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := ob.Add(ctx, benchItem(i)); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+	reportEventsPerSecond(b)
+}
+
+// One flush of a full batch: Claim 50 items, then Ack them.
+func BenchmarkOutboxClaimAck50(b *testing.B) {
+	ctx := context.Background()
+	ob := newOutbox(b, open(b, "", nil), sqlite.OutboxConfig{})
+	for b.Loop() {
+		b.StopTimer()
+		for i := range 50 {
+			if _, err := ob.Add(ctx, benchItem(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		got, err := ob.Claim(ctx, service.LaneHigh, 50)
+		if err != nil || len(got) != 50 {
+			b.Fatalf("Claim: %d items, %v", len(got), err)
+		}
+		ids := make([]string, len(got))
+		for i, it := range got {
+			ids[i] = it.ID
+		}
+		if err := ob.Ack(ctx, service.LaneHigh, ids...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEventQRToCacheAndOutbox is everything the session manager
+// writes to the embedded store for one QR event: the L2 cache entry, then
+// the outbox item, one event after the other.
+func BenchmarkEventQRToCacheAndOutbox(b *testing.B) {
+	ctx := context.Background()
+	db := open(b, "", nil)
+	ob := newOutbox(b, db, sqlite.OutboxConfig{})
+	cache := sqlite.NewCache(db)
+	i := 0
+	for b.Loop() {
+		it := benchItem(i)
+		qr := service.QR{SessionID: it.SessionID, Code: "2@code", Image: it.QR, IssuedAt: it.At, ExpiresAt: it.At.Add(time.Minute)}
+		if err := cache.SetQR(ctx, qr, 2*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ob.Add(ctx, it); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	reportEventsPerSecond(b)
+}

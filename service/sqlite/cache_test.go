@@ -1,0 +1,144 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"wagateway/service"
+	"wagateway/service/cachetest"
+	"wagateway/service/outboxtest"
+	"wagateway/service/sqlite"
+)
+
+func TestCacheContract(t *testing.T) {
+	cachetest.Run(t, func(t *testing.T) service.Cache { return sqlite.NewCache(open(t, "", newClock())) })
+}
+
+func TestCacheTTLAndReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clock := newClock()
+	db := open(t, dir, clock)
+	c := sqlite.NewCache(db)
+	qr := service.QR{SessionID: "s1", Code: "2@abc", Image: "data:image/png;base64,xx", IssuedAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	if err := c.SetQR(ctx, qr, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := c.GetQR(ctx, "s1"); err != nil || !ok || got.Code != qr.Code || !got.IssuedAt.Equal(t0) {
+		t.Fatalf("GetQR = %+v, %v, %v", got, ok, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	c = sqlite.NewCache(open(t, dir, clock))
+	if _, ok, _ := c.GetQR(ctx, "s1"); !ok {
+		t.Fatal("QR lost by the reopen")
+	}
+	clock.Advance(20 * time.Second)
+	if _, ok, err := c.GetQR(ctx, "s1"); ok || err != nil {
+		t.Fatalf("QR after its TTL: %v, %v", ok, err)
+	}
+	if got, ok, _ := c.GetStatus(ctx, "s1"); !ok || got.Status != service.StatusActive {
+		t.Fatalf("status without TTL: %+v, %v", got, ok)
+	}
+	// An expired newer status does not block an older one.
+	if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s2", Status: service.StatusActive, UpdatedAt: t0.Add(time.Hour)}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s2", Status: service.StatusPending, UpdatedAt: t0}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, _ := c.GetStatus(ctx, "s2"); !ok || got.Status != service.StatusPending {
+		t.Fatalf("status over an expired one: %+v, %v", got, ok)
+	}
+	if err := c.InvalidateAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.GetStatus(ctx, "s1"); ok {
+		t.Fatal("status after InvalidateAll")
+	}
+	m := c.Metrics()
+	if m.Hits != 3 || m.Misses != 2 || m.Sets != 2 || m.Invalidations != 1 || m.Errors != 0 {
+		t.Fatalf("metrics: %+v", m)
+	}
+}
+
+func cacheRows(t *testing.T, db *sqlite.DB) int {
+	t.Helper()
+	var n int
+	if err := rawQuery(t, db, "SELECT count(*) FROM cache", &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Cache writes wait for the next commit: an event's outbox Add carries its
+// cache row, so when Add returned both are in the file.
+func TestCacheRowCommittedWithTheNextAdd(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c, ob := sqlite.NewCache(db), newOutbox(t, db, sqlite.OutboxConfig{})
+	if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, _ := c.GetStatus(ctx, "s1"); !ok || got.Status != service.StatusActive {
+		t.Fatalf("a queued write is not read back: %+v, %v", got, ok)
+	}
+	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if n := cacheRows(t, db); n != 1 {
+		t.Fatalf("cache rows in the file after the Add: %d, want 1", n)
+	}
+}
+
+// A cache write no Add follows still reaches the file, by itself.
+func TestCacheRowCommittedWithoutAnAdd(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c := sqlite.NewCache(db)
+	if err := c.SetQR(ctx, service.QR{SessionID: "s1", Image: "data:image/png;base64,x"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second) // a hang guard: the flush comes after 20 ms
+	for cacheRows(t, db) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone cache write never reached the file")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Newest wins between a stored row and a queued older write too.
+func TestCacheStoredNewerStatusBeatsAQueuedOlderOne(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c, ob := sqlite.NewCache(db), newOutbox(t, db, sqlite.OutboxConfig{})
+	set := func(st service.Status, at time.Time) {
+		t.Helper()
+		if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: st, UpdatedAt: at}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(service.StatusInactive, t0.Add(time.Second))
+	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, t0)); err != nil { // commits the row
+		t.Fatal(err)
+	}
+	set(service.StatusPending, t0) // older, queued
+	if got, ok, _ := c.GetStatus(ctx, "s1"); !ok || got.Status != service.StatusInactive {
+		t.Fatalf("GetStatus = %+v, %v; want the stored newer inactive", got, ok)
+	}
+	if err := db.Close(); err != nil { // commits the queued one: the statement drops it
+		t.Fatal(err)
+	}
+	db2 := open(t, db.Dir(), newClock())
+	if got, ok, _ := sqlite.NewCache(db2).GetStatus(ctx, "s1"); !ok || got.Status != service.StatusInactive {
+		t.Fatalf("after reopen GetStatus = %+v, %v; want inactive", got, ok)
+	}
+}

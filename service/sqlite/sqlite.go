@@ -1,0 +1,219 @@
+// Package sqlite is the embedded durable storage of the gateway when there is
+// no Redis: the outbox, the L2 cache and the leases in one SQLite file
+// (modernc.org/sqlite, pure Go, WAL) in DATA_DIR. One process owns a data
+// directory at a time (a lock file), so it is for a single gateway
+// instance; several instances share state through Redis instead. It must
+// never reach the network.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go (CGO_ENABLED=0)
+
+	"wagateway/service"
+)
+
+// FileName is the database file inside the data directory; LockName the
+// lock file that keeps a second process out.
+const (
+	FileName = "wagateway.db"
+	LockName = "wagateway.lock"
+)
+
+// pragmas apply to every connection. WAL lets readers run beside the one
+// writer; synchronous(NORMAL) in WAL mode makes a commit reach the OS before
+// it returns (a killed process loses nothing) and fsyncs at checkpoints, so
+// only a power cut or OS crash can lose the last commits.
+// wal_autocheckpoint(4000): a 16 MB WAL before a checkpoint copies it back;
+// the outbox and cache rewrite the same few pages all the time, and each
+// checkpoint writes a page once however often it changed.
+// locking_mode(EXCLUSIVE): the one connection keeps the file locked, so a
+// transaction takes no file locks and WAL needs no shared-memory index
+// (fewer system calls per commit); no other process can open the file
+// while the gateway runs, which the lock file promises anyway.
+const pragmas = "_pragma=locking_mode(EXCLUSIVE)&_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(4000)&_txlock=immediate"
+
+// Config configures a DB; zero fields take the defaults.
+type Config struct {
+	// Dir is the data directory (DATA_DIR); created when missing.
+	Dir    string
+	Clock  service.Clock
+	Logger *slog.Logger
+}
+
+// DB is the open store: the database and the lock on its directory. Build
+// the Outbox, Cache and Leases on it, and Close it last.
+type DB struct {
+	db    *sql.DB
+	lock  *os.File
+	path  string
+	clock service.Clock
+	log   *slog.Logger
+	cache *writeBehind // cache rows waiting for the next commit
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open locks cfg.Dir for this process and opens (creating or upgrading) the
+// database in it. A directory another live process holds is an ECONFLICT
+// error naming that process.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Dir == "" {
+		return nil, service.Errorf(service.EINVALID, "sqlite store needs a data directory")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = service.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(cfg.Dir, FileName)
+	db, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and a single connection
+	// never meets SQLITE_BUSY from itself.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	d := &DB{db: db, lock: lock, path: path, clock: cfg.Clock, log: cfg.Logger.With("component", "sqlite")}
+	d.cache = newWriteBehind(d)
+	if err := d.migrate(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if err := d.cache.prepare(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Dir is the data directory.
+func (d *DB) Dir() string { return filepath.Dir(d.path) }
+
+// Path is the database file.
+func (d *DB) Path() string { return d.path }
+
+// Close commits the cache rows still queued, closes the database, then
+// gives up the directory lock. Calling it again returns the first result.
+func (d *DB) Close() error {
+	d.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.cache.close(ctx)
+		d.closeErr = d.db.Close()
+		if d.lock != nil {
+			d.closeErr = errors.Join(d.closeErr, d.lock.Close())
+		}
+	})
+	return d.closeErr
+}
+
+// Ping checks the database answers (for /health and /ready).
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// schema is version 1 of the database. Times are unix nanoseconds of the
+// injected clock; expires 0 means never.
+var schema = []string{
+	// AUTOINCREMENT: ids are never reused, so they increase like stream ids.
+	`CREATE TABLE IF NOT EXISTS outbox (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		lane       TEXT    NOT NULL,
+		item       BLOB    NOT NULL,
+		added_ns   INTEGER NOT NULL,
+		consumer   TEXT,
+		claimed_ns INTEGER NOT NULL DEFAULT 0,
+		attempts   INTEGER NOT NULL DEFAULT 0
+	)`,
+	`CREATE INDEX IF NOT EXISTS outbox_lane_consumer ON outbox (lane, consumer, id)`,
+	`CREATE TABLE IF NOT EXISTS deadletter (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		session_id TEXT    NOT NULL,
+		dead_ns    INTEGER NOT NULL,
+		dead       BLOB    NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS deadletter_session ON deadletter (session_id, id)`,
+	`CREATE TABLE IF NOT EXISTS cache (
+		key        TEXT PRIMARY KEY,
+		value      BLOB    NOT NULL,
+		at_ns      INTEGER NOT NULL DEFAULT 0,
+		expires_ns INTEGER NOT NULL DEFAULT 0
+	) WITHOUT ROWID`,
+	// One row per session ever taken: token is the last fencing token
+	// handed out (it never goes down, so the row outlives the lease), owner
+	// the holder until expires_ns ('' = nobody), running whether the session
+	// claims to run somewhere, last_owner who ran it last ('' after a handover).
+	`CREATE TABLE IF NOT EXISTS session_lease (
+		session_id TEXT PRIMARY KEY,
+		token      INTEGER NOT NULL,
+		owner      TEXT    NOT NULL DEFAULT '',
+		expires_ns INTEGER NOT NULL DEFAULT 0,
+		running    INTEGER NOT NULL DEFAULT 0,
+		last_owner TEXT    NOT NULL DEFAULT ''
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS known_session (
+		session_id TEXT PRIMARY KEY
+	) WITHOUT ROWID`,
+	`PRAGMA user_version = 1`,
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	var version int
+	if err := d.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("sqlite: read schema version of %s: %w", d.path, err)
+	}
+	if version > 1 {
+		return service.Errorf(service.EINVALID, "%s has schema version %d, this gateway knows 1: it was written by a newer gateway", d.path, version)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, stmt := range schema {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("sqlite: migrate %s: %w", d.path, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// inTx runs fn in one write transaction.
+func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
