@@ -61,8 +61,8 @@ func TestCacheRepeatedStart(t *testing.T) {
 	rdb := r.Client(t)
 	ctx := context.Background()
 	for key, max := range map[string]time.Duration{
-		"wagateway:qr:" + id:     120 * time.Second, // CACHE_TTL_QR
-		"wagateway:status:" + id: 300 * time.Second, // CACHE_TTL_STATUS
+		"wagateway:qr:{" + id + "}":     120 * time.Second, // CACHE_TTL_QR
+		"wagateway:status:{" + id + "}": 300 * time.Second, // CACHE_TTL_STATUS
 	} {
 		ttl, err := rdb.TTL(ctx, key).Result()
 		if err != nil {
@@ -72,8 +72,8 @@ func TestCacheRepeatedStart(t *testing.T) {
 			t.Errorf("TTL %s = %s, want in (0, %s]", key, ttl, max)
 		}
 	}
-	if v, err := rdb.Get(ctx, "wagateway:qr:"+id).Result(); err != nil || !strings.Contains(v, qr[len(qr)-40:]) {
-		t.Errorf("GET wagateway:qr:%s = %.80q… (%v), want the QR code shown", id, v, err)
+	if v, err := rdb.Get(ctx, "wagateway:qr:{"+id+"}").Result(); err != nil || !strings.Contains(v, qr[len(qr)-40:]) {
+		t.Errorf("GET wagateway:qr:{%s} = %.80q… (%v), want the QR code shown", id, v, err)
 	}
 
 	// Once the session is over here, lookups come from the caches, not Laravel.

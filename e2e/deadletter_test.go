@@ -39,7 +39,7 @@ func TestRejectedItemsDeadLettered(t *testing.T) {
 	}
 
 	// Redis keeps each refused item with the reason.
-	entries, err := r.Client(t).XRange(context.Background(), "wagateway:deadletter", "-", "+").Result()
+	entries, err := r.Client(t).XRange(context.Background(), "wagateway:{core}:deadletter", "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}

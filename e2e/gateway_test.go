@@ -25,10 +25,11 @@ type Gateway struct {
 	URL string   // http://127.0.0.1:<port>
 	Env []string // the environment it was started with; startGateway(t, g.Env...) restarts it alike
 
-	cmd  *exec.Cmd
-	logs *logtest.Buffer // the process's output; the process writes while tests read
-	done chan struct{}   // closed when the process has exited
-	err  error           // Wait's result, valid after done
+	cmd       *exec.Cmd
+	startedAt time.Time
+	logs      *logtest.Buffer // the process's output; the process writes while tests read
+	done      chan struct{}   // closed when the process has exited
+	err       error           // Wait's result, valid after done
 }
 
 // startGateway runs the gateway with test defaults (simulated phones, a
@@ -57,6 +58,7 @@ func startGateway(t *testing.T, env ...string) *Gateway {
 	if err := g.cmd.Start(); err != nil {
 		t.Fatalf("start gateway: %v", err)
 	}
+	g.startedAt = time.Now()
 	go func() { g.err = g.cmd.Wait(); close(g.done) }()
 	t.Cleanup(func() {
 		g.Kill()

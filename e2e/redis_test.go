@@ -128,7 +128,7 @@ func (r *Redis) OutboxLen(t *testing.T) int64 {
 	rdb := r.Client(t)
 	var n int64
 	for _, lane := range []string{"high", "normal"} {
-		l, err := rdb.XLen(context.Background(), "wagateway:outbox:"+lane).Result()
+		l, err := rdb.XLen(context.Background(), "wagateway:{core}:outbox:"+lane).Result()
 		if err != nil {
 			t.Fatalf("XLEN outbox %s: %v", lane, err)
 		}

@@ -23,6 +23,7 @@ main() {
   ensure_go
   ensure_docker
   ensure_redis_image
+  ensure_redis_server # the Cluster and Sentinel scale scenarios run redis-server (and redis-cli) on the host
   testcontainers_env
   ensure_gateway_image
   log e2e "go test -tags e2e ./e2e/... (REDIS_IMAGE=$REDIS_IMAGE)"

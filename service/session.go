@@ -28,6 +28,8 @@ type Session struct {
 	QR        *QR       `json:"-"`
 	JID       string    `json:"jid,omitempty"` // the linked phone, once paired
 	UpdatedAt time.Time `json:"updated_at"`
+	// Instance names the gateway instance running the session ("" when none does).
+	Instance string `json:"instance,omitempty"`
 }
 
 // Source names the level that answered a status question.

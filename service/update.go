@@ -28,6 +28,12 @@ type Update struct {
 	Reason    string    `json:"reason,omitempty"` // why the status changed (not sent to Laravel)
 	At        time.Time `json:"at"`               // event time: generated_at / updated_at
 	Attempts  int       `json:"attempts,omitempty"`
+	// Lease, when set, is the session's lease held by the instance that
+	// made the update: a durable outbox shared by instances refuses the
+	// update (ECONFLICT) once that lease is no longer current, so an
+	// instance that paused past its lease cannot report for a session
+	// another instance runs now. Never stored or sent.
+	Lease *Lease `json:"-"`
 }
 
 // Key identifies what an item updates; a newer item with the same key

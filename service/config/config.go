@@ -40,7 +40,11 @@ type Config struct {
 	LaravelTimeout       time.Duration // LARAVEL_TIMEOUT, per request
 	LaravelSigningSecret string        // LARAVEL_SIGNING_SECRET, empty = requests unsigned
 
-	RedisURL string // REDIS_URL, empty = the embedded store in DataDir (or memory, see Outbox)
+	// RedisURL is REDIS_URL (redis://, rediss://, unix://, redis-sentinel://,
+	// redis-cluster://), or built from REDIS_CLUSTER_ADDRS or
+	// REDIS_SENTINEL_ADDRS + REDIS_SENTINEL_MASTER; empty = the embedded
+	// store in DataDir (or memory, see Outbox).
+	RedisURL string
 	APIKey   string // API_KEY, empty = API open
 
 	// DataDir (DATA_DIR) holds the embedded durable store (outbox, L2 cache,
@@ -67,7 +71,12 @@ type Config struct {
 	QRThrottle time.Duration // QR_THROTTLE, 0 = no throttle
 	QRExpires  time.Duration // QR_EXPIRES
 
-	InstanceID      string        // INSTANCE_ID, owner name for leases
+	InstanceID string // INSTANCE_ID, owner name for leases
+	// AdvertiseURL is ADVERTISE_URL: how the other instances reach this one
+	// (forwarded requests); empty = http://<this host>:<GATEWAY_ADDR port>.
+	AdvertiseURL    string
+	MaxSessions     int           // MAX_SESSIONS, sessions one instance runs at most; 0 = unlimited
+	LeaseTTL        time.Duration // LEASE_TTL: how long a dead instance keeps its sessions; renewed every third
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, deadline for the final flush
 	MetricsPublic   bool          // METRICS_PUBLIC, /metrics without API_KEY
 	PprofAddr       string        // PPROF_ADDR, loopback host:port for net/http/pprof, empty = off
@@ -89,7 +98,6 @@ type Config struct {
 
 	// Settings without an environment variable: fixed by the design, kept
 	// here so each has one home.
-	LeaseTTL    time.Duration // how long a dead instance keeps its sessions; renewed every third
 	BackoffBase time.Duration // the first retry of a failed Laravel request waits up to this
 	BackoffMax  time.Duration // no retry waits longer, unless Laravel's Retry-After says so
 }
@@ -161,7 +169,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LaravelTimeout:       r.positiveDuration("LARAVEL_TIMEOUT", d.LaravelTimeout),
 		LaravelSigningSecret: r.str("LARAVEL_SIGNING_SECRET", d.LaravelSigningSecret),
 
-		RedisURL: r.redisURL("REDIS_URL"),
+		RedisURL: r.redisTopology(r.redisURL("REDIS_URL")),
 		APIKey:   r.str("API_KEY", d.APIKey),
 		DataDir:  dataDir,
 		Outbox:   r.enum("OUTBOX", d.Outbox, OutboxMemory),
@@ -185,6 +193,9 @@ func Load(getenv func(string) string) (Config, error) {
 		QRExpires:  r.positiveDuration("QR_EXPIRES", d.QRExpires),
 
 		InstanceID:      r.instanceID("INSTANCE_ID", d.InstanceID),
+		AdvertiseURL:    r.baseURL("ADVERTISE_URL"),
+		MaxSessions:     r.intRange("MAX_SESSIONS", d.MaxSessions, 0, 10_000_000),
+		LeaseTTL:        r.leaseTTL("LEASE_TTL", d.LeaseTTL),
 		ShutdownTimeout: r.positiveDuration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 		MetricsPublic:   r.boolean("METRICS_PUBLIC", d.MetricsPublic),
 		PprofAddr:       r.loopbackAddr("PPROF_ADDR"),
@@ -204,7 +215,6 @@ func Load(getenv func(string) string) (Config, error) {
 		HistoryMax:    r.intRange("HISTORY_MAX", d.HistoryMax, 1, 10_000),
 		HistoryMaxAge: r.positiveDuration("HISTORY_MAX_AGE", d.HistoryMaxAge),
 
-		LeaseTTL:    d.LeaseTTL,
 		BackoffBase: d.BackoffBase,
 		BackoffMax:  d.BackoffMax,
 	}

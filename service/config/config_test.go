@@ -123,6 +123,12 @@ func TestLoadValid(t *testing.T) {
 		{"LOG_LEVEL=debug", func(c config.Config) any { return c.LogLevel }, slog.LevelDebug},
 		{"LOG_LEVEL=WARN", func(c config.Config) any { return c.LogLevel }, slog.LevelWarn},
 		{"BATCH_SIZE= 20 ", func(c config.Config) any { return c.BatchSize }, 20},
+		{"REDIS_URL=redis-sentinel://s1:26379,s2:26379/0?master=gw", func(c config.Config) any { return c.RedisURL }, "redis-sentinel://s1:26379,s2:26379/0?master=gw"},
+		{"REDIS_URL=redis-cluster://n1:7000,n2:7001", func(c config.Config) any { return c.RedisURL }, "redis-cluster://n1:7000,n2:7001"},
+		{"REDIS_CLUSTER_ADDRS=n1:7000, n2:7001", func(c config.Config) any { return c.RedisURL }, "redis-cluster://n1:7000,n2:7001"},
+		{"LEASE_TTL=3s", func(c config.Config) any { return c.LeaseTTL }, 3 * time.Second},
+		{"MAX_SESSIONS=500", func(c config.Config) any { return c.MaxSessions }, 500},
+		{"ADVERTISE_URL=http://10.0.0.5:4000/", func(c config.Config) any { return c.AdvertiseURL }, "http://10.0.0.5:4000"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.env, func(t *testing.T) {
@@ -154,6 +160,14 @@ func TestLoadInvalid(t *testing.T) {
 		{[]string{"LARAVEL_TIMEOUT=0"}, "LARAVEL_TIMEOUT", "duration > 0"},
 		{[]string{"REDIS_URL=localhost:6379"}, "REDIS_URL", "redis://"},
 		{[]string{"REDIS_URL=http://localhost"}, "REDIS_URL", "redis://"},
+		{[]string{"REDIS_URL=redis-sentinel://s1:26379"}, "REDIS_URL", "master=NAME"},
+		{[]string{"REDIS_URL=redis-cluster://n1"}, "REDIS_URL", "redis-cluster://"},
+		{[]string{"REDIS_URL=redis://x:1", "REDIS_CLUSTER_ADDRS=n1:7000"}, "REDIS_URL", "only one of"},
+		{[]string{"REDIS_CLUSTER_ADDRS=n1"}, "REDIS_CLUSTER_ADDRS", "host:port"},
+		{[]string{"REDIS_SENTINEL_ADDRS=s1:26379"}, "REDIS_SENTINEL_MASTER", "master name"},
+		{[]string{"LEASE_TTL=500ms"}, "LEASE_TTL", "at least 1s"},
+		{[]string{"MAX_SESSIONS=-1"}, "MAX_SESSIONS", "integer from 0"},
+		{[]string{"ADVERTISE_URL=10.0.0.5:4000"}, "ADVERTISE_URL", "http://"},
 		{[]string{"WA_DRIVER=whatsapp"}, "WA_DRIVER", "whatsmeow, sim"},
 		{[]string{"WA_STORE=data/wa.db"}, "WA_STORE", "file:"},
 		{[]string{"WA_STORE=mysql://db/wa"}, "WA_STORE", "postgres://"},

@@ -123,12 +123,91 @@ func (r *reader) redisURL(name string) string {
 	}
 	u, err := url.Parse(v)
 	ok := err == nil && ((u.Scheme == "redis" || u.Scheme == "rediss") && u.Host != "" ||
+		(u.Scheme == "redis-sentinel" && u.Query().Get("master") != "" || u.Scheme == "redis-cluster") && hostList(u.Host) ||
 		u.Scheme == "unix" && u.Path != "")
 	if !ok {
-		r.fail(name, redact(v), "empty (the embedded store) or a URL like redis://host:6379/0, rediss://… or unix:///path")
+		r.fail(name, redact(v), "empty (the embedded store) or a URL like redis://host:6379/0, rediss://…, "+
+			"redis-sentinel://host:26379,host:26379/0?master=NAME, redis-cluster://host:7000,host:7001 or unix:///path")
 		return ""
 	}
 	return v
+}
+
+// hostList reports whether h is a comma-separated list of host:port.
+func hostList(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, a := range strings.Split(h, ",") {
+		host, port, err := net.SplitHostPort(strings.TrimSpace(a))
+		if err != nil || host == "" || port == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// redisTopology folds REDIS_CLUSTER_ADDRS and REDIS_SENTINEL_ADDRS (+
+// REDIS_SENTINEL_MASTER) into the one REDIS_URL the gateway opens; only one
+// way of naming Redis may be set.
+func (r *reader) redisTopology(redisURL string) string {
+	cluster := r.raw("REDIS_CLUSTER_ADDRS")
+	sentinels, master := r.raw("REDIS_SENTINEL_ADDRS"), r.raw("REDIS_SENTINEL_MASTER")
+	set := 0
+	for _, v := range []string{redisURL, cluster, sentinels} {
+		if v != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		r.fail("REDIS_URL", redact(redisURL), "only one of REDIS_URL, REDIS_CLUSTER_ADDRS and REDIS_SENTINEL_ADDRS")
+		return redisURL
+	}
+	switch {
+	case cluster != "":
+		if !hostList(cluster) {
+			r.fail("REDIS_CLUSTER_ADDRS", cluster, "a comma-separated list of host:port of Cluster nodes")
+			return ""
+		}
+		return "redis-cluster://" + strings.ReplaceAll(cluster, " ", "")
+	case sentinels != "":
+		if !hostList(sentinels) {
+			r.fail("REDIS_SENTINEL_ADDRS", sentinels, "a comma-separated list of host:port of Sentinels")
+			return ""
+		}
+		if master == "" {
+			r.fail("REDIS_SENTINEL_MASTER", master, "the master name the Sentinels monitor (with REDIS_SENTINEL_ADDRS)")
+			return ""
+		}
+		return "redis-sentinel://" + strings.ReplaceAll(sentinels, " ", "") + "/0?master=" + url.QueryEscape(master)
+	}
+	return redisURL
+}
+
+// leaseTTL accepts durations of at least a second: renewals run every
+// third of it, and a shorter lease would expire under ordinary GC pauses.
+func (r *reader) leaseTTL(name string, def time.Duration) time.Duration {
+	d := r.positiveDuration(name, def)
+	if d < time.Second {
+		r.fail(name, r.raw(name), "a duration of at least 1s like 3s or 30s")
+		return def
+	}
+	return d
+}
+
+// baseURL is an optional http(s) base URL without its trailing slash: ""
+// when unset.
+func (r *reader) baseURL(name string) string {
+	v := r.raw(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail(name, v, "an absolute http:// or https:// URL like http://10.0.0.5:4000")
+		return ""
+	}
+	return strings.TrimRight(v, "/")
 }
 
 func (r *reader) store(name, def string) string {

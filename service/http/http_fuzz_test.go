@@ -59,7 +59,7 @@ func fuzzAPI(f *testing.F) http.Handler {
 	done := make(chan struct{})
 	go func() { _ = m.Run(ctx); close(done) }()
 	f.Cleanup(func() {
-		_ = m.Close(context.Background())
+		_ = m.Close(context.Background(), false)
 		drv.Close()
 		cancel()
 		<-done

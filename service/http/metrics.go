@@ -17,6 +17,9 @@ type healthResponse struct {
 	// The last answer Laravel gave: its status code (0: no answer) and when.
 	LaravelStatusCode int    `json:"laravel_last_status_code"`
 	LaravelSeenAt     string `json:"laravel_last_seen_at,omitempty"`
+	// Instance and Instances appear when several instances share Redis.
+	Instance  string             `json:"instance,omitempty"`
+	Instances []service.Instance `json:"instances,omitempty"`
 }
 
 // GET /health: always 200 while the process serves; "degraded" says a
@@ -49,6 +52,16 @@ func (s *Server) health(ctx context.Context) healthResponse {
 		if !lh.At.IsZero() {
 			res.LaravelSeenAt = lh.At.UTC().Format(service.TimeFormat)
 		}
+	}
+	if s.cfg.Instances != nil {
+		res.Instance = s.cfg.Instance
+		liveCtx, cancel := context.WithTimeout(ctx, time.Second)
+		live, err := s.cfg.Instances(liveCtx)
+		cancel()
+		if err != nil {
+			s.log.Warn("health: live instances", "err", err)
+		}
+		res.Instances = live
 	}
 	if res.Redis == "down" || res.Laravel == service.LaravelDown {
 		res.Status = "degraded"

@@ -23,6 +23,8 @@ type Sessions interface {
 	Start(ctx context.Context, id string) (service.Session, error)
 	Session(ctx context.Context, id string) (service.Session, service.Source, error)
 	Sessions(ctx context.Context) ([]service.Session, error)
+	// Local lists only the sessions running in this process.
+	Local() []service.Session
 	Logout(ctx context.Context, id string) error
 	Delete(ctx context.Context, id string) error
 	ActiveSessions() int
@@ -66,6 +68,15 @@ type Config struct {
 	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
 	Metrics http.Handler
 
+	// Router, with several instances on one Redis, sends a request for a
+	// session another instance runs (or should start) there; nil: every
+	// session is served here. Instance names this instance in forwarded
+	// requests and in /health.
+	Router   Router
+	Instance string
+	// Instances lists the live instances for /health; nil: not shown.
+	Instances func(ctx context.Context) ([]service.Instance, error)
+
 	// APIKey, when set, is required on every route but /health and /ready
 	// (and /metrics, /metrics/* when MetricsPublic).
 	APIKey        string
@@ -107,7 +118,7 @@ func NewServer(cfg Config) *Server {
 		closing: make(chan struct{}),
 	}
 	s.routes()
-	s.handler = s.authenticate(s.mux)
+	s.handler = s.authenticate(s.forward(s.mux))
 	// Timeouts bound slow or idle clients; a response is small, so 30 s to
 	// write it is generous.
 	s.srv = &http.Server{

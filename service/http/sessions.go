@@ -28,10 +28,11 @@ type sessionResponse struct {
 	QRExpiresAt *time.Time `json:"qr_expires_at,omitempty"`
 	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
 	Source      string     `json:"source,omitempty"`
+	Instance    string     `json:"instance,omitempty"` // the gateway instance running it
 }
 
 func toResponse(s service.Session) sessionResponse {
-	out := sessionResponse{SessionID: s.ID, Status: string(s.Status), Reason: s.Reason, JID: s.JID}
+	out := sessionResponse{SessionID: s.ID, Status: string(s.Status), Reason: s.Reason, JID: s.JID, Instance: s.Instance}
 	if s.QR != nil && s.QR.Image != "" {
 		out.QR = &s.QR.Image
 		if !s.QR.ExpiresAt.IsZero() {
@@ -77,9 +78,18 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 
 // GET /sessions
 func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
-	list, err := s.cfg.Sessions.Sessions(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
+	var list []service.Session
+	switch scope := r.URL.Query().Get("scope"); scope {
+	case "local": // only what runs in this instance (operators, the e2e ownership check)
+		list = s.cfg.Sessions.Local()
+	case "", "cluster":
+		var err error
+		if list, err = s.cfg.Sessions.Sessions(r.Context()); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	default:
+		s.fail(w, r, service.Errorf(service.EINVALID, "scope must be local or cluster, got %.20q", scope))
 		return
 	}
 	out := make([]sessionResponse, 0, len(list))

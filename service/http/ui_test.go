@@ -370,6 +370,7 @@ func (noSessions) Session(context.Context, string) (service.Session, service.Sou
 	return service.Session{}, service.SourceNone, service.Errorf(service.ENOTFOUND, "none")
 }
 func (noSessions) Sessions(context.Context) ([]service.Session, error) { return nil, nil }
+func (noSessions) Local() []service.Session                            { return nil }
 func (noSessions) Logout(context.Context, string) error                { return nil }
 func (noSessions) Delete(context.Context, string) error                { return nil }
 func (noSessions) ActiveSessions() int                                 { return 0 }

@@ -8,8 +8,8 @@ import (
 )
 
 func TestLeasesContract(t *testing.T) {
-	leasetest.Run(t, func(t *testing.T) leasetest.Fixture {
+	leasetest.Run(t, func(t *testing.T) leasetest.Store {
 		clock := newFakeClock()
-		return leasetest.Fixture{Leases: inmem.NewLeases(clock), Elapse: clock.Advance}
+		return leasetest.Store{Leases: inmem.NewLeases(clock), Pass: clock.Advance}
 	})
 }

@@ -1,6 +1,8 @@
-// Package leasetest is the behaviour every service.Leases must show, as a
-// test suite each implementation (inmem, redis, sqlite) runs against itself.
-// It holds only tests of the interface's contract.
+// Package leasetest is the behaviour every session lease store must show,
+// as a test suite each implementation runs against itself (inmem in memory,
+// redis on one Redis, a Cluster and behind Sentinel). It holds only tests of
+// the contract: exclusive ownership, growing fencing tokens, refused stale
+// renewals, and orphans for the survivors to take over.
 package leasetest
 
 import (
@@ -12,159 +14,239 @@ import (
 	"wagateway/service"
 )
 
-// Fixture is one empty Leases and a way to let its time pass.
-type Fixture struct {
+// Store is one lease store under test and how to let time pass on it.
+type Store struct {
 	Leases service.Leases
-	// Elapse lets at least d pass on the leases' clock: a fake clock's
-	// Advance, or a sleep where the store keeps time itself (Redis).
-	Elapse func(d time.Duration)
+	// Pass lets at least d pass for the store's expiry (a sleep on Redis, a
+	// fake clock's Advance in memory).
+	Pass func(d time.Duration)
 }
 
-// Short is the TTL of the leases the suite lets expire, and Long of those
-// it must not; Elapse(Wait) outlasts Short by far and Long never.
+// Short is the TTL the suite lets lapse; Long one that never lapses in a test.
 const (
 	Short = 50 * time.Millisecond
-	Wait  = 150 * time.Millisecond
 	Long  = time.Minute
 )
 
-// Run runs the contract tests; newLeases must return an empty fixture for
-// each subtest.
-func Run(t *testing.T, newLeases func(t *testing.T) Fixture) {
+// Run runs the contract tests; newStore must return an empty store for each
+// subtest.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, f Fixture)
+		run  func(t *testing.T, s Store)
 	}{
-		{"ExclusiveUntilReleased", exclusiveUntilReleased},
-		{"OnlyTheOwnerReleases", onlyTheOwnerReleases},
-		{"ExpiredLeaseIsFree", expiredLeaseIsFree},
-		{"RenewalExtends", renewalExtends},
-		{"SessionsAreIndependent", sessionsAreIndependent},
-		{"KnownIsSortedAndForgets", knownIsSortedAndForgets},
-		{"RejectsInvalidArguments", rejectsInvalidArguments},
+		{"TakeIsExclusive", takeIsExclusive},
+		{"TokensGrowWithEveryHolder", tokensGrowWithEveryHolder},
+		{"RenewExtends", renewExtends},
+		{"RenewRefusesAStaleLease", renewRefusesAStaleLease},
+		{"EndAndHandoverNeedTheCurrentLease", endAndHandoverNeedTheCurrentLease},
+		{"OrphansAreRunningSessionsWithoutLease", orphansAreRunningSessionsWithoutLease},
+		{"KnownRegisterForget", knownRegisterForget},
+		{"RejectsBadArguments", rejectsBadArguments},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.run(t, newLeases(t)) })
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
 	}
 }
 
-func acquire(t *testing.T, l service.Leases, id, owner string, ttl time.Duration, want bool) {
+var bg = context.Background()
+
+func take(t *testing.T, l service.Leases, id, owner string, ttl time.Duration, want bool) service.Lease {
 	t.Helper()
-	got, err := l.Acquire(context.Background(), id, owner, ttl)
-	if err != nil || got != want {
-		t.Fatalf("Acquire(%s, %s, %v) = %v, %v; want %v", id, owner, ttl, got, err, want)
+	got, ok, err := l.Take(bg, id, owner, ttl)
+	if err != nil || ok != want {
+		t.Fatalf("Take(%s, %s) = %+v, %v, %v; want ok %v", id, owner, got, ok, err, want)
 	}
+	return got
 }
 
 func owner(t *testing.T, l service.Leases, id, want string) {
 	t.Helper()
-	if got, err := l.Owner(context.Background(), id); err != nil || got != want {
+	if got, err := l.Owner(bg, id); err != nil || got != want {
 		t.Fatalf("Owner(%s) = %q, %v; want %q", id, got, err, want)
 	}
 }
 
-func release(t *testing.T, l service.Leases, id, by string) {
-	t.Helper()
-	if err := l.Release(context.Background(), id, by); err != nil {
-		t.Fatalf("Release(%s, %s): %v", id, by, err)
+func takeIsExclusive(t *testing.T, s Store) {
+	l := s.Leases
+	owner(t, l, "s1", "")
+	a := take(t, l, "s1", "gw-a", Long, true)
+	if !a.Valid() || a.Owner != "gw-a" || a.SessionID != "s1" {
+		t.Fatalf("lease %+v", a)
+	}
+	other := take(t, l, "s1", "gw-b", Long, false)
+	if other.Owner != "gw-a" {
+		t.Fatalf("refused Take names holder %q, want gw-a", other.Owner)
+	}
+	again := take(t, l, "s1", "gw-a", Long, true)
+	if again.Token != a.Token {
+		t.Fatalf("the holder's second Take changed the token: %d → %d", a.Token, again.Token)
+	}
+	owner(t, l, "s1", "gw-a")
+	take(t, l, "s2", "gw-b", Long, true) // leases are per session
+	owners, err := l.Owners(bg, []string{"s1", "s2", "s3"})
+	if err != nil || len(owners) != 2 || owners["s1"] != "gw-a" || owners["s2"] != "gw-b" {
+		t.Fatalf("Owners = %v, %v", owners, err)
 	}
 }
 
-func exclusiveUntilReleased(t *testing.T, f Fixture) {
-	l := f.Leases
-	owner(t, l, "s1", "")
-	acquire(t, l, "s1", "gw1", Long, true)
-	acquire(t, l, "s1", "gw2", Long, false)
-	acquire(t, l, "s1", "gw1", Long, true) // renewal by the owner
-	owner(t, l, "s1", "gw1")
-	release(t, l, "s1", "gw1")
-	owner(t, l, "s1", "")
-	acquire(t, l, "s1", "gw2", Long, true)
-	owner(t, l, "s1", "gw2")
-}
-
-func onlyTheOwnerReleases(t *testing.T, f Fixture) {
-	l := f.Leases
-	acquire(t, l, "s1", "gw1", Long, true)
-	release(t, l, "s1", "gw2")
-	owner(t, l, "s1", "gw1")
-	release(t, l, "s2", "gw1") // nobody holds s2: harmless
-	owner(t, l, "s1", "gw1")
-}
-
-// A dead instance's sessions are taken over once its leases expire.
-func expiredLeaseIsFree(t *testing.T, f Fixture) {
-	l := f.Leases
-	acquire(t, l, "s1", "gw1", Short, true)
-	f.Elapse(Wait)
-	owner(t, l, "s1", "")
-	acquire(t, l, "s1", "gw2", Long, true)
-	owner(t, l, "s1", "gw2")
-}
-
-func renewalExtends(t *testing.T, f Fixture) {
-	l := f.Leases
-	acquire(t, l, "s1", "gw1", Short, true)
-	acquire(t, l, "s1", "gw1", Long, true)
-	f.Elapse(Wait)
-	owner(t, l, "s1", "gw1")
-	acquire(t, l, "s1", "gw2", Long, false)
-}
-
-func sessionsAreIndependent(t *testing.T, f Fixture) {
-	l := f.Leases
-	acquire(t, l, "s1", "gw1", Long, true)
-	acquire(t, l, "s2", "gw2", Long, true)
-	owner(t, l, "s1", "gw1")
-	owner(t, l, "s2", "gw2")
-	release(t, l, "s1", "gw1")
-	owner(t, l, "s2", "gw2")
-}
-
-func knownIsSortedAndForgets(t *testing.T, f Fixture) {
-	ctx := context.Background()
-	l := f.Leases
-	if got, err := l.Known(ctx); err != nil || len(got) != 0 {
-		t.Fatalf("Known of empty leases = %v, %v", got, err)
+func tokensGrowWithEveryHolder(t *testing.T, s Store) {
+	l := s.Leases
+	a := take(t, l, "s1", "gw-a", Long, true)
+	if err := l.End(bg, a); err != nil {
+		t.Fatal(err)
 	}
-	for _, id := range []string{"b", "a", "b", "c"} {
-		if err := l.Register(ctx, id); err != nil {
-			t.Fatalf("Register(%s): %v", id, err)
+	b := take(t, l, "s1", "gw-b", Short, true)
+	if b.Token <= a.Token {
+		t.Fatalf("token after End: %d, want > %d", b.Token, a.Token)
+	}
+	s.Pass(3 * Short)
+	c := take(t, l, "s1", "gw-a", Long, true)
+	if c.Token <= b.Token {
+		t.Fatalf("token after expiry: %d, want > %d", c.Token, b.Token)
+	}
+}
+
+func renewExtends(t *testing.T, s Store) {
+	l := s.Leases
+	a := take(t, l, "s1", "gw-a", Short, true)
+	for range 4 {
+		s.Pass(Short / 2)
+		if held, err := l.Renew(bg, Short, a); err != nil || !held[0] {
+			t.Fatalf("Renew = %v, %v", held, err)
 		}
 	}
-	if err := l.Forget(ctx, "c"); err != nil {
-		t.Fatalf("Forget: %v", err)
+	owner(t, l, "s1", "gw-a") // 2×Short after Take: alive only through renewals
+	take(t, l, "s1", "gw-b", Long, false)
+}
+
+func renewRefusesAStaleLease(t *testing.T, s Store) {
+	l := s.Leases
+	stale := take(t, l, "s1", "gw-a", Short, true)
+	s.Pass(3 * Short)
+	// Lapsed, but nobody took it since: the holder gets it back, same token.
+	if held, err := l.Renew(bg, Short, stale); err != nil || !held[0] {
+		t.Fatalf("Renew of a lapsed lease nobody took = %v, %v; want true", held, err)
 	}
-	if err := l.Forget(ctx, "never-registered"); err != nil {
+	owner(t, l, "s1", "gw-a")
+	s.Pass(3 * Short)
+	b := take(t, l, "s1", "gw-b", Long, true)
+	other := take(t, l, "s2", "gw-a", Long, true)
+	// One call renews many; each answer is its own.
+	held, err := l.Renew(bg, Long, stale, other)
+	if err != nil || held[0] || !held[1] {
+		t.Fatalf("Renew(stale, current) = %v, %v; want [false true]", held, err)
+	}
+	// Same owner name, older token (a paused process of a restarted instance).
+	if held, _ := l.Renew(bg, Long, service.Lease{SessionID: "s1", Owner: "gw-b", Token: b.Token - 1}); held[0] {
+		t.Fatal("Renew with an older token of the holder succeeded")
+	}
+	owner(t, l, "s1", "gw-b")
+	if held, err := l.Renew(bg, Long); err != nil || len(held) != 0 {
+		t.Fatalf("Renew of nothing = %v, %v", held, err)
+	}
+}
+
+func endAndHandoverNeedTheCurrentLease(t *testing.T, s Store) {
+	l := s.Leases
+	stale := take(t, l, "s1", "gw-a", Short, true)
+	s.Pass(3 * Short)
+	b := take(t, l, "s1", "gw-b", Long, true)
+	if err := l.End(bg, stale); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Handover(bg, stale); err != nil {
+		t.Fatal(err)
+	}
+	owner(t, l, "s1", "gw-b")
+	// Once gw-b held it, the old lease cannot come back even when free.
+	if err := l.End(bg, b); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := l.Renew(bg, Long, stale); held[0] {
+		t.Fatal("Renew brought back a lease older than one another instance held")
+	}
+	if err := l.Handover(bg, b); err != nil {
+		t.Fatal(err)
+	}
+	owner(t, l, "s1", "")
+}
+
+func orphansAreRunningSessionsWithoutLease(t *testing.T, s Store) {
+	l := s.Leases
+	ended := take(t, l, "ended", "gw-a", Long, true)
+	handed := take(t, l, "handed", "gw-a", Long, true)
+	take(t, l, "lapsed", "gw-a", Short, true)
+	take(t, l, "held", "gw-b", Long, true)
+	if err := l.End(bg, ended); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Handover(bg, handed); err != nil {
+		t.Fatal(err)
+	}
+	s.Pass(3 * Short)
+	// Each with its last owner: none after a handover (take it at once),
+	// gw-a for the lapsed one (wait while gw-a is alive: it renews).
+	got, err := l.Orphans(bg)
+	if err != nil || len(got) != 2 || got["handed"] != "" || got["lapsed"] != "gw-a" {
+		t.Fatalf("Orphans = %v, %v; want handed (no owner) and lapsed (gw-a)", got, err)
+	}
+	if _, ok := got["handed"]; !ok {
+		t.Fatalf("Orphans = %v: the handed-over session is missing", got)
+	}
+	take(t, l, "lapsed", "gw-b", Long, true) // a survivor takes it over
+	if err := l.Forget(bg, "handed"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Orphans(bg); err != nil || len(got) != 0 {
+		t.Fatalf("Orphans after takeover and Forget = %v, %v", got, err)
+	}
+}
+
+func knownRegisterForget(t *testing.T, s Store) {
+	l := s.Leases
+	if got, err := l.Known(bg); err != nil || len(got) != 0 {
+		t.Fatalf("Known of an empty store = %v, %v", got, err)
+	}
+	for _, id := range []string{"b", "a", "b", "c"} {
+		if err := l.Register(bg, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Forget(bg, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Forget(bg, "never-registered"); err != nil {
 		t.Fatalf("Forget of an unknown id: %v", err)
 	}
-	if got, err := l.Known(ctx); err != nil || !slices.Equal(got, []string{"a", "b"}) {
-		t.Fatalf("Known = %v, %v; want [a b]", got, err)
+	got, err := l.Known(bg)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("Known = %v, %v", got, err)
 	}
 	// Known is about registration, not leases.
-	acquire(t, l, "d", "gw1", Long, true)
-	if got, _ := l.Known(ctx); slices.Contains(got, "d") {
+	take(t, l, "d", "gw-a", Long, true)
+	if got, _ := l.Known(bg); slices.Contains(got, "d") {
 		t.Fatalf("Known lists a leased but unregistered session: %v", got)
 	}
 }
 
-func rejectsInvalidArguments(t *testing.T, f Fixture) {
-	ctx := context.Background()
-	l := f.Leases
-	invalid := func(what string, err error) {
-		t.Helper()
+func rejectsBadArguments(t *testing.T, s Store) {
+	l := s.Leases
+	for name, err := range map[string]error{
+		"Register(a*)":  l.Register(bg, "a*"),
+		"Take no ttl":   second(l.Take(bg, "a", "gw", 0)),
+		"Take no owner": second(l.Take(bg, "a", "", Long)),
+		"Take bad id":   second(l.Take(bg, "a b", "gw", Long)),
+		"Take ../x":     second(l.Take(bg, "../x", "gw", Long)),
+		"Owner bad id":  ownerErr(l.Owner(bg, "a b")),
+	} {
 		if service.ErrorCode(err) != service.EINVALID {
-			t.Errorf("%s: %v, want an EINVALID error", what, err)
+			t.Errorf("%s: %v, want EINVALID", name, err)
 		}
 	}
-	_, err := l.Acquire(ctx, "s1", "", Long)
-	invalid("Acquire without owner", err)
-	_, err = l.Acquire(ctx, "s1", "gw1", 0)
-	invalid("Acquire without ttl", err)
-	_, err = l.Acquire(ctx, "../x", "gw1", Long)
-	invalid("Acquire of a bad id", err)
-	invalid("Register of a bad id", l.Register(ctx, "a*"))
-	_, err = l.Owner(ctx, "a b")
-	invalid("Owner of a bad id", err)
-	owner(t, l, "s1", "")
 }
+
+func second(_ service.Lease, _ bool, err error) error { return err }
+
+func ownerErr(_ string, err error) error { return err }

@@ -4,6 +4,7 @@ package mock
 
 import (
 	context "context"
+	service "wagateway/service"
 
 	mock "github.com/stretchr/testify/mock"
 
@@ -23,61 +24,49 @@ func (_m *Leases) EXPECT() *Leases_Expecter {
 	return &Leases_Expecter{mock: &_m.Mock}
 }
 
-// Acquire provides a mock function with given fields: ctx, sessionID, owner, ttl
-func (_m *Leases) Acquire(ctx context.Context, sessionID string, owner string, ttl time.Duration) (bool, error) {
-	ret := _m.Called(ctx, sessionID, owner, ttl)
+// End provides a mock function with given fields: ctx, lease
+func (_m *Leases) End(ctx context.Context, lease service.Lease) error {
+	ret := _m.Called(ctx, lease)
 
 	if len(ret) == 0 {
-		panic("no return value specified for Acquire")
+		panic("no return value specified for End")
 	}
 
-	var r0 bool
-	var r1 error
-	if rf, ok := ret.Get(0).(func(context.Context, string, string, time.Duration) (bool, error)); ok {
-		return rf(ctx, sessionID, owner, ttl)
-	}
-	if rf, ok := ret.Get(0).(func(context.Context, string, string, time.Duration) bool); ok {
-		r0 = rf(ctx, sessionID, owner, ttl)
+	var r0 error
+	if rf, ok := ret.Get(0).(func(context.Context, service.Lease) error); ok {
+		r0 = rf(ctx, lease)
 	} else {
-		r0 = ret.Get(0).(bool)
+		r0 = ret.Error(0)
 	}
 
-	if rf, ok := ret.Get(1).(func(context.Context, string, string, time.Duration) error); ok {
-		r1 = rf(ctx, sessionID, owner, ttl)
-	} else {
-		r1 = ret.Error(1)
-	}
-
-	return r0, r1
+	return r0
 }
 
-// Leases_Acquire_Call is a *mock.Call that shadows Run/Return methods with type explicit version for method 'Acquire'
-type Leases_Acquire_Call struct {
+// Leases_End_Call is a *mock.Call that shadows Run/Return methods with type explicit version for method 'End'
+type Leases_End_Call struct {
 	*mock.Call
 }
 
-// Acquire is a helper method to define mock.On call
+// End is a helper method to define mock.On call
 //   - ctx context.Context
-//   - sessionID string
-//   - owner string
-//   - ttl time.Duration
-func (_e *Leases_Expecter) Acquire(ctx interface{}, sessionID interface{}, owner interface{}, ttl interface{}) *Leases_Acquire_Call {
-	return &Leases_Acquire_Call{Call: _e.mock.On("Acquire", ctx, sessionID, owner, ttl)}
+//   - lease service.Lease
+func (_e *Leases_Expecter) End(ctx interface{}, lease interface{}) *Leases_End_Call {
+	return &Leases_End_Call{Call: _e.mock.On("End", ctx, lease)}
 }
 
-func (_c *Leases_Acquire_Call) Run(run func(ctx context.Context, sessionID string, owner string, ttl time.Duration)) *Leases_Acquire_Call {
+func (_c *Leases_End_Call) Run(run func(ctx context.Context, lease service.Lease)) *Leases_End_Call {
 	_c.Call.Run(func(args mock.Arguments) {
-		run(args[0].(context.Context), args[1].(string), args[2].(string), args[3].(time.Duration))
+		run(args[0].(context.Context), args[1].(service.Lease))
 	})
 	return _c
 }
 
-func (_c *Leases_Acquire_Call) Return(_a0 bool, _a1 error) *Leases_Acquire_Call {
-	_c.Call.Return(_a0, _a1)
+func (_c *Leases_End_Call) Return(_a0 error) *Leases_End_Call {
+	_c.Call.Return(_a0)
 	return _c
 }
 
-func (_c *Leases_Acquire_Call) RunAndReturn(run func(context.Context, string, string, time.Duration) (bool, error)) *Leases_Acquire_Call {
+func (_c *Leases_End_Call) RunAndReturn(run func(context.Context, service.Lease) error) *Leases_End_Call {
 	_c.Call.Return(run)
 	return _c
 }
@@ -125,6 +114,53 @@ func (_c *Leases_Forget_Call) Return(_a0 error) *Leases_Forget_Call {
 }
 
 func (_c *Leases_Forget_Call) RunAndReturn(run func(context.Context, string) error) *Leases_Forget_Call {
+	_c.Call.Return(run)
+	return _c
+}
+
+// Handover provides a mock function with given fields: ctx, lease
+func (_m *Leases) Handover(ctx context.Context, lease service.Lease) error {
+	ret := _m.Called(ctx, lease)
+
+	if len(ret) == 0 {
+		panic("no return value specified for Handover")
+	}
+
+	var r0 error
+	if rf, ok := ret.Get(0).(func(context.Context, service.Lease) error); ok {
+		r0 = rf(ctx, lease)
+	} else {
+		r0 = ret.Error(0)
+	}
+
+	return r0
+}
+
+// Leases_Handover_Call is a *mock.Call that shadows Run/Return methods with type explicit version for method 'Handover'
+type Leases_Handover_Call struct {
+	*mock.Call
+}
+
+// Handover is a helper method to define mock.On call
+//   - ctx context.Context
+//   - lease service.Lease
+func (_e *Leases_Expecter) Handover(ctx interface{}, lease interface{}) *Leases_Handover_Call {
+	return &Leases_Handover_Call{Call: _e.mock.On("Handover", ctx, lease)}
+}
+
+func (_c *Leases_Handover_Call) Run(run func(ctx context.Context, lease service.Lease)) *Leases_Handover_Call {
+	_c.Call.Run(func(args mock.Arguments) {
+		run(args[0].(context.Context), args[1].(service.Lease))
+	})
+	return _c
+}
+
+func (_c *Leases_Handover_Call) Return(_a0 error) *Leases_Handover_Call {
+	_c.Call.Return(_a0)
+	return _c
+}
+
+func (_c *Leases_Handover_Call) RunAndReturn(run func(context.Context, service.Lease) error) *Leases_Handover_Call {
 	_c.Call.Return(run)
 	return _c
 }
@@ -187,6 +223,64 @@ func (_c *Leases_Known_Call) RunAndReturn(run func(context.Context) ([]string, e
 	return _c
 }
 
+// Orphans provides a mock function with given fields: ctx
+func (_m *Leases) Orphans(ctx context.Context) ([]string, error) {
+	ret := _m.Called(ctx)
+
+	if len(ret) == 0 {
+		panic("no return value specified for Orphans")
+	}
+
+	var r0 []string
+	var r1 error
+	if rf, ok := ret.Get(0).(func(context.Context) ([]string, error)); ok {
+		return rf(ctx)
+	}
+	if rf, ok := ret.Get(0).(func(context.Context) []string); ok {
+		r0 = rf(ctx)
+	} else {
+		if ret.Get(0) != nil {
+			r0 = ret.Get(0).([]string)
+		}
+	}
+
+	if rf, ok := ret.Get(1).(func(context.Context) error); ok {
+		r1 = rf(ctx)
+	} else {
+		r1 = ret.Error(1)
+	}
+
+	return r0, r1
+}
+
+// Leases_Orphans_Call is a *mock.Call that shadows Run/Return methods with type explicit version for method 'Orphans'
+type Leases_Orphans_Call struct {
+	*mock.Call
+}
+
+// Orphans is a helper method to define mock.On call
+//   - ctx context.Context
+func (_e *Leases_Expecter) Orphans(ctx interface{}) *Leases_Orphans_Call {
+	return &Leases_Orphans_Call{Call: _e.mock.On("Orphans", ctx)}
+}
+
+func (_c *Leases_Orphans_Call) Run(run func(ctx context.Context)) *Leases_Orphans_Call {
+	_c.Call.Run(func(args mock.Arguments) {
+		run(args[0].(context.Context))
+	})
+	return _c
+}
+
+func (_c *Leases_Orphans_Call) Return(_a0 []string, _a1 error) *Leases_Orphans_Call {
+	_c.Call.Return(_a0, _a1)
+	return _c
+}
+
+func (_c *Leases_Orphans_Call) RunAndReturn(run func(context.Context) ([]string, error)) *Leases_Orphans_Call {
+	_c.Call.Return(run)
+	return _c
+}
+
 // Owner provides a mock function with given fields: ctx, sessionID
 func (_m *Leases) Owner(ctx context.Context, sessionID string) (string, error) {
 	ret := _m.Called(ctx, sessionID)
@@ -244,6 +338,65 @@ func (_c *Leases_Owner_Call) RunAndReturn(run func(context.Context, string) (str
 	return _c
 }
 
+// Owners provides a mock function with given fields: ctx, ids
+func (_m *Leases) Owners(ctx context.Context, ids []string) (map[string]string, error) {
+	ret := _m.Called(ctx, ids)
+
+	if len(ret) == 0 {
+		panic("no return value specified for Owners")
+	}
+
+	var r0 map[string]string
+	var r1 error
+	if rf, ok := ret.Get(0).(func(context.Context, []string) (map[string]string, error)); ok {
+		return rf(ctx, ids)
+	}
+	if rf, ok := ret.Get(0).(func(context.Context, []string) map[string]string); ok {
+		r0 = rf(ctx, ids)
+	} else {
+		if ret.Get(0) != nil {
+			r0 = ret.Get(0).(map[string]string)
+		}
+	}
+
+	if rf, ok := ret.Get(1).(func(context.Context, []string) error); ok {
+		r1 = rf(ctx, ids)
+	} else {
+		r1 = ret.Error(1)
+	}
+
+	return r0, r1
+}
+
+// Leases_Owners_Call is a *mock.Call that shadows Run/Return methods with type explicit version for method 'Owners'
+type Leases_Owners_Call struct {
+	*mock.Call
+}
+
+// Owners is a helper method to define mock.On call
+//   - ctx context.Context
+//   - ids []string
+func (_e *Leases_Expecter) Owners(ctx interface{}, ids interface{}) *Leases_Owners_Call {
+	return &Leases_Owners_Call{Call: _e.mock.On("Owners", ctx, ids)}
+}
+
+func (_c *Leases_Owners_Call) Run(run func(ctx context.Context, ids []string)) *Leases_Owners_Call {
+	_c.Call.Run(func(args mock.Arguments) {
+		run(args[0].(context.Context), args[1].([]string))
+	})
+	return _c
+}
+
+func (_c *Leases_Owners_Call) Return(_a0 map[string]string, _a1 error) *Leases_Owners_Call {
+	_c.Call.Return(_a0, _a1)
+	return _c
+}
+
+func (_c *Leases_Owners_Call) RunAndReturn(run func(context.Context, []string) (map[string]string, error)) *Leases_Owners_Call {
+	_c.Call.Return(run)
+	return _c
+}
+
 // Register provides a mock function with given fields: ctx, sessionID
 func (_m *Leases) Register(ctx context.Context, sessionID string) error {
 	ret := _m.Called(ctx, sessionID)
@@ -291,50 +444,142 @@ func (_c *Leases_Register_Call) RunAndReturn(run func(context.Context, string) e
 	return _c
 }
 
-// Release provides a mock function with given fields: ctx, sessionID, owner
-func (_m *Leases) Release(ctx context.Context, sessionID string, owner string) error {
-	ret := _m.Called(ctx, sessionID, owner)
+// Renew provides a mock function with given fields: ctx, ttl, leases
+func (_m *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service.Lease) ([]bool, error) {
+	_va := make([]interface{}, len(leases))
+	for _i := range leases {
+		_va[_i] = leases[_i]
+	}
+	var _ca []interface{}
+	_ca = append(_ca, ctx, ttl)
+	_ca = append(_ca, _va...)
+	ret := _m.Called(_ca...)
 
 	if len(ret) == 0 {
-		panic("no return value specified for Release")
+		panic("no return value specified for Renew")
 	}
 
-	var r0 error
-	if rf, ok := ret.Get(0).(func(context.Context, string, string) error); ok {
-		r0 = rf(ctx, sessionID, owner)
+	var r0 []bool
+	var r1 error
+	if rf, ok := ret.Get(0).(func(context.Context, time.Duration, ...service.Lease) ([]bool, error)); ok {
+		return rf(ctx, ttl, leases...)
+	}
+	if rf, ok := ret.Get(0).(func(context.Context, time.Duration, ...service.Lease) []bool); ok {
+		r0 = rf(ctx, ttl, leases...)
 	} else {
-		r0 = ret.Error(0)
+		if ret.Get(0) != nil {
+			r0 = ret.Get(0).([]bool)
+		}
 	}
 
-	return r0
+	if rf, ok := ret.Get(1).(func(context.Context, time.Duration, ...service.Lease) error); ok {
+		r1 = rf(ctx, ttl, leases...)
+	} else {
+		r1 = ret.Error(1)
+	}
+
+	return r0, r1
 }
 
-// Leases_Release_Call is a *mock.Call that shadows Run/Return methods with type explicit version for method 'Release'
-type Leases_Release_Call struct {
+// Leases_Renew_Call is a *mock.Call that shadows Run/Return methods with type explicit version for method 'Renew'
+type Leases_Renew_Call struct {
 	*mock.Call
 }
 
-// Release is a helper method to define mock.On call
+// Renew is a helper method to define mock.On call
 //   - ctx context.Context
-//   - sessionID string
-//   - owner string
-func (_e *Leases_Expecter) Release(ctx interface{}, sessionID interface{}, owner interface{}) *Leases_Release_Call {
-	return &Leases_Release_Call{Call: _e.mock.On("Release", ctx, sessionID, owner)}
+//   - ttl time.Duration
+//   - leases ...service.Lease
+func (_e *Leases_Expecter) Renew(ctx interface{}, ttl interface{}, leases ...interface{}) *Leases_Renew_Call {
+	return &Leases_Renew_Call{Call: _e.mock.On("Renew",
+		append([]interface{}{ctx, ttl}, leases...)...)}
 }
 
-func (_c *Leases_Release_Call) Run(run func(ctx context.Context, sessionID string, owner string)) *Leases_Release_Call {
+func (_c *Leases_Renew_Call) Run(run func(ctx context.Context, ttl time.Duration, leases ...service.Lease)) *Leases_Renew_Call {
 	_c.Call.Run(func(args mock.Arguments) {
-		run(args[0].(context.Context), args[1].(string), args[2].(string))
+		variadicArgs := make([]service.Lease, len(args)-2)
+		for i, a := range args[2:] {
+			if a != nil {
+				variadicArgs[i] = a.(service.Lease)
+			}
+		}
+		run(args[0].(context.Context), args[1].(time.Duration), variadicArgs...)
 	})
 	return _c
 }
 
-func (_c *Leases_Release_Call) Return(_a0 error) *Leases_Release_Call {
-	_c.Call.Return(_a0)
+func (_c *Leases_Renew_Call) Return(held []bool, err error) *Leases_Renew_Call {
+	_c.Call.Return(held, err)
 	return _c
 }
 
-func (_c *Leases_Release_Call) RunAndReturn(run func(context.Context, string, string) error) *Leases_Release_Call {
+func (_c *Leases_Renew_Call) RunAndReturn(run func(context.Context, time.Duration, ...service.Lease) ([]bool, error)) *Leases_Renew_Call {
+	_c.Call.Return(run)
+	return _c
+}
+
+// Take provides a mock function with given fields: ctx, sessionID, owner, ttl
+func (_m *Leases) Take(ctx context.Context, sessionID string, owner string, ttl time.Duration) (service.Lease, bool, error) {
+	ret := _m.Called(ctx, sessionID, owner, ttl)
+
+	if len(ret) == 0 {
+		panic("no return value specified for Take")
+	}
+
+	var r0 service.Lease
+	var r1 bool
+	var r2 error
+	if rf, ok := ret.Get(0).(func(context.Context, string, string, time.Duration) (service.Lease, bool, error)); ok {
+		return rf(ctx, sessionID, owner, ttl)
+	}
+	if rf, ok := ret.Get(0).(func(context.Context, string, string, time.Duration) service.Lease); ok {
+		r0 = rf(ctx, sessionID, owner, ttl)
+	} else {
+		r0 = ret.Get(0).(service.Lease)
+	}
+
+	if rf, ok := ret.Get(1).(func(context.Context, string, string, time.Duration) bool); ok {
+		r1 = rf(ctx, sessionID, owner, ttl)
+	} else {
+		r1 = ret.Get(1).(bool)
+	}
+
+	if rf, ok := ret.Get(2).(func(context.Context, string, string, time.Duration) error); ok {
+		r2 = rf(ctx, sessionID, owner, ttl)
+	} else {
+		r2 = ret.Error(2)
+	}
+
+	return r0, r1, r2
+}
+
+// Leases_Take_Call is a *mock.Call that shadows Run/Return methods with type explicit version for method 'Take'
+type Leases_Take_Call struct {
+	*mock.Call
+}
+
+// Take is a helper method to define mock.On call
+//   - ctx context.Context
+//   - sessionID string
+//   - owner string
+//   - ttl time.Duration
+func (_e *Leases_Expecter) Take(ctx interface{}, sessionID interface{}, owner interface{}, ttl interface{}) *Leases_Take_Call {
+	return &Leases_Take_Call{Call: _e.mock.On("Take", ctx, sessionID, owner, ttl)}
+}
+
+func (_c *Leases_Take_Call) Run(run func(ctx context.Context, sessionID string, owner string, ttl time.Duration)) *Leases_Take_Call {
+	_c.Call.Run(func(args mock.Arguments) {
+		run(args[0].(context.Context), args[1].(string), args[2].(string), args[3].(time.Duration))
+	})
+	return _c
+}
+
+func (_c *Leases_Take_Call) Return(lease service.Lease, ok bool, err error) *Leases_Take_Call {
+	_c.Call.Return(lease, ok, err)
+	return _c
+}
+
+func (_c *Leases_Take_Call) RunAndReturn(run func(context.Context, string, string, time.Duration) (service.Lease, bool, error)) *Leases_Take_Call {
 	_c.Call.Return(run)
 	return _c
 }

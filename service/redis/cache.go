@@ -13,10 +13,10 @@ import (
 	"wagateway/service"
 )
 
-// Cache is the L2 service.Cache: JSON values under {prefix}qr:{id} and
-// {prefix}status:{id}, expiring by Redis TTL.
+// Cache is the L2 service.Cache: JSON values under {prefix}qr:{<id>} and
+// {prefix}status:{<id>}, expiring by Redis TTL.
 type Cache struct {
-	rdb    *goredis.Client
+	rdb    goredis.UniversalClient
 	prefix string
 
 	hits, misses, sets, invalidations, errors atomic.Int64
@@ -31,7 +31,7 @@ func WithPrefix(prefix string) CacheOption {
 }
 
 // NewCache returns a Cache on rdb.
-func NewCache(rdb *goredis.Client, opts ...CacheOption) *Cache {
+func NewCache(rdb goredis.UniversalClient, opts ...CacheOption) *Cache {
 	c := &Cache{rdb: rdb, prefix: DefaultPrefix}
 	for _, o := range opts {
 		o(c)
@@ -49,12 +49,12 @@ type cachedQR struct {
 }
 
 func (c *Cache) SetQR(ctx context.Context, qr service.QR, ttl time.Duration) error {
-	return c.set(ctx, "qr:", qr.SessionID, cachedQR{QR: qr, Code: qr.Code}, ttl)
+	return c.set(ctx, "qr", qr.SessionID, cachedQR{QR: qr, Code: qr.Code}, ttl)
 }
 
 func (c *Cache) GetQR(ctx context.Context, sessionID string) (service.QR, bool, error) {
 	var v cachedQR
-	ok, err := c.get(ctx, "qr:", sessionID, &v)
+	ok, err := c.get(ctx, "qr", sessionID, &v)
 	if !ok || err != nil {
 		return service.QR{}, false, err
 	}
@@ -102,7 +102,7 @@ func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl tim
 		c.errors.Add(1)
 		return fmt.Errorf("redis cache: encode status:%s: %w", id, err)
 	}
-	if err := setNewerScript.Run(ctx, c.rdb, []string{c.prefix + "status:" + id}, b, at, max(ttl.Milliseconds(), 0)).Err(); err != nil {
+	if err := setNewerScript.Run(ctx, c.rdb, []string{sessionKey(c.prefix, "status", id)}, b, at, max(ttl.Milliseconds(), 0)).Err(); err != nil {
 		c.errors.Add(1)
 		return fmt.Errorf("redis cache: set status:%s: %w", id, err)
 	}
@@ -112,7 +112,7 @@ func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl tim
 
 func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.StatusRecord, bool, error) {
 	var v cachedStatus
-	ok, err := c.get(ctx, "status:", sessionID, &v)
+	ok, err := c.get(ctx, "status", sessionID, &v)
 	if !ok || err != nil {
 		return service.StatusRecord{}, false, err
 	}
@@ -124,7 +124,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 		c.errors.Add(1)
 		return err
 	}
-	if err := c.rdb.Del(ctx, c.prefix+"qr:"+sessionID, c.prefix+"status:"+sessionID).Err(); err != nil {
+	if err := c.rdb.Del(ctx, sessionKey(c.prefix, "qr", sessionID), sessionKey(c.prefix, "status", sessionID)).Err(); err != nil {
 		c.errors.Add(1)
 		return fmt.Errorf("redis cache: invalidate %s: %w", sessionID, err)
 	}
@@ -133,32 +133,45 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 }
 
 // InvalidateAll deletes the cache keys of this prefix with SCAN (KEYS would
-// block Redis); outbox and lease keys do not match the patterns.
+// block Redis), on every master of a Cluster; outbox and lease keys do not
+// match the patterns. Keys are unlinked one command each: on a Cluster a
+// batch of keys from many slots would be refused (CROSSSLOT), and go-redis
+// sends each command of a pipeline to its slot's master.
 func (c *Cache) InvalidateAll(ctx context.Context) error {
-	for _, kind := range []string{"qr:", "status:"} {
-		iter := c.rdb.Scan(ctx, 0, c.prefix+kind+"*", 500).Iterator()
-		var batch []string
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
+	err := forEachMaster(ctx, c.rdb, func(ctx context.Context, node goredis.UniversalClient) error {
+		for _, kind := range []string{"qr:", "status:"} {
+			iter := node.Scan(ctx, 0, c.prefix+kind+"*", 500).Iterator()
+			var batch []string
+			flush := func() error {
+				if len(batch) == 0 {
+					return nil
+				}
+				_, err := c.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+					for _, k := range batch {
+						p.Unlink(ctx, k)
+					}
+					return nil
+				})
+				batch = batch[:0]
+				return err
 			}
-			err := c.rdb.Unlink(ctx, batch...).Err()
-			batch = batch[:0]
-			return err
-		}
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 500 {
-				if err := flush(); err != nil {
-					c.errors.Add(1)
-					return fmt.Errorf("redis cache: invalidate all: %w", err)
+			for iter.Next(ctx) {
+				batch = append(batch, iter.Val())
+				if len(batch) == 500 {
+					if err := flush(); err != nil {
+						return err
+					}
 				}
 			}
+			if err := errors.Join(iter.Err(), flush()); err != nil {
+				return err
+			}
 		}
-		if err := errors.Join(iter.Err(), flush()); err != nil {
-			c.errors.Add(1)
-			return fmt.Errorf("redis cache: invalidate all: %w", err)
-		}
+		return nil
+	})
+	if err != nil {
+		c.errors.Add(1)
+		return fmt.Errorf("redis cache: invalidate all: %w", err)
 	}
 	c.invalidations.Add(1)
 	return nil
@@ -179,14 +192,14 @@ func (c *Cache) set(ctx context.Context, kind, id string, value any, ttl time.Du
 	b, err := json.Marshal(value)
 	if err != nil {
 		c.errors.Add(1)
-		return fmt.Errorf("redis cache: encode %s%s: %w", kind, id, err)
+		return fmt.Errorf("redis cache: encode %s:%s: %w", kind, id, err)
 	}
 	if ttl < 0 {
 		ttl = 0
 	}
-	if err := c.rdb.Set(ctx, c.prefix+kind+id, b, ttl).Err(); err != nil {
+	if err := c.rdb.Set(ctx, sessionKey(c.prefix, kind, id), b, ttl).Err(); err != nil {
 		c.errors.Add(1)
-		return fmt.Errorf("redis cache: set %s%s: %w", kind, id, err)
+		return fmt.Errorf("redis cache: set %s:%s: %w", kind, id, err)
 	}
 	c.sets.Add(1)
 	return nil
@@ -197,14 +210,14 @@ func (c *Cache) get(ctx context.Context, kind, id string, v any) (bool, error) {
 		c.errors.Add(1)
 		return false, err
 	}
-	b, err := c.rdb.Get(ctx, c.prefix+kind+id).Bytes()
+	b, err := c.rdb.Get(ctx, sessionKey(c.prefix, kind, id)).Bytes()
 	switch {
 	case errors.Is(err, goredis.Nil):
 		c.misses.Add(1)
 		return false, nil
 	case err != nil:
 		c.errors.Add(1)
-		return false, fmt.Errorf("redis cache: get %s%s: %w", kind, id, err)
+		return false, fmt.Errorf("redis cache: get %s:%s: %w", kind, id, err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		// A value we cannot read is as good as absent; the caller refills it.

@@ -40,7 +40,7 @@ func TestCacheSetGet(t *testing.T) {
 		t.Fatalf("GetStatus of an unknown session: %v, %v", ok, err)
 	}
 	// Redis owns expiry: check the TTLs it holds rather than wait them out.
-	for key, want := range map[string]time.Duration{"wagateway:qr:s1": 2 * time.Minute, "wagateway:status:s1": 5 * time.Minute} {
+	for key, want := range map[string]time.Duration{"wagateway:qr:{s1}": 2 * time.Minute, "wagateway:status:{s1}": 5 * time.Minute} {
 		ttl := rdb.TTL(ctx, key).Val()
 		if ttl <= want-5*time.Second || ttl > want {
 			t.Errorf("TTL of %s = %v, want about %v", key, ttl, want)
@@ -77,8 +77,8 @@ func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	leases := redis.NewLeases(rdb, "")
-	if ok, err := leases.Acquire(ctx, "a", "gw1", time.Minute); !ok || err != nil {
-		t.Fatalf("Acquire: %v %v", ok, err)
+	if _, ok, err := leases.Take(ctx, "a", "gw1", time.Minute); !ok || err != nil {
+		t.Fatalf("Take: %v %v", ok, err)
 	}
 	_ = leases.Register(ctx, "a")
 	other := redis.NewCache(rdb, redis.WithPrefix("other:"))
@@ -91,14 +91,15 @@ func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
 	if err := c.Invalidate(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(t, rdb, "wagateway:qr:*"); !slices.Equal(got, []string{"wagateway:qr:b", "wagateway:qr:c"}) {
+	if got := keys(t, rdb, "wagateway:qr:*"); !slices.Equal(got, []string{"wagateway:qr:{b}", "wagateway:qr:{c}"}) {
 		t.Fatalf("QR keys after Invalidate(a): %v", got)
 	}
 	if err := c.InvalidateAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"other:status:a", "wagateway:lease:a", "wagateway:outbox:high",
-		"wagateway:outbox:newest", "wagateway:outbox:normal", "wagateway:sessions"}
+	want := []string{"other:status:{a}", "wagateway:{core}:fence:a", "wagateway:{core}:lease:a",
+		"wagateway:{core}:outbox:high", "wagateway:{core}:outbox:newest", "wagateway:{core}:outbox:normal",
+		"wagateway:{core}:running", "wagateway:{core}:sessions"}
 	if got := keys(t, rdb, "*"); !slices.Equal(got, want) {
 		t.Fatalf("keys after InvalidateAll: %v, want %v", got, want)
 	}

@@ -15,7 +15,7 @@ import (
 // ({prefix}history:{id}), newest first, trimmed to max entries and expiring
 // maxAge after its last change; older entries are filtered out on read.
 type History struct {
-	rdb    *goredis.Client
+	rdb    goredis.UniversalClient
 	prefix string
 	clock  service.Clock
 	max    int
@@ -23,7 +23,7 @@ type History struct {
 }
 
 // NewHistory keeps at most max changes per session, none older than maxAge.
-func NewHistory(rdb *goredis.Client, prefix string, clock service.Clock, max int, maxAge time.Duration) *History {
+func NewHistory(rdb goredis.UniversalClient, prefix string, clock service.Clock, max int, maxAge time.Duration) *History {
 	if clock == nil {
 		clock = service.SystemClock{}
 	}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -12,74 +15,242 @@ import (
 	"wagateway/service"
 )
 
-// Leases is service.Leases on Redis: {prefix}lease:{id} holds the owner and
-// expires by PX; {prefix}sessions is the SET of known session ids.
+// Leases is service.Leases on Redis. Per session:
+//
+//   - {prefix}{core}:lease:<id> = "<token> <owner>", expiring by PX: who runs it;
+//   - {prefix}{core}:fence:<id>, a counter that never expires: the last
+//     token handed out, so a new holder always gets a larger one;
+//   - membership of {prefix}{core}:running while the session should run
+//     somewhere: a running session without a lease is an orphan that a
+//     surviving instance takes over;
+//   - membership of {prefix}{core}:sessions, the Known set.
+//
+// All of them share the {core} hash tag with the outbox, so one script can
+// check a lease and write (a fenced write), on a Cluster too.
 type Leases struct {
-	rdb    *goredis.Client
-	prefix string
+	rdb      goredis.UniversalClient
+	prefix   string
+	replicas *replicaAcks
 }
 
+// WaitReplicas makes Take wait for n replicas to have the new lease
+// (ReplicaAcks of the REDIS_URL).
+func (l *Leases) WaitReplicas(n int) *Leases { l.replicas = &replicaAcks{n: n}; return l }
+
 // NewLeases returns Leases on rdb; an empty prefix means DefaultPrefix.
-func NewLeases(rdb *goredis.Client, prefix string) *Leases {
+func NewLeases(rdb goredis.UniversalClient, prefix string) *Leases {
 	return &Leases{rdb: rdb, prefix: keyPrefix(prefix)}
 }
 
 var _ service.Leases = (*Leases)(nil)
 
-// acquireScript takes a free lease (SET NX PX) or renews one the owner
-// already holds, in one round trip; another live owner's lease is left alone.
-var acquireScript = goredis.NewScript(`
+// takeScript takes a free lease with a new token, or keeps (and extends) the
+// one the same owner holds. KEYS lease, fence, running; ARGV owner, ttl ms.
+// Returns {token, 1} when owner holds it, {token, 0, holder} otherwise.
+var takeScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local sp = string.find(cur, ' ', 1, true)
+  local tok, own = tonumber(string.sub(cur, 1, sp - 1)), string.sub(cur, sp + 1)
+  if own ~= ARGV[1] then return {tok, 0, own} end
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
+  return {tok, 1}
+end
+local tok = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], tok .. ' ' .. ARGV[1], 'PX', ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
+return {tok, 1}
+`)
+
+// renewScript extends the lease if it is still exactly this one, or takes
+// it back with the same token when it is free and nobody got a newer token
+// since (it lapsed, or a Redis failover lost the write): no one else can
+// have held it in between. It also keeps the session in the running set.
+// KEYS lease, fence, running; ARGV value, ttl ms, token, session id, owner.
+var renewScript = goredis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+elseif cur == false and (tonumber(redis.call('GET', KEYS[2])) or 0) <= tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[3])
+else
+  return 0
 end
-if cur then return 0 end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+return 1
 `)
 
-// releaseScript deletes the lease only if owner still holds it.
-var releaseScript = goredis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+// giveUpScript deletes the lease if it is still this one; with ARGV[3] = "1"
+// the session also leaves the running hash (it ended: nobody resumes it),
+// else its last owner there is cleared (handed over: take it at once).
+// KEYS lease, running; ARGV value, session id, end.
+var giveUpScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if ARGV[3] == '1' then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+else
+  redis.call('HSET', KEYS[2], ARGV[2], '')
 end
-return 0
+return 1
 `)
 
-func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
+// Take acquires the lease of sessionID for owner, with a fresh fencing
+// token, or keeps the one owner already holds (same token, extended). When
+// another live owner holds it, ok is false and the Lease names that holder.
+func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Duration) (service.Lease, bool, error) {
 	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
-		return false, err
+		return service.Lease{}, false, err
 	}
-	n, err := acquireScript.Run(ctx, l.rdb, []string{l.key(sessionID)}, owner, ttl.Milliseconds()).Int()
+	res, err := acked(ctx, l.rdb, l.replicas, func(p goredis.Pipeliner) *goredis.Cmd {
+		return takeScript.Eval(ctx, p, []string{l.key(sessionID), l.fenceKey(sessionID), l.runningKey()},
+			owner, ttl.Milliseconds(), sessionID)
+	}).Slice()
 	if err != nil {
-		return false, fmt.Errorf("redis leases: acquire %s: %w", sessionID, err)
+		return service.Lease{}, false, fmt.Errorf("redis leases: take %s: %w", sessionID, err)
 	}
-	return n == 1, nil
+	tok, _ := res[0].(int64)
+	held, _ := res[1].(int64)
+	if held == 1 {
+		return service.Lease{SessionID: sessionID, Owner: owner, Token: tok, TTL: ttl}, true, nil
+	}
+	holder, _ := res[2].(string)
+	return service.Lease{SessionID: sessionID, Owner: holder, Token: tok}, false, nil
 }
 
-func (l *Leases) Release(ctx context.Context, sessionID, owner string) error {
-	if err := service.ValidateSessionID(sessionID); err != nil {
+// Renew extends each lease still held exactly as given, in one pipeline
+// (every lease key has the {core} tag: one Cluster node answers it all).
+func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service.Lease) ([]bool, error) {
+	for _, lease := range leases {
+		if err := service.ValidateLease(lease.SessionID, lease.Owner, ttl); err != nil {
+			return nil, err
+		}
+	}
+	held := make([]bool, len(leases))
+	if len(leases) == 0 {
+		return held, nil
+	}
+	cmds := make([]*goredis.Cmd, len(leases))
+	_, err := l.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, lease := range leases {
+			// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+			cmds[i] = renewScript.Eval(ctx, p, []string{l.key(lease.SessionID), l.fenceKey(lease.SessionID), l.runningKey()},
+				leaseValue(lease), ttl.Milliseconds(), lease.Token, lease.SessionID, lease.Owner)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis leases: renew %d leases: %w", len(leases), err)
+	}
+	for i, c := range cmds {
+		n, _ := c.Int()
+		held[i] = n == 1
+	}
+	return held, nil
+}
+
+// End gives lease up for good: the session ended here (logged out, expired,
+// closed, or stopped by the last instance), so no survivor resumes it.
+func (l *Leases) End(ctx context.Context, lease service.Lease) error {
+	return l.giveUp(ctx, lease, true)
+}
+
+// Handover gives lease up so that another instance takes the session over at
+// once; the session stays in the running set.
+func (l *Leases) Handover(ctx context.Context, lease service.Lease) error {
+	return l.giveUp(ctx, lease, false)
+}
+
+func (l *Leases) giveUp(ctx context.Context, lease service.Lease, end bool) error {
+	if err := service.ValidateSessionID(lease.SessionID); err != nil {
 		return err
 	}
-	if err := releaseScript.Run(ctx, l.rdb, []string{l.key(sessionID)}, owner).Err(); err != nil {
-		return fmt.Errorf("redis leases: release %s: %w", sessionID, err)
+	flag := "0"
+	if end {
+		flag = "1"
+	}
+	err := giveUpScript.Run(ctx, l.rdb, []string{l.key(lease.SessionID), l.runningKey()},
+		leaseValue(lease), lease.SessionID, flag).Err()
+	if err != nil {
+		return fmt.Errorf("redis leases: give up %s: %w", lease.SessionID, err)
 	}
 	return nil
+}
+
+// Orphans maps the sessions that should run somewhere and have no lease to
+// their last owner ("" when handed over): their instance died, was cut
+// off, handed them over, or a Redis failover lost the lease.
+func (l *Leases) Orphans(ctx context.Context) (map[string]string, error) {
+	last, err := l.rdb.HGetAll(ctx, l.runningKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis leases: running sessions: %w", err)
+	}
+	ids := slices.Sorted(maps.Keys(last))
+	out := map[string]string{}
+	// One MGET per chunk: every lease key has the {core} tag, so a chunk
+	// sits in one Cluster slot.
+	for chunk := range slices.Chunk(ids, 500) {
+		keys := make([]string, len(chunk))
+		for i, id := range chunk {
+			keys[i] = l.key(id)
+		}
+		vals, err := l.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis leases: read leases: %w", err)
+		}
+		for i, v := range vals {
+			if v == nil {
+				out[chunk[i]] = last[chunk[i]]
+			}
+		}
+	}
+	return out, nil
+}
+
+// Owners maps each of ids that has a lease to its holder.
+func (l *Leases) Owners(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		keys := make([]string, len(chunk))
+		for i, id := range chunk {
+			keys[i] = l.key(id)
+		}
+		vals, err := l.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis leases: read leases: %w", err)
+		}
+		for i, v := range vals {
+			if s, ok := v.(string); ok {
+				if lease, ok := parseLease(chunk[i], s); ok {
+					out[chunk[i]] = lease.Owner
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 func (l *Leases) Owner(ctx context.Context, sessionID string) (string, error) {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return "", err
 	}
-	owner, err := l.rdb.Get(ctx, l.key(sessionID)).Result()
+	cur, err := l.current(ctx, sessionID)
+	return cur.Owner, err
+}
+
+// current is the lease held on sessionID now, zero when none.
+func (l *Leases) current(ctx context.Context, sessionID string) (service.Lease, error) {
+	v, err := l.rdb.Get(ctx, l.key(sessionID)).Result()
 	switch {
 	case errors.Is(err, goredis.Nil):
-		return "", nil
+		return service.Lease{}, nil
 	case err != nil:
-		return "", fmt.Errorf("redis leases: owner of %s: %w", sessionID, err)
+		return service.Lease{}, fmt.Errorf("redis leases: owner of %s: %w", sessionID, err)
 	}
-	return owner, nil
+	lease, _ := parseLease(sessionID, v)
+	return lease, nil
 }
 
 func (l *Leases) Known(ctx context.Context) ([]string, error) {
@@ -101,15 +272,37 @@ func (l *Leases) Register(ctx context.Context, sessionID string) error {
 	return nil
 }
 
+// Forget drops sessionID from the Known and the running set.
 func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
-	if err := l.rdb.SRem(ctx, l.knownKey(), sessionID).Err(); err != nil {
+	_, err := l.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.SRem(ctx, l.knownKey(), sessionID)
+		p.HDel(ctx, l.runningKey(), sessionID)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("redis leases: forget %s: %w", sessionID, err)
 	}
 	return nil
 }
 
-func (l *Leases) key(sessionID string) string { return l.prefix + "lease:" + sessionID }
-func (l *Leases) knownKey() string            { return l.prefix + "sessions" }
+func (l *Leases) key(sessionID string) string      { return coreKey(l.prefix, "lease:"+sessionID) }
+func (l *Leases) fenceKey(sessionID string) string { return coreKey(l.prefix, "fence:"+sessionID) }
+func (l *Leases) runningKey() string               { return coreKey(l.prefix, "running") } // hash: session → last owner
+func (l *Leases) knownKey() string                 { return coreKey(l.prefix, "sessions") }
+
+// leaseValue is what the lease key holds while lease is current.
+func leaseValue(lease service.Lease) string {
+	return strconv.FormatInt(lease.Token, 10) + " " + lease.Owner
+}
+
+func parseLease(sessionID, v string) (service.Lease, bool) {
+	tok, owner, ok := strings.Cut(v, " ")
+	n, err := strconv.ParseInt(tok, 10, 64)
+	if !ok || err != nil {
+		return service.Lease{}, false
+	}
+	return service.Lease{SessionID: sessionID, Owner: owner, Token: n}, true
+}

@@ -33,7 +33,7 @@ func TestLaravelOutageCostsOneUpdatePerSessionAndKind(t *testing.T) {
 	ob := newOutbox(t, rdb, redis.OutboxConfig{})
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
-	keys := []string{"wagateway:outbox:high", "wagateway:outbox:normal", "wagateway:outbox:newest"}
+	keys := []string{"wagateway:{core}:outbox:high", "wagateway:{core}:outbox:normal", "wagateway:{core}:outbox:newest"}
 	memory := func() int64 {
 		var total int64
 		for _, k := range keys {

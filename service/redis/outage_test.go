@@ -152,7 +152,7 @@ func TestOutboxRedisOutage(t *testing.T) {
 	if err != nil || len(dead) != 1 || dead[0].Item.SessionID != "b2" || dead[0].Reason != "422 bad" {
 		t.Fatalf("dead letters: %+v, %v", dead, err)
 	}
-	if n := rdb.XLen(ctx, "wagateway:deadletter").Val(); n != 1 {
+	if n := rdb.XLen(ctx, "wagateway:{core}:deadletter").Val(); n != 1 {
 		t.Fatalf("dead letters in redis: %d", n)
 	}
 	st, err = ob.Stats(ctx)

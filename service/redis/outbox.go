@@ -53,6 +53,9 @@ type OutboxConfig struct {
 	// (default 1s); between probes calls go to the buffer without waiting
 	// on the network.
 	ProbeInterval time.Duration
+	// ReplicaAcks is how many replicas must confirm an Add (ReplicaAcks of
+	// the REDIS_URL; 0 = none).
+	ReplicaAcks int
 }
 
 // Outbox is the durable service.Outbox: one Redis stream per lane
@@ -67,7 +70,7 @@ type OutboxConfig struct {
 // buffered items to its stream, in order. This relies on what the Flusher
 // does anyway: one Claim-deliver-Ack loop per lane and consumer.
 type Outbox struct {
-	rdb     *goredis.Client
+	rdb     goredis.UniversalClient
 	cfg     OutboxConfig
 	log     *slog.Logger
 	streams map[service.Lane]string
@@ -79,6 +82,7 @@ type Outbox struct {
 	superseded [2]atomic.Int64 // QR, status: updates Add removed or refused
 
 	buf       *buffer
+	acks      *replicaAcks
 	down      atomic.Bool
 	probeMu   sync.Mutex // one probe at a time; others use the buffer meanwhile
 	lastProbe atomic.Int64
@@ -87,7 +91,7 @@ type Outbox struct {
 // NewOutbox returns an Outbox on rdb and creates its consumer groups. A
 // Redis that does not answer yet is not an error: the outbox starts in
 // outage mode and catches up when Redis answers.
-func NewOutbox(rdb *goredis.Client, cfg OutboxConfig) (*Outbox, error) {
+func NewOutbox(rdb goredis.UniversalClient, cfg OutboxConfig) (*Outbox, error) {
 	if cfg.Consumer == "" {
 		host, _ := os.Hostname()
 		cfg.Consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
@@ -116,13 +120,14 @@ func NewOutbox(rdb *goredis.Client, cfg OutboxConfig) (*Outbox, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "redis_outbox", "consumer", cfg.Consumer),
 		streams: make(map[service.Lane]string),
-		deadKey: cfg.Prefix + "deadletter",
+		deadKey: coreKey(cfg.Prefix, "deadletter"),
 
-		newestKey: cfg.Prefix + "outbox:newest",
+		newestKey: coreKey(cfg.Prefix, "outbox:newest"),
+		acks:      &replicaAcks{n: cfg.ReplicaAcks},
 		buf:       newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
 	}
 	for _, l := range service.Lanes {
-		o.streams[l] = cfg.Prefix + "outbox:" + string(l)
+		o.streams[l] = coreKey(cfg.Prefix, "outbox:"+string(l))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -167,14 +172,29 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	if err := it.Validate(); err != nil {
 		return service.Update{}, err
 	}
-	it.ID, it.Attempts = "", 0
+	lease := it.Lease
+	if lease != nil && (lease.SessionID != it.SessionID || !lease.Valid()) {
+		return service.Update{}, service.Errorf(service.EINVALID, "fenced add of %s needs its session's lease", it)
+	}
+	it.ID, it.Attempts, it.Lease = "", 0, nil
 	if o.usable(ctx) {
 		payload, err := json.Marshal(it)
 		if err != nil {
 			return service.Update{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
 		}
-		res, err := addScript.Run(ctx, o.rdb, []string{o.streams[service.LaneHigh], o.streams[service.LaneNormal], o.newestKey},
-			laneIndex(it.Lane), it.Key(), payload, it.At.UnixMicro(), group).Slice()
+		keys := []string{o.streams[service.LaneHigh], o.streams[service.LaneNormal], o.newestKey}
+		args := []any{laneIndex(it.Lane), it.Key(), payload, it.At.UnixMicro(), group}
+		if lease != nil {
+			keys, args = o.fence(keys, args, *lease)
+		}
+		res, err := acked(ctx, o.rdb, o.acks, func(p goredis.Pipeliner) *goredis.Cmd {
+			// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+			return addScript.Eval(ctx, p, keys, args...)
+		}).Slice()
+		if err != nil && lease != nil && strings.HasPrefix(err.Error(), "FENCED") {
+			return service.Update{}, fmt.Errorf("redis outbox: add %s: %w", it,
+				service.Errorf(service.ECONFLICT, "lease of %s (token %d) is no longer held by %s", it.SessionID, lease.Token, lease.Owner))
+		}
 		if err == nil && len(res) != 2 {
 			return service.Update{}, fmt.Errorf("redis outbox: add %s: unexpected reply %v", it, res)
 		}
@@ -515,7 +535,23 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 // later add, as service.Update.Newer.
 // KEYS high stream, normal stream, newest hash; ARGV lane index (1 high,
 // 2 normal), key, payload, event time µs, group. Returns {id or "", superseded}.
+// A fenced add (fenced.go) appends KEYS lease, fence, running and ARGV lease
+// value, token, ttl ms, session id, owner: the update goes in only while
+// the writer's lease is current, or free with no newer token handed out
+// (a Redis failover lost it: then it is taken back, as a renewal would).
 var addScript = goredis.NewScript(`
+if #KEYS > 3 then
+  local cur = redis.call('GET', KEYS[4])
+  if cur ~= ARGV[6] then
+    if cur == false and (tonumber(redis.call('GET', KEYS[5])) or 0) <= tonumber(ARGV[7]) and tonumber(ARGV[8]) > 0 then
+      redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[8])
+      redis.call('SET', KEYS[5], ARGV[7])
+      redis.call('HSET', KEYS[6], ARGV[9], ARGV[10])
+    else
+      return redis.error_reply('FENCED lease is not held')
+    end
+  end
+end
 local lane, key, at = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
 local superseded = 0
 local cur = redis.call('HGET', KEYS[3], key)

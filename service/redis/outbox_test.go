@@ -18,7 +18,7 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newOutbox(t testing.TB, rdb *goredis.Client, cfg redis.OutboxConfig) *redis.Outbox {
+func newOutbox(t testing.TB, rdb goredis.UniversalClient, cfg redis.OutboxConfig) *redis.Outbox {
 	t.Helper()
 	if cfg.Consumer == "" {
 		cfg.Consumer = "c1"
@@ -51,11 +51,11 @@ func TestOutboxKeysAndDurability(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The item is in Redis before Add returns: a fresh client sees it.
-	msgs, err := rdb.XRange(ctx, "wagateway:outbox:high", "-", "+").Result()
+	msgs, err := rdb.XRange(ctx, "wagateway:{core}:outbox:high", "-", "+").Result()
 	if err != nil || len(msgs) != 1 || msgs[0].ID != it.ID {
 		t.Fatalf("stream holds %v, %v; want %s", msgs, err, it.ID)
 	}
-	groups, err := rdb.XInfoGroups(ctx, "wagateway:outbox:normal").Result()
+	groups, err := rdb.XInfoGroups(ctx, "wagateway:{core}:outbox:normal").Result()
 	if err != nil || len(groups) != 1 || groups[0].Name != "flushers" {
 		t.Fatalf("groups of the normal lane: %v, %v", groups, err)
 	}
@@ -149,14 +149,14 @@ func TestOutboxUnreadableEntryIsDeadLettered(t *testing.T) {
 	ctx := context.Background()
 	rdb := redistest.Start(t)
 	ob := newOutbox(t, rdb, redis.OutboxConfig{})
-	rdb.XAdd(ctx, &goredis.XAddArgs{Stream: "wagateway:outbox:high", Values: []any{"item", "{not json"}})
+	rdb.XAdd(ctx, &goredis.XAddArgs{Stream: "wagateway:{core}:outbox:high", Values: []any{"item", "{not json"}})
 	items := outboxtest.AddN(t, ob, service.LaneHigh, 1)
 	outboxtest.SameIDs(t, "claim", outboxtest.MustClaim(t, ob, service.LaneHigh, 10), items)
 	dead, err := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 10})
 	if err != nil || len(dead) != 1 || dead[0].Reason != "unreadable outbox entry" {
 		t.Fatalf("dead letters: %+v, %v", dead, err)
 	}
-	if n := rdb.XLen(ctx, "wagateway:outbox:high").Val(); n != 1 {
+	if n := rdb.XLen(ctx, "wagateway:{core}:outbox:high").Val(); n != 1 {
 		t.Fatalf("stream length %d, want 1", n)
 	}
 }

@@ -4,6 +4,8 @@
 //
 // Every key starts with a prefix (DefaultPrefix) so several deployments can
 // share a Redis; cache invalidation must never touch outbox or lease keys.
+// The same code runs on one Redis, behind Sentinel and on a Cluster (see
+// Open and keys.go).
 package redis
 
 import (
@@ -12,37 +14,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
 
 // DefaultPrefix starts every key this package writes.
 const DefaultPrefix = "wagateway:"
-
-// Open connects to the Redis that rawURL (REDIS_URL: redis:// or rediss://)
-// names and pings it once, so a wrong URL stops start-up with a clear error.
-func Open(ctx context.Context, rawURL string) (*goredis.Client, error) {
-	opts, err := goredis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL %s: %w", redact(rawURL), err)
-	}
-	// Short timeouts: a Redis that stops answering must turn into an outage
-	// the outbox buffers around within seconds, not hang the gateway.
-	opts.DialTimeout = 2 * time.Second
-	opts.ReadTimeout = 2 * time.Second
-	opts.WriteTimeout = 2 * time.Second
-	opts.PoolTimeout = 3 * time.Second
-	opts.MaxRetries = 1
-	opts.DialerRetries = 2
-	opts.MinIdleConns = 2
-	rdb := goredis.NewClient(opts)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("redis %s: ping: %w", redact(rawURL), err)
-	}
-	return rdb, nil
-}
 
 // redact hides the password of a Redis URL.
 func redact(rawURL string) string {

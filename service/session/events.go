@@ -3,21 +3,31 @@ package session
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"wagateway/service"
 )
 
-// Tick is how often Run checks QR expiry and lease renewal (more often when
-// LeaseTTL/3 is shorter); a QR expires up to a Tick late.
+// Tick is how often Run checks QR expiry (more often when LeaseTTL/3 is
+// shorter); a QR expires up to a Tick late. Leases have their own loops
+// (ownership.go).
 const Tick = time.Second
 
-// Run consumes driver events, expires unscanned QR codes and renews the
-// leases of running sessions until ctx ends or the driver closes Events.
+// Run consumes driver events and expires unscanned QR codes until ctx ends
+// or the driver closes Events; beside it, two loops renew the leases of
+// running sessions and stop those whose lease lapsed (ownership.go).
 func (m *Manager) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(2)
+	go func() { defer wg.Done(); m.renewLoop(ctx) }()
+	go func() { defer wg.Done(); m.guardLoop(ctx) }()
+
 	events := m.deps.Driver.Events()
 	tick := m.cfg.Clock.After(m.tickInterval())
-	lastRenew := m.cfg.Clock.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -27,12 +37,8 @@ func (m *Manager) Run(ctx context.Context) error {
 				return nil
 			}
 			m.handle(ctx, ev)
-		case now := <-tick:
+		case <-tick:
 			m.expireQRs(ctx)
-			if now.Sub(lastRenew) >= m.cfg.LeaseTTL/3 {
-				m.renewLeases(ctx)
-				lastRenew = now
-			}
 			tick = m.cfg.Clock.After(m.tickInterval())
 		}
 	}
@@ -112,13 +118,13 @@ func (m *Manager) onQR(ctx context.Context, ev service.DriverEvent) {
 		}
 	}
 	item := service.Update{Kind: service.KindQR, Lane: service.LaneFor(service.KindQR, ""), SessionID: id, QR: image, At: ev.At}
-	if err := m.deps.Publisher.Publish(ctx, item); err != nil {
+	if err := m.publish(ctx, item, s); err != nil {
 		m.log.Error("publish qr", "session_id", id, "err", err)
 	} else {
 		m.log.Debug("qr added to batch", "session_id", id, "lane", string(item.Lane))
 	}
 	if first {
-		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusPending, UpdatedAt: ev.At})
+		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusPending, UpdatedAt: ev.At}, s)
 	}
 }
 
@@ -146,11 +152,11 @@ func (m *Manager) transition(ctx context.Context, id string, status service.Stat
 	}
 	m.mu.Unlock()
 
-	if end {
-		m.release(ctx, id)
-	}
 	if changed {
-		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: status, Reason: reason, UpdatedAt: at})
+		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: status, Reason: reason, UpdatedAt: at}, s)
+	}
+	if end {
+		m.end(ctx, s)
 	}
 }
 
@@ -173,53 +179,27 @@ func afterPrevious(prev, at time.Time) time.Time {
 // expireQRs expires pairings nobody scanned within QR_EXPIRES and stops them.
 func (m *Manager) expireQRs(ctx context.Context) {
 	now := m.cfg.Clock.Now()
-	var expired []string
+	expired := map[string]*managedSession{}
 	m.mu.Lock()
 	for id, s := range m.live {
 		if s.status == service.StatusPending && !s.pendingSince.IsZero() && now.Sub(s.pendingSince) >= m.cfg.QRExpires {
-			expired = append(expired, id)
+			expired[id] = s
 			delete(m.live, id)
 		}
 	}
 	m.mu.Unlock()
-	for _, id := range expired {
+	for id, s := range expired {
 		if err := m.deps.Driver.Stop(ctx, id); err != nil {
 			m.log.Warn("stop expired session", "session_id", id, "err", err)
 		}
-		m.release(ctx, id)
-		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusExpired, Reason: service.ReasonQRExpired, UpdatedAt: now})
+		_ = m.publishStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusExpired, Reason: service.ReasonQRExpired, UpdatedAt: now}, s)
+		m.end(ctx, s)
 	}
 }
 
-// renewLeases keeps this instance's sessions; a session whose lease another
-// instance took is stopped here without a status change (its owner reports).
-func (m *Manager) renewLeases(ctx context.Context) {
-	m.mu.Lock()
-	ids := make([]string, 0, len(m.live))
-	for id := range m.live {
-		ids = append(ids, id)
-	}
-	m.mu.Unlock()
-	for _, id := range ids {
-		ok, err := m.deps.Leases.Acquire(ctx, id, m.cfg.Instance, m.cfg.LeaseTTL)
-		if err != nil {
-			// Keep running: losing Redis must not stop sessions.
-			m.log.Warn("renew lease", "session_id", id, "err", err)
-			continue
-		}
-		if ok {
-			continue
-		}
-		m.take(id)
-		m.log.Warn("lease lost, session stopped here", "session_id", id)
-		if err := m.deps.Driver.Stop(ctx, id); err != nil {
-			m.log.Warn("stop session", "session_id", id, "err", err)
-		}
-	}
-}
-
-// publishStatus caches a status and hands it to the outbox.
-func (m *Manager) publishStatus(ctx context.Context, rec service.StatusRecord) error {
+// publishStatus caches a status and hands it to the outbox, fenced by the
+// lease of s (nil: a session not running here).
+func (m *Manager) publishStatus(ctx context.Context, rec service.StatusRecord, s *managedSession) error {
 	ttl := m.cfg.TTL.Status
 	if rec.Status == service.StatusActive {
 		ttl = m.cfg.TTL.Session
@@ -232,7 +212,7 @@ func (m *Manager) publishStatus(ctx context.Context, rec service.StatusRecord) e
 	item := service.Update{Kind: service.KindStatus, Lane: service.LaneFor(service.KindStatus, rec.Status), SessionID: rec.SessionID,
 		Status: rec.Status, Reason: rec.Reason, At: rec.UpdatedAt}
 	m.log.Info("status changed", "session_id", rec.SessionID, "estado_qr", string(rec.Status), "reason", rec.Reason)
-	if err := m.deps.Publisher.Publish(ctx, item); err != nil {
+	if err := m.publish(ctx, item, s); err != nil {
 		m.log.Error("publish status", "session_id", rec.SessionID, "err", err)
 		return fmt.Errorf("publish status of %s: %w", rec.SessionID, err)
 	}

@@ -94,7 +94,23 @@ func (m *Manager) fill(ctx context.Context, c service.Cache, s service.Session, 
 	}
 }
 
-// Sessions lists the sessions running here and every registered one, by id.
+// Local lists the sessions running in this process, by id: those holding
+// their lease (a Start still waiting for it, or refused it, is not running).
+func (m *Manager) Local() []service.Session {
+	m.mu.Lock()
+	out := make([]service.Session, 0, len(m.live))
+	for id, s := range m.live {
+		if s.lease.Valid() {
+			out = append(out, s.session(id))
+		}
+	}
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Sessions lists the sessions running here and every registered one (of
+// every instance sharing the lease store), by id.
 // Sessions not running here show what the caches know (no Laravel call);
 // Status is empty when they know nothing.
 func (m *Manager) Sessions(ctx context.Context) ([]service.Session, error) {
@@ -111,11 +127,20 @@ func (m *Manager) Sessions(ctx context.Context) ([]service.Session, error) {
 	if err != nil {
 		m.log.Warn("list known sessions", "err", err)
 	}
+	var elsewhere []string
 	for _, id := range known {
-		if seen[id] {
-			continue
+		if !seen[id] {
+			elsewhere = append(elsewhere, id)
 		}
-		seen[id] = true
+	}
+	// Sessions other instances run: one read says which instance.
+	owners := map[string]string{}
+	if len(elsewhere) > 0 {
+		if owners, err = m.deps.Leases.Owners(ctx, elsewhere); err != nil {
+			m.log.Warn("owners of sessions", "err", err)
+		}
+	}
+	for _, id := range elsewhere {
 		s, ok := m.cached(ctx, m.deps.L1, id)
 		if !ok && m.deps.L2 != nil {
 			s, ok = m.cached(ctx, m.deps.L2, id)
@@ -123,6 +148,7 @@ func (m *Manager) Sessions(ctx context.Context) ([]service.Session, error) {
 		if !ok {
 			s = service.Session{ID: id}
 		}
+		s.Instance = owners[id]
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -25,9 +25,12 @@ type Config struct {
 	QRExpires time.Duration
 	TTL       CacheTTL
 	// LeaseTTL is how long a session lease outlives this instance; the
-	// manager renews its leases every LeaseTTL/3.
+	// manager renews its leases every LeaseTTL/3, and stops a session whose
+	// renewal Redis has not confirmed for nearly LeaseTTL.
 	LeaseTTL time.Duration
-	Clock    service.Clock // service.SystemClock when nil
+	// MaxSessions caps the sessions running here (MAX_SESSIONS); 0 = no cap.
+	MaxSessions int
+	Clock       service.Clock // service.SystemClock when nil
 }
 
 // CacheTTL is how long each kind of cache entry lives (CACHE_TTL_*).
@@ -51,6 +54,8 @@ func (c Config) Validate() error {
 		return service.Errorf(service.EINVALID, "cache TTLs must be positive, got %+v", c.TTL)
 	case c.LeaseTTL <= 0:
 		return service.Errorf(service.EINVALID, "lease TTL must be positive, got %s", c.LeaseTTL)
+	case c.MaxSessions < 0:
+		return service.Errorf(service.EINVALID, "max sessions must not be negative, got %d", c.MaxSessions)
 	}
 	return nil
 }
@@ -89,6 +94,8 @@ type managedSession struct {
 	startedAt    time.Time // last pairing start, for QR_THROTTLE
 	pendingSince time.Time // first QR of this pairing, for QR_EXPIRES
 	updatedAt    time.Time
+	lease        service.Lease // this instance's hold on the session
+	renewedAt    time.Time     // when the last confirmed renewal was sent
 }
 
 // New returns a manager; call Run to consume driver events. It fails when
@@ -145,11 +152,16 @@ func (m *Manager) Start(ctx context.Context, id string) (service.Session, error)
 		m.log.Info("duplicate start ignored", "session_id", id, "estado_qr", string(snap.Status))
 		return snap, nil
 	}
+	if m.cfg.MaxSessions > 0 && len(m.live) >= m.cfg.MaxSessions {
+		m.mu.Unlock()
+		return service.Session{}, service.Errorf(service.EUNAVAILABLE,
+			"this instance runs MAX_SESSIONS (%d) sessions already", m.cfg.MaxSessions)
+	}
 	s := &managedSession{startedAt: now, updatedAt: now}
 	m.live[id] = s // reserved, so a concurrent Start is a duplicate
 	m.mu.Unlock()
 
-	if err := m.lease(ctx, id); err != nil {
+	if err := m.lease(ctx, id, s); err != nil {
 		m.drop(id, s)
 		return service.Session{}, err
 	}
@@ -158,8 +170,22 @@ func (m *Manager) Start(ctx context.Context, id string) (service.Session, error)
 	}
 	if err := m.deps.Driver.Start(ctx, id); err != nil {
 		m.drop(id, s)
-		m.release(ctx, id)
+		m.end(ctx, s)
 		return service.Session{}, fmt.Errorf("start session %s: %w", id, err)
+	}
+	m.mu.Lock()
+	closed := m.live[id] != s
+	m.mu.Unlock()
+	if closed {
+		// Close (or a Stop) took the reservation while the lease was on its
+		// way: this instance is leaving, so hand the session to the others.
+		if err := m.deps.Driver.Stop(ctx, id); err != nil {
+			m.log.Warn("stop session", "session_id", id, "err", err)
+		}
+		if err := m.deps.Leases.Handover(ctx, s.lease); err != nil {
+			m.log.Warn("hand session over", "session_id", id, "err", err)
+		}
+		return service.Session{}, service.Errorf(service.EUNAVAILABLE, "instance %s is stopping; retry", m.cfg.Instance)
 	}
 	m.log.Info("session started", "session_id", id)
 	m.mu.Lock()
@@ -168,35 +194,15 @@ func (m *Manager) Start(ctx context.Context, id string) (service.Session, error)
 	return snap, nil
 }
 
-// lease takes the session's lease for this instance, or says who holds it.
-func (m *Manager) lease(ctx context.Context, id string) error {
-	ok, err := m.deps.Leases.Acquire(ctx, id, m.cfg.Instance, m.cfg.LeaseTTL)
-	if err != nil {
-		return fmt.Errorf("lease session %s: %w", id, err)
-	}
-	if ok {
-		return nil
-	}
-	owner, err := m.deps.Leases.Owner(ctx, id)
-	if err != nil || owner == "" {
-		owner = "another instance"
-	}
-	return service.Errorf(service.ECONFLICT, "session %s is run by %s", id, owner)
-}
-
-func (m *Manager) release(ctx context.Context, id string) {
-	if err := m.deps.Leases.Release(ctx, id, m.cfg.Instance); err != nil {
-		m.log.Warn("release lease", "session_id", id, "err", err)
-	}
-}
-
-// drop forgets s unless a newer entry replaced it.
-func (m *Manager) drop(id string, s *managedSession) {
+// drop forgets s unless a newer entry replaced it; it reports whether it did.
+func (m *Manager) drop(id string, s *managedSession) bool {
 	m.mu.Lock()
-	if m.live[id] == s {
-		delete(m.live, id)
+	defer m.mu.Unlock()
+	if m.live[id] != s {
+		return false
 	}
-	m.mu.Unlock()
+	delete(m.live, id)
+	return true
 }
 
 // take removes and returns the live session id, nil when not running here.
@@ -218,19 +224,20 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 	if s == nil {
 		return service.Errorf(service.ENOTFOUND, "session %s is not running here", id)
 	}
-	return m.stop(ctx, id, service.ReasonStopped, s.updatedAt)
+	return m.stop(ctx, id, s, service.ReasonStopped)
 }
 
-// stop ends a session taken from live; prev is its last change, which the
-// inactive status must follow.
-func (m *Manager) stop(ctx context.Context, id, reason string, prev time.Time) error {
+// stop disconnects s (already taken from live), publishes its inactive
+// status while its lease still fences the write, then ends the lease.
+func (m *Manager) stop(ctx context.Context, id string, s *managedSession, reason string) error {
 	err := m.deps.Driver.Stop(ctx, id)
 	if err != nil {
 		err = fmt.Errorf("stop session %s: %w", id, err)
 	}
-	m.release(ctx, id)
-	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: reason, UpdatedAt: afterPrevious(prev, m.cfg.Clock.Now())}
-	return errors.Join(err, m.publishStatus(ctx, rec))
+	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: reason, UpdatedAt: afterPrevious(s.updatedAt, m.cfg.Clock.Now())}
+	err = errors.Join(err, m.publishStatus(ctx, rec, s))
+	m.end(ctx, s)
+	return err
 }
 
 // Logout unlinks the device from the phone and forgets the session: status
@@ -239,8 +246,11 @@ func (m *Manager) Logout(ctx context.Context, id string) error {
 	if err := m.known(ctx, id); err != nil {
 		return err
 	}
-	m.take(id)
+	s := m.take(id)
 	if err := m.deps.Driver.Logout(ctx, id); err != nil {
+		if s != nil {
+			m.end(ctx, s)
+		}
 		return fmt.Errorf("logout session %s: %w", id, err)
 	}
 	// Forget before publishing: publishStatus caches the final status, so a
@@ -248,7 +258,8 @@ func (m *Manager) Logout(ctx context.Context, id string) error {
 	// yet) and caching its older answer.
 	m.forget(ctx, id)
 	rec := service.StatusRecord{SessionID: id, Status: service.StatusInactive, Reason: service.ReasonLogout, UpdatedAt: m.cfg.Clock.Now()}
-	err := m.publishStatus(ctx, rec)
+	err := m.publishStatus(ctx, rec, s)
+	m.end(ctx, s)
 	m.log.Info("session logged out", "session_id", id)
 	return err
 }
@@ -263,7 +274,7 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	m.forget(ctx, id) // before stop caches the final status, as in Logout
 	var err error
 	if s != nil {
-		err = m.stop(ctx, id, service.ReasonStopped, s.updatedAt)
+		err = m.stop(ctx, id, s, service.ReasonStopped)
 	}
 	if lerr := m.deps.Driver.Logout(ctx, id); lerr != nil {
 		err = errors.Join(err, fmt.Errorf("unlink session %s: %w", id, lerr))
@@ -299,14 +310,14 @@ func (m *Manager) known(ctx context.Context, id string) error {
 	return service.Errorf(service.ENOTFOUND, "session %s not found", id)
 }
 
-// forget drops every trace of id: caches, lease and the Known set.
+// forget drops every trace of id: caches, the Known and the running set
+// (the caller ends the lease once its last update is published).
 func (m *Manager) forget(ctx context.Context, id string) {
 	for _, c := range m.caches() {
 		if err := c.Invalidate(ctx, id); err != nil {
 			m.log.Warn("invalidate cache", "session_id", id, "err", err)
 		}
 	}
-	m.release(ctx, id)
 	if err := m.deps.Leases.Forget(ctx, id); err != nil {
 		m.log.Warn("forget session", "session_id", id, "err", err)
 	}
@@ -330,6 +341,11 @@ func (m *Manager) Restore(ctx context.Context) (int, error) {
 			n++
 		case service.ErrorCode(err) == service.ECONFLICT:
 			m.log.Info("session left to its owner", "session_id", id, "err", err)
+		case service.ErrorCode(err) == service.EUNAVAILABLE && m.cfg.MaxSessions > 0:
+			// Full (MAX_SESSIONS): the others take the rest over.
+			m.log.Info("sessions left to other instances", "session_id", id, "err", err)
+			m.log.Info("sessions restored", "restored", n, "paired", len(ids))
+			return n, errors.Join(errs...)
 		default:
 			errs = append(errs, err)
 		}
@@ -338,25 +354,45 @@ func (m *Manager) Restore(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// Close stops every session of this instance (keeping devices), publishes
-// their inactive status and releases their leases. The driver stays open.
-func (m *Manager) Close(ctx context.Context) error {
+// Close stops every session of this instance (keeping devices). With
+// handover (other instances are alive) it publishes nothing and hands each
+// lease over, so the others take the sessions at once and Laravel sees no
+// inactive flap; otherwise (the last instance standing) it publishes their
+// inactive status (reason stopped) and ends their leases. The driver stays
+// open.
+func (m *Manager) Close(ctx context.Context, handover bool) error {
 	m.mu.Lock()
-	live := m.live
+	taken := m.live
 	m.live = map[string]*managedSession{}
 	m.mu.Unlock()
-	ids := make([]string, 0, len(live))
-	for id := range live {
+	ids := make([]string, 0, len(taken))
+	for id := range taken {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	var errs []error
 	for _, id := range ids {
-		if err := m.stop(ctx, id, service.ReasonStopped, live[id].updatedAt); err != nil {
-			errs = append(errs, err)
+		s := taken[id]
+		if !handover {
+			if err := m.stop(ctx, id, s, service.ReasonStopped); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if err := m.deps.Driver.Stop(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("stop session %s: %w", id, err))
+		}
+		if s.lease.Valid() {
+			if err := m.deps.Leases.Handover(ctx, s.lease); err != nil {
+				errs = append(errs, fmt.Errorf("hand session %s over: %w", id, err))
+			}
 		}
 	}
-	m.log.Info("sessions stopped", "count", len(ids))
+	if handover {
+		m.log.Info("sessions handed over", "count", len(ids))
+	} else {
+		m.log.Info("sessions stopped", "count", len(ids))
+	}
 	return errors.Join(errs...)
 }
 
@@ -398,6 +434,21 @@ func validPhone(p string) bool {
 	return true
 }
 
+// Running counts the sessions running here (any status).
+func (m *Manager) Running() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.live)
+}
+
+// IsRunning reports whether id runs here.
+func (m *Manager) IsRunning(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.live[id]
+	return ok
+}
+
 // ActiveSessions counts the sessions connected through this instance.
 func (m *Manager) ActiveSessions() int {
 	m.mu.Lock()
@@ -422,7 +473,7 @@ func (s *managedSession) shownStatus() service.Status {
 // session is the public view of s; call with m.mu held.
 func (s *managedSession) session(id string) service.Session {
 	st := s.shownStatus()
-	out := service.Session{ID: id, Status: st, Reason: s.reason, JID: s.jid, UpdatedAt: s.updatedAt}
+	out := service.Session{ID: id, Status: st, Reason: s.reason, JID: s.jid, UpdatedAt: s.updatedAt, Instance: s.lease.Owner}
 	if s.qr != nil && st == service.StatusPending {
 		qr := *s.qr
 		out.QR = &qr

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -41,7 +42,22 @@ type Config struct {
 	Clock      service.Clock // default service.SystemClock
 	Seed       uint64        // seeds the random codes, scans and delays
 	Logger     *slog.Logger
+	// Devices keeps paired devices where every gateway instance sees them
+	// (Redis when REDIS_URL is set), so another instance can take a
+	// session over without a new QR; nil keeps them in this process.
+	Devices Devices
 }
+
+// Devices stores the simulated phones' paired devices: session id → JID.
+type Devices interface {
+	Device(ctx context.Context, sessionID string) (jid string, ok bool, err error)
+	SaveDevice(ctx context.Context, sessionID, jid string) error
+	DeleteDevice(ctx context.Context, sessionID string) error
+	Devices(ctx context.Context) ([]string, error)
+}
+
+// deviceTimeout bounds one call to the shared device store.
+const deviceTimeout = 3 * time.Second
 
 // Driver simulates one phone per session. Events go on a buffered channel;
 // when it is full the session's producer blocks until the consumer takes
@@ -111,6 +127,15 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 	if _, ok := d.phones[sessionID]; ok {
 		return nil
 	}
+	if _, ok := d.paired[sessionID]; !ok && d.cfg.Devices != nil {
+		jid, ok, err := d.cfg.Devices.Device(ctx, sessionID)
+		if err != nil {
+			return fmt.Errorf("sim: device of %s: %w", sessionID, err)
+		}
+		if ok {
+			d.paired[sessionID] = jid
+		}
+	}
 	p := &phone{
 		d:    d,
 		id:   sessionID,
@@ -149,6 +174,13 @@ func (d *Driver) Logout(ctx context.Context, sessionID string) error {
 
 // Paired lists the sessions with a remembered device.
 func (d *Driver) Paired(ctx context.Context) ([]string, error) {
+	if d.cfg.Devices != nil {
+		ids, err := d.cfg.Devices.Devices(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sim: paired devices: %w", err)
+		}
+		return ids, nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ids := make([]string, 0, len(d.paired))
@@ -165,6 +197,12 @@ func (d *Driver) PairPhone(ctx context.Context, sessionID, phone string) (string
 	_, running := d.phones[sessionID]
 	_, paired := d.paired[sessionID]
 	d.mu.Unlock()
+	if !paired && d.cfg.Devices != nil {
+		var err error
+		if _, paired, err = d.cfg.Devices.Device(ctx, sessionID); err != nil {
+			return "", fmt.Errorf("sim: device of %s: %w", sessionID, err)
+		}
+	}
 	switch {
 	case !running:
 		return "", service.Errorf(service.ENOTFOUND, "session %s is not running", sessionID)
@@ -244,16 +282,31 @@ func (d *Driver) scaled(v time.Duration) time.Duration {
 	return time.Duration(float64(v) / d.cfg.TimeScale)
 }
 
-// pair remembers a device and returns its JID.
+// pair remembers a device and returns its JID. With a shared store the
+// JID is derived from the session id, so instances never hand out the same
+// one; a store that fails is logged and the session connects anyway (a real
+// phone would not wait for our store either).
 func (d *Driver) pair(sessionID string) string {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if jid, ok := d.paired[sessionID]; ok {
-		return jid
+	jid, ok := d.paired[sessionID]
+	if !ok {
+		d.nextJID++
+		jid = fmt.Sprintf("55119999%05d@s.whatsapp.net", d.nextJID)
+		if d.cfg.Devices != nil {
+			h := fnv.New32a()
+			_, _ = h.Write([]byte(sessionID))
+			jid = fmt.Sprintf("5511%010d@s.whatsapp.net", h.Sum32())
+		}
+		d.paired[sessionID] = jid
 	}
-	d.nextJID++
-	jid := fmt.Sprintf("55119999%05d@s.whatsapp.net", d.nextJID)
-	d.paired[sessionID] = jid
+	d.mu.Unlock()
+	if !ok && d.cfg.Devices != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), deviceTimeout)
+		defer cancel()
+		if err := d.cfg.Devices.SaveDevice(ctx, sessionID, jid); err != nil {
+			d.log.Error("save paired device", "session_id", sessionID, "err", err)
+		}
+	}
 	return jid
 }
 
@@ -261,6 +314,13 @@ func (d *Driver) forget(sessionID string) {
 	d.mu.Lock()
 	delete(d.paired, sessionID)
 	d.mu.Unlock()
+	if d.cfg.Devices != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), deviceTimeout)
+		defer cancel()
+		if err := d.cfg.Devices.DeleteDevice(ctx, sessionID); err != nil {
+			d.log.Error("forget paired device", "session_id", sessionID, "err", err)
+		}
+	}
 }
 
 // remove drops p from the running sessions, unless a newer phone replaced it.

@@ -5,17 +5,22 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"wagateway/service"
 )
 
-// Leases is service.Leases in the tables lease and known_session. With the
-// embedded store one process owns the data directory, so a lease only
-// matters to that process's session manager; keeping it on disk keeps the
-// set of known sessions across a restart, which Restore needs.
+// Leases is service.Leases in the tables session_lease and known_session.
+// With the embedded store one process owns the data directory, so a lease
+// only matters to that process's session manager, and a mutex serializes
+// the read-modify-write of each call. Keeping it on disk keeps the known
+// sessions (which Restore starts), the fencing tokens (they never go down,
+// not even across a restart) and the running set (Orphans) across a restart.
 type Leases struct {
 	db *DB
+	mu sync.Mutex
 }
 
 // NewLeases returns the Leases of db.
@@ -23,51 +28,206 @@ func NewLeases(db *DB) *Leases { return &Leases{db: db} }
 
 var _ service.Leases = (*Leases)(nil)
 
-// Acquire inserts the lease, or takes it over when owner already holds it
-// or it has expired; one statement, so it is atomic.
-func (l *Leases) Acquire(ctx context.Context, sessionID, owner string, ttl time.Duration) (bool, error) {
-	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
-		return false, err
-	}
-	now := l.db.clock.Now()
-	res, err := l.db.db.ExecContext(ctx, `INSERT INTO lease (session_id, owner, expires_ns) VALUES (?, ?, ?)
-		ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, expires_ns = excluded.expires_ns
-		WHERE lease.owner = excluded.owner OR lease.expires_ns <= ?`,
-		sessionID, owner, now.Add(ttl).UnixNano(), now.UnixNano())
-	if err != nil {
-		return false, fmt.Errorf("sqlite leases: acquire %s: %w", sessionID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("sqlite leases: acquire %s: %w", sessionID, err)
-	}
-	return n == 1, nil
+// leaseRow is one session's row of session_lease; holder is "" when the
+// lease is free or expired.
+type leaseRow struct {
+	token   int64
+	holder  string
+	running bool
+	last    string
+	exists  bool
 }
 
-func (l *Leases) Release(ctx context.Context, sessionID, owner string) error {
-	if err := service.ValidateSessionID(sessionID); err != nil {
-		return err
+// row reads sessionID's row as of now, an expired lease read as free.
+func (l *Leases) row(ctx context.Context, q querier, sessionID string, now int64) (leaseRow, error) {
+	var r leaseRow
+	var owner string
+	var expires int64
+	err := q.QueryRowContext(ctx, `SELECT token, owner, expires_ns, running, last_owner FROM session_lease WHERE session_id = ?`,
+		sessionID).Scan(&r.token, &owner, &expires, &r.running, &r.last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return leaseRow{}, nil
+	case err != nil:
+		return leaseRow{}, fmt.Errorf("sqlite leases: read %s: %w", sessionID, err)
 	}
-	if _, err := l.db.db.ExecContext(ctx, `DELETE FROM lease WHERE session_id = ? AND owner = ?`, sessionID, owner); err != nil {
-		return fmt.Errorf("sqlite leases: release %s: %w", sessionID, err)
+	r.exists = true
+	if expires > now {
+		r.holder = owner
+	}
+	return r, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// hold writes sessionID held by owner with token until now+ttl, running.
+func hold(ctx context.Context, q querier, sessionID, owner string, token, until int64) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO session_lease (session_id, token, owner, expires_ns, running, last_owner)
+		VALUES (?, ?, ?, ?, 1, ?)
+		ON CONFLICT (session_id) DO UPDATE SET token = excluded.token, owner = excluded.owner,
+			expires_ns = excluded.expires_ns, running = 1, last_owner = excluded.last_owner`,
+		sessionID, token, owner, until, owner)
+	if err != nil {
+		return fmt.Errorf("sqlite leases: hold %s: %w", sessionID, err)
 	}
 	return nil
+}
+
+// inTx runs fn in one transaction under l.mu.
+func (l *Leases) inTx(ctx context.Context, fn func(tx *sql.Tx, now int64) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tx, err := l.db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite leases: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx, l.db.clock.Now().UnixNano()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite leases: commit: %w", err)
+	}
+	return nil
+}
+
+func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Duration) (service.Lease, bool, error) {
+	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
+		return service.Lease{}, false, err
+	}
+	var got service.Lease
+	var ok bool
+	err := l.inTx(ctx, func(tx *sql.Tx, now int64) error {
+		r, err := l.row(ctx, tx, sessionID, now)
+		if err != nil {
+			return err
+		}
+		if r.holder != "" && r.holder != owner {
+			got = service.Lease{SessionID: sessionID, Owner: r.holder, Token: r.token}
+			return nil
+		}
+		token := r.token
+		if r.holder == "" {
+			token++ // a new holder: a new fencing token
+		}
+		got, ok = service.Lease{SessionID: sessionID, Owner: owner, Token: token, TTL: ttl}, true
+		return hold(ctx, tx, sessionID, owner, token, now+ttl.Nanoseconds())
+	})
+	if err != nil {
+		return service.Lease{}, false, err
+	}
+	return got, ok, nil
+}
+
+func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service.Lease) ([]bool, error) {
+	for _, ls := range leases {
+		if err := service.ValidateLease(ls.SessionID, ls.Owner, ttl); err != nil {
+			return nil, err
+		}
+	}
+	held := make([]bool, len(leases))
+	err := l.inTx(ctx, func(tx *sql.Tx, now int64) error {
+		for i, ls := range leases {
+			r, err := l.row(ctx, tx, ls.SessionID, now)
+			if err != nil {
+				return err
+			}
+			// Still ours, or free and nobody got a newer token since: take it back.
+			if r.holder == ls.Owner && r.token == ls.Token || r.holder == "" && r.token <= ls.Token {
+				if err := hold(ctx, tx, ls.SessionID, ls.Owner, ls.Token, now+ttl.Nanoseconds()); err != nil {
+					return err
+				}
+				held[i] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return held, nil
+}
+
+func (l *Leases) End(ctx context.Context, ls service.Lease) error { return l.giveUp(ctx, ls, true) }
+
+func (l *Leases) Handover(ctx context.Context, ls service.Lease) error {
+	return l.giveUp(ctx, ls, false)
+}
+
+// giveUp frees ls if it is the current lease: for good (not running any
+// more) or for another instance (running, with no last owner).
+func (l *Leases) giveUp(ctx context.Context, ls service.Lease, end bool) error {
+	if err := service.ValidateSessionID(ls.SessionID); err != nil {
+		return err
+	}
+	return l.inTx(ctx, func(tx *sql.Tx, now int64) error {
+		r, err := l.row(ctx, tx, ls.SessionID, now)
+		if err != nil {
+			return err
+		}
+		if r.holder == "" || r.holder != ls.Owner || r.token != ls.Token {
+			return nil
+		}
+		running := 1
+		if end {
+			running = 0
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE session_lease SET owner = '', expires_ns = 0, running = ?, last_owner = ''
+			WHERE session_id = ?`, running, ls.SessionID); err != nil {
+			return fmt.Errorf("sqlite leases: give up %s: %w", ls.SessionID, err)
+		}
+		return nil
+	})
+}
+
+func (l *Leases) Orphans(ctx context.Context) (map[string]string, error) {
+	rows, err := l.db.db.QueryContext(ctx, `SELECT session_id, last_owner FROM session_lease
+		WHERE running = 1 AND (owner = '' OR expires_ns <= ?)`, l.db.clock.Now().UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite leases: orphans: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, last string
+		if err := rows.Scan(&id, &last); err != nil {
+			return nil, fmt.Errorf("sqlite leases: orphans: %w", err)
+		}
+		out[id] = last
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite leases: orphans: %w", err)
+	}
+	return out, nil
 }
 
 func (l *Leases) Owner(ctx context.Context, sessionID string) (string, error) {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return "", err
 	}
-	var owner string
-	err := l.db.db.QueryRowContext(ctx, `SELECT owner FROM lease WHERE session_id = ? AND expires_ns > ?`,
-		sessionID, l.db.clock.Now().UnixNano()).Scan(&owner)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("sqlite leases: owner of %s: %w", sessionID, err)
+	r, err := l.row(ctx, l.db.db, sessionID, l.db.clock.Now().UnixNano())
+	if err != nil {
+		return "", err
 	}
-	return owner, nil
+	return r.holder, nil
+}
+
+func (l *Leases) Owners(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	now := l.db.clock.Now().UnixNano()
+	for _, id := range ids {
+		r, err := l.row(ctx, l.db.db, id, now)
+		if err != nil {
+			return nil, err
+		}
+		if r.holder != "" {
+			out[id] = r.holder
+		}
+	}
+	return out, nil
 }
 
 func (l *Leases) Known(ctx context.Context) ([]string, error) {
@@ -87,6 +247,7 @@ func (l *Leases) Known(ctx context.Context) ([]string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite leases: known sessions: %w", err)
 	}
+	slices.Sort(ids)
 	return ids, nil
 }
 
@@ -100,12 +261,19 @@ func (l *Leases) Register(ctx context.Context, sessionID string) error {
 	return nil
 }
 
+// Forget drops sessionID from the Known and the running set; its token
+// stays, so a later holder still gets a greater one.
 func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
-	if _, err := l.db.db.ExecContext(ctx, `DELETE FROM known_session WHERE session_id = ?`, sessionID); err != nil {
-		return fmt.Errorf("sqlite leases: forget %s: %w", sessionID, err)
-	}
-	return nil
+	return l.inTx(ctx, func(tx *sql.Tx, _ int64) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM known_session WHERE session_id = ?`, sessionID); err != nil {
+			return fmt.Errorf("sqlite leases: forget %s: %w", sessionID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE session_lease SET running = 0 WHERE session_id = ?`, sessionID); err != nil {
+			return fmt.Errorf("sqlite leases: forget %s: %w", sessionID, err)
+		}
+		return nil
+	})
 }

@@ -11,14 +11,14 @@ import (
 )
 
 func TestLeasesContract(t *testing.T) {
-	leasetest.Run(t, func(t *testing.T) leasetest.Fixture {
+	leasetest.Run(t, func(t *testing.T) leasetest.Store {
 		clock := newClock()
-		return leasetest.Fixture{Leases: sqlite.NewLeases(open(t, "", clock)), Elapse: clock.Advance}
+		return leasetest.Store{Leases: sqlite.NewLeases(open(t, "", clock)), Pass: clock.Advance}
 	})
 }
 
-// Restore after a restart starts the sessions Known lists: they must
-// survive the process.
+// Restore after a restart starts the sessions Known lists, and the tokens
+// must keep growing: both survive the process.
 func TestLeasesKnownSurvivesAReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -29,8 +29,12 @@ func TestLeasesKnownSurvivesAReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ok, err := l.Acquire(ctx, "user_1", "gw", time.Minute); !ok || err != nil {
-		t.Fatalf("Acquire: %v, %v", ok, err)
+	lease, ok, err := l.Take(ctx, "user_1", "gw", time.Minute)
+	if !ok || err != nil {
+		t.Fatalf("Take: %v, %v", ok, err)
+	}
+	if err := l.End(ctx, lease); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -38,5 +42,9 @@ func TestLeasesKnownSurvivesAReopen(t *testing.T) {
 	l = sqlite.NewLeases(open(t, dir, nil))
 	if got, err := l.Known(ctx); err != nil || !slices.Equal(got, []string{"user_1", "user_2"}) {
 		t.Fatalf("Known after reopen = %v, %v", got, err)
+	}
+	// The fencing token never goes down, not even across a restart.
+	if again, _, err := l.Take(ctx, "user_1", "gw", time.Minute); err != nil || again.Token <= lease.Token {
+		t.Fatalf("Take after reopen: token %d, %v; want > %d", again.Token, err, lease.Token)
 	}
 }

@@ -163,10 +163,17 @@ var schema = []string{
 		at_ns      INTEGER NOT NULL DEFAULT 0,
 		expires_ns INTEGER NOT NULL DEFAULT 0
 	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS lease (
+	// One row per session ever taken: token is the last fencing token
+	// handed out (it never goes down, so the row outlives the lease), owner
+	// the holder until expires_ns ('' = nobody), running whether the session
+	// claims to run somewhere, last_owner who ran it last ('' after a handover).
+	`CREATE TABLE IF NOT EXISTS session_lease (
 		session_id TEXT PRIMARY KEY,
-		owner      TEXT    NOT NULL,
-		expires_ns INTEGER NOT NULL
+		token      INTEGER NOT NULL,
+		owner      TEXT    NOT NULL DEFAULT '',
+		expires_ns INTEGER NOT NULL DEFAULT 0,
+		running    INTEGER NOT NULL DEFAULT 0,
+		last_owner TEXT    NOT NULL DEFAULT ''
 	) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS known_session (
 		session_id TEXT PRIMARY KEY

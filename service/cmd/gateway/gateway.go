@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"wagateway/service"
+	"wagateway/service/cluster"
 	"wagateway/service/config"
 	"wagateway/service/dashboard"
 	"wagateway/service/delivery"
@@ -38,24 +40,27 @@ type Main struct {
 	clock service.Clock
 
 	// Stores: Redis when configured, else the embedded store (or memory).
-	redis         *goredis.Client // nil without REDIS_URL
-	local         *sqlite.DB      // the embedded store; nil with Redis or OUTBOX=memory
-	l1, l2        service.Cache   // l2 nil with OUTBOX=memory
+	redis         goredis.UniversalClient // nil without REDIS_URL
+	local         *sqlite.DB              // the embedded store; nil with Redis or OUTBOX=memory
+	l1, l2        service.Cache           // l2 nil with OUTBOX=memory
 	outbox        service.Outbox
 	leases        service.Leases
+	instances     service.Instances           // nil without Redis: one instance alone
 	ping          func(context.Context) error // nil without Redis
 	statusHistory service.StatusHistory
 
-	metrics *prometheus.Metrics
-	laravel service.Laravel // counted by metrics
-	health  *delivery.Health
-	monitor *dashboard.Monitor // what GET /ui shows live
-	flusher *delivery.Flusher
-	dead    *delivery.DeadLetters
-	notify  *notify.Notifier // nil without ALERT_WEBHOOK_URL
-	driver  service.Driver
-	sim     *sim.Driver // nil unless WA_DRIVER=sim
-	manager *session.Manager
+	metrics  *prometheus.Metrics
+	laravel  service.Laravel // counted by metrics
+	health   *delivery.Health
+	monitor  *dashboard.Monitor // what GET /ui shows live
+	flusher  *delivery.Flusher
+	dead     *delivery.DeadLetters
+	notify   *notify.Notifier // nil without ALERT_WEBHOOK_URL
+	driver   service.Driver
+	sim      *sim.Driver // nil unless WA_DRIVER=sim
+	manager  *session.Manager
+	node     *cluster.Node // nil without Redis
+	stopNode context.CancelFunc
 
 	server *gwhttp.Server
 	ln     net.Listener
@@ -135,13 +140,21 @@ func (m *Main) openStores(ctx context.Context) error {
 		return err
 	}
 	m.redis = rdb
-	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, Clock: m.clock, Logger: log,
+	// A dead instance's claimed items move to the survivors about as fast
+	// as its sessions do (a live one re-reads its own, so this rarely
+	// delivers twice; twice is harmless: Laravel keeps the newest).
+	claim := min(redis.DefaultClaimTimeout, max(2*cfg.LeaseTTL, 5*time.Second))
+	acks := redis.ReplicaAcks(cfg.RedisURL)
+	// Behind Sentinel every outbox item, lease and device waits for a
+	// replica (WAIT): an acknowledged item survives a failover.
+	ob, err := redis.NewOutbox(rdb, redis.OutboxConfig{Consumer: cfg.InstanceID, ClaimTimeout: claim, ReplicaAcks: acks, Clock: m.clock, Logger: log,
 		// A hard bound between two prunes; the prune (DEAD_LETTER_MAX) counts what it drops.
 		DeadLetterCap: 2 * cfg.DeadLetterMax})
 	if err != nil {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
-	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "")
+	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "").WaitReplicas(acks)
+	m.instances = redis.NewInstances(rdb, "")
 	m.statusHistory = redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	return nil
@@ -239,6 +252,7 @@ func (m *Main) openDriver(ctx context.Context) error {
 			Clock:           m.clock,
 			Seed:            uint64(time.Now().UnixNano()),
 			Logger:          log,
+			Devices:         m.simDevices(),
 		})
 		m.driver = m.sim
 		log.Warn("WA_DRIVER=sim: simulated phones, no real WhatsApp session")
@@ -264,8 +278,9 @@ func (m *Main) buildManager() error {
 			Connection: cfg.CacheTTLConnection,
 			Session:    cfg.CacheTTLSession,
 		},
-		LeaseTTL: cfg.LeaseTTL,
-		Clock:    m.clock,
+		LeaseTTL:    cfg.LeaseTTL,
+		MaxSessions: cfg.MaxSessions,
+		Clock:       m.clock,
 	}, session.Deps{
 		Driver: m.driver,
 		L1:     m.l1,
@@ -354,6 +369,11 @@ func (m *Main) startServer() error {
 	if err != nil {
 		return fmt.Errorf("listen on GATEWAY_ADDR %s: %w", cfg.Addr, err)
 	}
+	// With Redis, this instance joins the others: registry, forwarding, takeover.
+	if m.instances != nil {
+		m.startNode(advertiseURL(cfg.AdvertiseURL, ln.Addr()))
+		api.Router, api.Instance, api.Instances = m.node, cfg.InstanceID, m.node.Live
+	}
 	// The server is set only once it serves: Close waits on served for it.
 	m.ln = ln
 	m.server = gwhttp.NewServer(api)
@@ -392,8 +412,19 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("http serve: %w", err))
 		}
 	}
+	// Hand the sessions over while other instances live; the last one
+	// standing stops them (inactive, reason stopped).
+	handover := false
+	if m.node != nil {
+		m.stopNode() // no takeover while this instance leaves
+		others, err := m.node.Others(ctx)
+		if err != nil {
+			m.Logger.Warn("live instances unknown; stopping sessions instead of handing them over", "err", err)
+		}
+		handover = others > 0
+	}
 	if m.manager != nil {
-		if err := m.manager.Close(ctx); err != nil {
+		if err := m.manager.Close(ctx, handover); err != nil {
 			errs = append(errs, fmt.Errorf("close sessions: %w", err))
 		}
 	}
@@ -406,6 +437,11 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("final flush: %w", err))
 		} else {
 			m.Logger.Info("outbox flushed")
+		}
+	}
+	if m.node != nil {
+		if err := m.node.Leave(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("leave the instance registry: %w", err))
 		}
 	}
 	if m.driver != nil {
@@ -429,6 +465,48 @@ func (m *Main) close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// simDevices is where simulated phones keep their paired devices: Redis
+// when configured, so another instance can take a session over.
+func (m *Main) simDevices() sim.Devices {
+	if m.redis == nil {
+		return nil
+	}
+	return redis.NewDevices(m.redis, "").WaitReplicas(redis.ReplicaAcks(m.Config.RedisURL))
+}
+
+// startNode joins the instance registry and starts the node's loop
+// (heartbeat, takeover of orphaned sessions); Close stops it first.
+func (m *Main) startNode(advertise string) {
+	cfg := m.Config
+	m.node = cluster.New(cluster.Config{
+		Instance:     cfg.InstanceID,
+		AdvertiseURL: advertise,
+		MaxSessions:  cfg.MaxSessions,
+		LeaseTTL:     cfg.LeaseTTL,
+		Clock:        m.clock,
+		Logger:       m.Logger,
+	}, m.leases, m.instances, m.manager)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopNode = cancel
+	m.loop("cluster", func() error { return m.node.Run(ctx) })
+	m.Logger.Info("joined the instance registry", "advertise_url", advertise, "lease_ttl", cfg.LeaseTTL.String(), "max_sessions", cfg.MaxSessions)
+}
+
+// advertiseURL is ADVERTISE_URL, or http://<host>:<port> of the listener
+// (the host name when it listens on every interface).
+func advertiseURL(configured string, addr net.Addr) string {
+	if configured != "" {
+		return configured
+	}
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // newNotifier builds the failure notices of ALERT_WEBHOOK_URL, signed like

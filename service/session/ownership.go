@@ -1,0 +1,168 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"wagateway/service"
+)
+
+// Ownership: every session runs on one instance, the holder of its lease.
+// The lease is taken in Start, renewed in the background every LeaseTTL/3,
+// and every update of the session carries it, so Redis refuses updates
+// from an instance that lost it (a fenced write). An instance that cannot
+// confirm a renewal for nearly LeaseTTL stops the session itself before
+// anyone else may take it: a paused or cut-off instance never runs a
+// session another instance runs.
+
+// renewChunk bounds one renewal call: a pipeline of this many leases.
+const renewChunk = 500
+
+// lease takes the session's lease for s, or says who holds it.
+func (m *Manager) lease(ctx context.Context, id string, s *managedSession) error {
+	sent := m.cfg.Clock.Now()
+	lease, ok, err := m.deps.Leases.Take(ctx, id, m.cfg.Instance, m.cfg.LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("lease session %s: %w", id, err)
+	}
+	if !ok {
+		owner := lease.Owner
+		if owner == "" {
+			owner = "another instance"
+		}
+		return service.Errorf(service.ECONFLICT, "session %s is run by %s", id, owner)
+	}
+	m.mu.Lock()
+	s.lease, s.renewedAt = lease, sent
+	m.mu.Unlock()
+	return nil
+}
+
+// end gives the lease of s up for good; s ended here.
+func (m *Manager) end(ctx context.Context, s *managedSession) {
+	if s == nil || !s.lease.Valid() {
+		return
+	}
+	if err := m.deps.Leases.End(ctx, s.lease); err != nil {
+		m.log.Warn("end lease", "session_id", s.lease.SessionID, "err", err)
+	}
+}
+
+// publish hands u to the outbox fenced by the lease of s; a refusal
+// (ECONFLICT: another instance holds the lease now) stops s here at once.
+func (m *Manager) publish(ctx context.Context, u service.Update, s *managedSession) error {
+	if s != nil && s.lease.Valid() {
+		lease := s.lease
+		u.Lease = &lease
+	}
+	err := m.deps.Publisher.Publish(ctx, u)
+	if err != nil && s != nil && service.ErrorCode(err) == service.ECONFLICT {
+		m.lost(ctx, u.SessionID, s, "the outbox refused an update: another instance holds the lease")
+	}
+	return err
+}
+
+// lost stops s here without a status (its new owner reports it) unless it
+// is gone already.
+func (m *Manager) lost(ctx context.Context, id string, s *managedSession, why string) {
+	if !m.drop(id, s) {
+		return
+	}
+	m.log.Warn("lease lost, session stopped here", "session_id", id, "why", why)
+	if err := m.deps.Driver.Stop(ctx, id); err != nil {
+		m.log.Warn("stop session", "session_id", id, "err", err)
+	}
+}
+
+// guardTick is how often the guard looks for lapsed leases: a tenth of the
+// lease, at most a second.
+func (m *Manager) guardTick() time.Duration { return min(time.Second, m.cfg.LeaseTTL/10) }
+
+// renewLoop renews every lease of this instance each LeaseTTL/3, until ctx ends.
+func (m *Manager) renewLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.cfg.Clock.After(m.cfg.LeaseTTL / 3):
+			m.renewLeases(ctx)
+		}
+	}
+}
+
+// renewLeases renews the leases of the running sessions in a few round
+// trips; a session whose lease another instance took is stopped here. A
+// failed call (Redis away) changes nothing: the guard stops the sessions if
+// it lasts.
+func (m *Manager) renewLeases(ctx context.Context) {
+	type held struct {
+		id string
+		s  *managedSession
+	}
+	m.mu.Lock()
+	all := make([]held, 0, len(m.live))
+	for id, s := range m.live {
+		if s.lease.Valid() {
+			all = append(all, held{id, s})
+		}
+	}
+	m.mu.Unlock()
+	for chunk := range slices.Chunk(all, renewChunk) {
+		leases := make([]service.Lease, len(chunk))
+		for i, h := range chunk {
+			leases[i] = h.s.lease
+		}
+		sent := m.cfg.Clock.Now()
+		rctx, cancel := context.WithTimeout(ctx, m.cfg.LeaseTTL/3)
+		ok, err := m.deps.Leases.Renew(rctx, m.cfg.LeaseTTL, leases...)
+		cancel()
+		if err != nil {
+			m.log.Warn("renew leases", "sessions", len(chunk), "err", err)
+			continue
+		}
+		m.mu.Lock()
+		for i, h := range chunk {
+			if ok[i] && m.live[h.id] == h.s {
+				h.s.renewedAt = sent
+			}
+		}
+		m.mu.Unlock()
+		for i, h := range chunk {
+			if !ok[i] {
+				m.lost(ctx, h.id, h.s, "another instance holds the lease")
+			}
+		}
+	}
+}
+
+// guardLoop stops, every guardTick, the sessions whose last confirmed
+// renewal is so old that the lease may lapse before the next check: they
+// stop here before another instance can take them over.
+func (m *Manager) guardLoop(ctx context.Context) {
+	tick := m.guardTick()
+	limit := m.cfg.LeaseTTL - 2*tick
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-m.cfg.Clock.After(tick):
+			type lapsed struct {
+				id string
+				s  *managedSession
+			}
+			var out []lapsed
+			m.mu.Lock()
+			for id, s := range m.live {
+				if s.lease.Valid() && now.Sub(s.renewedAt) >= limit {
+					out = append(out, lapsed{id, s})
+				}
+			}
+			m.mu.Unlock()
+			for _, l := range out {
+				m.lost(ctx, l.id, l.s, "no renewal confirmed within LEASE_TTL: the lease may have lapsed")
+			}
+		}
+	}
+}
