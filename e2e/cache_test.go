@@ -57,17 +57,23 @@ func TestCacheRepeatedStart(t *testing.T) {
 			started, generated, duplicates)
 	}
 
-	// Redis (L2) holds the QR code and the status, each with its TTL.
+	// Redis (L2) holds the QR code and the status, each with its TTL. The
+	// manager caches the QR code before it records the pending status, so
+	// the status key may land a moment after /start showed the code: wait.
 	rdb := r.Client(t)
 	ctx := context.Background()
 	for key, max := range map[string]time.Duration{
 		"wagateway:qr:{" + id + "}":     120 * time.Second, // CACHE_TTL_QR
 		"wagateway:status:{" + id + "}": 300 * time.Second, // CACHE_TTL_STATUS
 	} {
-		ttl, err := rdb.TTL(ctx, key).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
+		var ttl time.Duration
+		waitFor(t, 10*time.Second, key+" in Redis", func() bool {
+			var err error
+			if ttl, err = rdb.TTL(ctx, key).Result(); err != nil {
+				t.Fatal(err)
+			}
+			return ttl != -2*time.Nanosecond // -2: no such key (yet)
+		})
 		if ttl <= 0 || ttl > max {
 			t.Errorf("TTL %s = %s, want in (0, %s]", key, ttl, max)
 		}
