@@ -16,20 +16,6 @@ import (
 	"time"
 )
 
-// waitFor polls cond every 100 ms until it holds; it fails the test after
-// limit, naming what was awaited. Tests never sleep for a fixed time to let
-// something happen: machines are shared and slow.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // fastEnv is the gateway environment of most scenarios: Redis and the mock
 // Laravel, time compressed (a QR code every 20 s/60, a pairing over in ~3 s),
 // lanes flushed every 100 ms (HIGH) and 500 ms (NORMAL).
