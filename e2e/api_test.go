@@ -287,6 +287,12 @@ type Traffic struct {
 
 // startTraffic starts one session "<prefix>-<n>" every interval.
 func startTraffic(g *Gateway, prefix string, interval time.Duration) *Traffic {
+	return startTrafficVia(func() *Gateway { return g }, prefix, interval)
+}
+
+// startTrafficVia starts one session "<prefix>-<n>" every interval, each
+// through the gateway via returns.
+func startTrafficVia(via func() *Gateway, prefix string, interval time.Duration) *Traffic {
 	tr := &Traffic{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(tr.done)
@@ -294,7 +300,7 @@ func startTraffic(g *Gateway, prefix string, interval time.Duration) *Traffic {
 		defer tick.Stop()
 		for n := 1; ; n++ {
 			id := fmt.Sprintf("%s-%d", prefix, n)
-			code, _ := g.Do(http.MethodPost, "/start", map[string]string{"session_id": id}, nil)
+			code, _ := via().Do(http.MethodPost, "/start", map[string]string{"session_id": id}, nil)
 			tr.mu.Lock()
 			if code == http.StatusOK {
 				tr.accepted = append(tr.accepted, id)
@@ -333,6 +339,13 @@ func (tr *Traffic) Accepted() []string {
 // startMany starts n sessions "<prefix>-<i>" at once (8 requests in flight).
 func startMany(t *testing.T, g *Gateway, prefix string, n int) []string {
 	t.Helper()
+	return startManyVia(t, func() *Gateway { return g }, prefix, n)
+}
+
+// startManyVia starts n sessions "<prefix>-<i>" at once (8 requests in
+// flight), each through the gateway via returns.
+func startManyVia(t *testing.T, via func() *Gateway, prefix string, n int) []string {
+	t.Helper()
 	ids := make([]string, n)
 	errs := make(chan error, n)
 	sem := make(chan struct{}, 8)
@@ -342,7 +355,7 @@ func startMany(t *testing.T, g *Gateway, prefix string, n int) []string {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if _, err := g.Do(http.MethodPost, "/start", map[string]string{"session_id": ids[i]}, nil); err != nil {
+			if _, err := via().Do(http.MethodPost, "/start", map[string]string{"session_id": ids[i]}, nil); err != nil {
 				errs <- err
 			}
 		})
