@@ -16,20 +16,6 @@ import (
 	"time"
 )
 
-// waitFor polls cond every 100 ms until it holds; it fails the test after
-// limit, naming what was awaited. Tests never sleep for a fixed time to let
-// something happen: machines are shared and slow.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // fastEnv is the gateway environment of most scenarios: Redis and the mock
 // Laravel, time compressed (a QR code every 20 s/60, a pairing over in ~3 s),
 // lanes flushed every 100 ms (HIGH) and 500 ms (NORMAL).
@@ -301,6 +287,12 @@ type Traffic struct {
 
 // startTraffic starts one session "<prefix>-<n>" every interval.
 func startTraffic(g *Gateway, prefix string, interval time.Duration) *Traffic {
+	return startTrafficVia(func() *Gateway { return g }, prefix, interval)
+}
+
+// startTrafficVia starts one session "<prefix>-<n>" every interval, each
+// through the gateway via returns.
+func startTrafficVia(via func() *Gateway, prefix string, interval time.Duration) *Traffic {
 	tr := &Traffic{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(tr.done)
@@ -308,7 +300,7 @@ func startTraffic(g *Gateway, prefix string, interval time.Duration) *Traffic {
 		defer tick.Stop()
 		for n := 1; ; n++ {
 			id := fmt.Sprintf("%s-%d", prefix, n)
-			code, _ := g.Do(http.MethodPost, "/start", map[string]string{"session_id": id}, nil)
+			code, _ := via().Do(http.MethodPost, "/start", map[string]string{"session_id": id}, nil)
 			tr.mu.Lock()
 			if code == http.StatusOK {
 				tr.accepted = append(tr.accepted, id)
@@ -347,6 +339,13 @@ func (tr *Traffic) Accepted() []string {
 // startMany starts n sessions "<prefix>-<i>" at once (8 requests in flight).
 func startMany(t *testing.T, g *Gateway, prefix string, n int) []string {
 	t.Helper()
+	return startManyVia(t, func() *Gateway { return g }, prefix, n)
+}
+
+// startManyVia starts n sessions "<prefix>-<i>" at once (8 requests in
+// flight), each through the gateway via returns.
+func startManyVia(t *testing.T, via func() *Gateway, prefix string, n int) []string {
+	t.Helper()
 	ids := make([]string, n)
 	errs := make(chan error, n)
 	sem := make(chan struct{}, 8)
@@ -356,7 +355,7 @@ func startMany(t *testing.T, g *Gateway, prefix string, n int) []string {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if _, err := g.Do(http.MethodPost, "/start", map[string]string{"session_id": ids[i]}, nil); err != nil {
+			if _, err := via().Do(http.MethodPost, "/start", map[string]string{"session_id": ids[i]}, nil); err != nil {
 				errs <- err
 			}
 		})

@@ -17,20 +17,8 @@ import (
 // with the reason, in Redis and in the metrics, and every other session
 // still gets through in the same batches.
 func TestRejectedItemsDeadLettered(t *testing.T) {
-	r, l := startRedis(t), startLaravel(t)
-	g := startGateway(t, fastEnv(r, l)...)
 	bad := []string{"dl-3", "dl-7", "dl-12"}
-	l.SetFaults(t, mocklaravel.Faults{RejectSessions: bad})
-
-	ids := startMany(t, g, "dl", 20)
-	state := settled(t, g, ids, 60*time.Second)
-	good := map[string]string{}
-	for id, st := range state {
-		if !slices.Contains(bad, id) {
-			good[id] = st
-		}
-	}
-	waitDelivered(t, l, good, 30*time.Second)
+	r, l, g, _ := refusedRun(t, "dl", 20, bad)
 	accounts := l.Accounts(t)
 	for _, id := range bad {
 		if a, ok := accounts[id]; ok {
@@ -84,4 +72,24 @@ func TestRejectedItemsDeadLettered(t *testing.T) {
 	waitFor(t, 10*time.Second, "the dead letters in the log", func() bool {
 		return countLogs(g.Logs(), "item dead-lettered") == len(entries)
 	})
+}
+
+// refusedRun starts a gateway on Redis and a Laravel that refuses (422)
+// the items of bad, pairs n sessions prefix-0 … prefix-(n-1), waits until
+// each has settled and every other session's state reached Laravel, and
+// returns the settled states.
+func refusedRun(t *testing.T, prefix string, n int, bad []string) (*Redis, *Laravel, *Gateway, map[string]string) {
+	t.Helper()
+	r, l := startRedis(t), startLaravel(t)
+	g := startGateway(t, fastEnv(r, l)...)
+	l.SetFaults(t, mocklaravel.Faults{RejectSessions: bad})
+	state := settled(t, g, startMany(t, g, prefix, n), 60*time.Second)
+	good := map[string]string{}
+	for id, st := range state {
+		if !slices.Contains(bad, id) {
+			good[id] = st
+		}
+	}
+	waitDelivered(t, l, good, 30*time.Second)
+	return r, l, g, state
 }

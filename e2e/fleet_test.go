@@ -269,69 +269,15 @@ func (f *Fleet) KillAndMeasure(t *testing.T, id string, limit time.Duration) (ti
 	}
 }
 
-// FleetTraffic starts one session every interval through a random instance.
-type FleetTraffic struct {
-	stop     chan struct{}
-	done     chan struct{}
-	mu       sync.Mutex
-	accepted []string
-}
-
-func startFleetTraffic(f *Fleet, prefix string, interval time.Duration) *FleetTraffic {
-	tr := &FleetTraffic{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(tr.done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for n := 1; ; n++ {
-			id := fmt.Sprintf("%s-%d", prefix, n)
-			if code, _ := f.Any().Do(http.MethodPost, "/start", map[string]string{"session_id": id}, nil); code == http.StatusOK {
-				tr.mu.Lock()
-				tr.accepted = append(tr.accepted, id)
-				tr.mu.Unlock()
-			}
-			select {
-			case <-tr.stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return tr
-}
-
-// Stop ends the traffic and returns the sessions accepted.
-func (tr *FleetTraffic) Stop() []string {
-	close(tr.stop)
-	<-tr.done
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return slices.Clone(tr.accepted)
+// startFleetTraffic starts one session every interval through a random instance.
+func startFleetTraffic(f *Fleet, prefix string, interval time.Duration) *Traffic {
+	return startTrafficVia(f.Any, prefix, interval)
 }
 
 // startSpread starts n sessions "<prefix>-<i>" through random instances (8 at once).
 func startSpread(t *testing.T, f *Fleet, prefix string, n int) []string {
 	t.Helper()
-	ids := make([]string, n)
-	sem := make(chan struct{}, 8)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%s-%d", prefix, i+1)
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if _, err := f.Any().Do(http.MethodPost, "/start", map[string]string{"session_id": ids[i]}, nil); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	return ids
+	return startManyVia(t, f.Any, prefix, n)
 }
 
 // clusterStates waits until none of ids is pending in the cluster's view

@@ -50,20 +50,8 @@ func (g *Gateway) allDeadLetters(t *testing.T) deadLetterPage {
 // through the API delivers them and Laravel ends with each session's latest
 // state (newest-wins held through the replay).
 func TestDeadLetterReplayAfterLaravelFix(t *testing.T) {
-	r, l := startRedis(t), startLaravel(t)
-	g := startGateway(t, fastEnv(r, l)...)
 	bad := []string{"rp-2", "rp-5", "rp-9"}
-	l.SetFaults(t, mocklaravel.Faults{RejectSessions: bad})
-
-	ids := startMany(t, g, "rp", 12)
-	state := settled(t, g, ids, 60*time.Second)
-	good := map[string]string{}
-	for id, st := range state {
-		if !slices.Contains(bad, id) {
-			good[id] = st
-		}
-	}
-	waitDelivered(t, l, good, 30*time.Second)
+	_, l, g, state := refusedRun(t, "rp", 12, bad)
 
 	dead := g.allDeadLetters(t)
 	perSession := map[string]int{}

@@ -51,7 +51,7 @@ func busiest(f *Fleet) string {
 // finish stops the traffic and checks the end state: every accepted session
 // settled, Laravel holds the cluster's state for each, every active one runs
 // on exactly one instance, and no round saw a session on two.
-func finish(t *testing.T, f *Fleet, l *Laravel, tr *FleetTraffic, before []string, since time.Time) map[string]string {
+func finish(t *testing.T, f *Fleet, l *Laravel, tr *Traffic, before []string, since time.Time) map[string]string {
 	t.Helper()
 	all := append(slices.Clone(before), tr.Stop()...)
 	final := clusterStates(t, f, all, 2*time.Minute)

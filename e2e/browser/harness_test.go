@@ -13,13 +13,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"wagateway/internal/gatewaytest"
 	"wagateway/internal/localserver"
+	"wagateway/internal/logtest"
 	"wagateway/mocklaravel"
 )
 
@@ -27,62 +28,17 @@ import (
 var gatewayBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "wagateway-browser")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "browser:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	gatewayBin = filepath.Join(dir, "gateway")
-	build := exec.Command("go", "build", "-o", gatewayBin, "wagateway/service/cmd/gateway")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "browser: building the gateway:", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(gatewaytest.Main(m, "browser", &gatewayBin))
 }
 
 // waitFor polls cond every 100 ms until it holds, failing after limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// lockedBuffer collects the gateway's output while tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+var waitFor = gatewaytest.WaitFor
 
 // Gateway is the gateway binary running with simulated phones.
 type Gateway struct {
 	URL    string
 	APIKey string
-	logs   *lockedBuffer
+	logs   *logtest.Buffer
 }
 
 // startLaravel serves the mock Laravel in this process.
@@ -106,7 +62,7 @@ func startGateway(t *testing.T, laravelURL string, env ...string) *Gateway {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	g := &Gateway{URL: fmt.Sprintf("http://127.0.0.1:%d", port), APIKey: "browser-test-key", logs: &lockedBuffer{}}
+	g := &Gateway{URL: fmt.Sprintf("http://127.0.0.1:%d", port), APIKey: "browser-test-key", logs: &logtest.Buffer{}}
 	cmd := exec.Command(gatewayBin)
 	cmd.Dir = dir
 	cmd.Env = append([]string{

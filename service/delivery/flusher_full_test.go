@@ -4,57 +4,27 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
+
+	tmock "github.com/stretchr/testify/mock"
 
 	"wagateway/service"
 	"wagateway/service/config"
 	"wagateway/service/inmem"
+	"wagateway/service/mock"
 )
 
-// countingLaravel accepts everything and notes each request's kind and size.
-type countingLaravel struct {
-	mu       sync.Mutex
-	requests []string // "qr:3", "status:1"
-}
-
-func (l *countingLaravel) note(kind string, n int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.requests = append(l.requests, fmt.Sprintf("%s:%d", kind, n))
-}
-
-func (l *countingLaravel) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := l.requests
-	l.requests = nil
-	return out
-}
-
-func (l *countingLaravel) PostQRBatch(_ context.Context, _ string, qrs []service.QRUpdate) (service.BatchResult, error) {
-	l.note("qr", len(qrs))
-	return service.BatchResult{Success: true, Updated: len(qrs)}, nil
-}
-
-func (l *countingLaravel) PostStatusBatch(_ context.Context, _ string, st []service.StatusUpdate) (service.BatchResult, error) {
-	l.note("status", len(st))
-	return service.BatchResult{Success: true, Updated: len(st)}, nil
-}
-
-func (l *countingLaravel) PostQR(context.Context, string, service.QRUpdate) error {
-	l.note("qr", 1)
-	return nil
-}
-
-func (l *countingLaravel) PostStatus(context.Context, string, service.StatusUpdate) error {
-	l.note("status", 1)
-	return nil
-}
-
-func (l *countingLaravel) SessionStatus(context.Context, string) (service.StatusRecord, error) {
-	return service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "no status")
+// expectBatch makes lv take exactly one batch request of kind with n items.
+func expectBatch(lv *mock.Laravel, kind service.Kind, n int) {
+	ok := service.BatchResult{Success: true, Updated: n}
+	if kind == service.KindQR {
+		lv.EXPECT().PostQRBatch(tmock.Anything, tmock.Anything, tmock.MatchedBy(func(q []service.QRUpdate) bool { return len(q) == n })).
+			Return(ok, nil).Once()
+		return
+	}
+	lv.EXPECT().PostStatusBatch(tmock.Anything, tmock.Anything, tmock.MatchedBy(func(s []service.StatusUpdate) bool { return len(s) == n })).
+		Return(ok, nil).Once()
 }
 
 // An early flush (one kind filled a request before the interval) sends full
@@ -63,7 +33,10 @@ func (l *countingLaravel) SessionStatus(context.Context, string) (service.Status
 // a storm that is the difference between 1.26× the fewest requests and ~1×.
 func TestEarlyFlushSendsOnlyFullRequests(t *testing.T) {
 	d := config.Default()
-	lv := &countingLaravel{}
+	// Each phase expects exactly its requests: one more, or one of another
+	// size, is a call the mock does not expect and fails the test.
+	lv := mock.NewLaravel(t)
+	expectBatch(lv, service.KindQR, 3)
 	ob := inmem.NewOutbox(nil)
 	f, err := New(Config{Mode: service.DeliveryModeBatch, BatchSize: 3, BatchInterval: d.BatchInterval, PriorityInterval: d.PriorityInterval,
 		BackoffBase: d.BackoffBase, BackoffMax: d.BackoffMax}, ob, lv, slog.New(slog.DiscardHandler))
@@ -91,19 +64,17 @@ func TestEarlyFlushSendsOnlyFullRequests(t *testing.T) {
 	if err := f.flushLane(ctx, lane, flushFull); err != nil {
 		t.Fatal(err)
 	}
-	if got := lv.take(); fmt.Sprint(got) != "[qr:3]" {
-		t.Fatalf("early flush sent %v, want one full QR request [qr:3]", got)
-	}
+	lv.AssertExpectations(t) // the early flush sent one full QR request
 	if st, _ := ob.Stats(ctx); st.Depth[service.LaneHigh] != 2 {
 		t.Fatalf("after the early flush %d items wait, want the QR remainder and the status (2)", st.Depth[service.LaneHigh])
 	}
 
+	expectBatch(lv, service.KindQR, 1)
+	expectBatch(lv, service.KindStatus, 1)
 	if err := f.flushLane(ctx, lane, flushDue); err != nil {
 		t.Fatal(err)
 	}
-	if got := lv.take(); fmt.Sprint(got) != "[qr:1 status:1]" {
-		t.Fatalf("the interval's flush sent %v, want the rest [qr:1 status:1]", got)
-	}
+	lv.AssertExpectations(t) // the interval's flush sent the rest: qr:1 and status:1
 	if st, _ := ob.Stats(ctx); st.Depth[service.LaneHigh] != 0 {
 		t.Fatalf("%d items left after the interval's flush", st.Depth[service.LaneHigh])
 	}

@@ -17,6 +17,7 @@ import (
 	"wagateway/service"
 	"wagateway/service/config"
 	"wagateway/service/delivery"
+	"wagateway/service/inmem"
 	"wagateway/service/mock"
 )
 
@@ -38,34 +39,35 @@ type flRequest struct {
 	Single   bool
 	Key      string
 	Sessions []string
-	Values   []string // QR or status per item
-	Ats      []time.Time
+	Values   []string    // QR or status per item
+	Ats      []time.Time // each item's event time
+	SentAt   time.Time   // the fake clock when the request arrived
 }
 
 // flAnswer decides the mock Laravel's answer to its n-th request (from 0).
 type flAnswer func(n int, req flRequest) error
 
-// flHarness is a Flusher over mockery mocks: the Outbox mock keeps items
-// in a map (so Claim, Ack and DeadLetter behave), the Laravel mock records
-// requests and answers with the test's flAnswer.
+// flDeadline guards every flusher test against a hang; it asserts no timing.
+const flDeadline = 30 * time.Second
+
+// flHarness is a Flusher over the in-memory outbox (a fake is enough: it
+// passes the outbox contract suite) and a mockery Laravel, which the test
+// tells how many requests of each kind it must get (expect, expectSingle):
+// mockery asserts those counts when the test ends, and any request not
+// expected fails the test. The mock records each request and answers with
+// the test's flAnswer.
 type flHarness struct {
 	clock   *clocktest.Clock
-	outbox  *mock.Outbox
+	outbox  *inmem.Outbox
 	laravel *mock.Laravel
 	obs     *flObserver
 	logs    *logtest.Buffer
 	f       *delivery.Flusher
+	ctx     context.Context // ends at flDeadline: a hang guard for FlushAll
 
 	mu       sync.Mutex
-	seq      int
-	acksUpTo int
-	items    map[service.Lane][]service.Update
-	acked    []string
-	dead     []service.DeadLetter
-	claims   map[service.Lane]int
 	requests []flRequest
 	answer   flAnswer
-	deadErr  error          // what DeadLetter answers, when set
 	sent     chan flRequest // every request, for tests that wait for one
 }
 
@@ -94,19 +96,31 @@ func withDefaults(c delivery.Config) delivery.Config {
 	return c
 }
 
+// newFlHarness builds a Flusher over the in-memory outbox.
 func newFlHarness(t *testing.T, cfg delivery.Config, auto bool) *flHarness {
 	t.Helper()
+	clock := newFlClock(auto)
+	h := newFlHarnessOn(t, cfg, clock, inmem.NewOutbox(clock))
+	return h
+}
+
+// newFlHarnessOn builds a Flusher over outbox: the in-memory one, or a
+// mockery Outbox for a test that checks the flusher's outbox calls (and
+// leaves h.outbox nil).
+func newFlHarnessOn(t *testing.T, cfg delivery.Config, clock *clocktest.Clock, outbox service.Outbox) *flHarness {
+	t.Helper()
 	h := &flHarness{
-		clock:   newFlClock(auto),
-		outbox:  mock.NewOutbox(t),
+		clock:   clock,
 		laravel: mock.NewLaravel(t),
 		obs:     &flObserver{},
 		logs:    &logtest.Buffer{},
-		items:   map[service.Lane][]service.Update{},
-		claims:  map[service.Lane]int{},
 		answer:  func(int, flRequest) error { return nil },
 		sent:    make(chan flRequest, 1000),
 	}
+	h.outbox, _ = outbox.(*inmem.Outbox)
+	ctx, cancel := context.WithTimeout(context.Background(), flDeadline)
+	t.Cleanup(cancel)
+	h.ctx = ctx
 	if cfg.Clock == nil {
 		cfg.Clock = h.clock
 	}
@@ -116,10 +130,8 @@ func newFlHarness(t *testing.T, cfg delivery.Config, auto bool) *flHarness {
 	if cfg.Observer == nil {
 		cfg.Observer = h.obs
 	}
-	h.mockOutbox()
-	h.mockLaravel()
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f, err := delivery.New(withDefaults(cfg), h.outbox, h.laravel, logger)
+	f, err := delivery.New(withDefaults(cfg), outbox, h.laravel, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,50 +143,6 @@ func (h *flHarness) setAnswer(a flAnswer) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.answer = a
-}
-
-func (h *flHarness) mockOutbox() {
-	o := h.outbox
-	o.EXPECT().Add(tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, it service.Update) (service.Update, error) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.seq++
-		it.ID = strconv.Itoa(h.seq)
-		h.items[it.Lane] = append(h.items[it.Lane], it)
-		return it, nil
-	}).Maybe()
-	o.EXPECT().Claim(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, lane service.Lane, max int) ([]service.Update, error) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.claims[lane]++
-		n := min(max, len(h.items[lane]))
-		return slices.Clone(h.items[lane][:n]), nil
-	}).Maybe()
-	o.EXPECT().DeadLetter(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, lane service.Lane, dead []service.DeadLetter) error {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.deadErr != nil {
-			return h.deadErr
-		}
-		h.dead = append(h.dead, dead...)
-		h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Update) bool {
-			return slices.ContainsFunc(dead, func(d service.DeadLetter) bool { return d.Item.ID == it.ID })
-		})
-		return nil
-	}).Maybe()
-	o.EXPECT().Stats(tmock.Anything).RunAndReturn(func(context.Context) (service.OutboxStats, error) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		st := service.OutboxStats{Depth: map[service.Lane]int{}, OldestAge: map[service.Lane]time.Duration{}}
-		for lane, items := range h.items {
-			st.Depth[lane] = len(items)
-			if len(items) > 0 {
-				st.OldestAge[lane] = h.clock.Now().Sub(items[0].At)
-			}
-		}
-		return st, nil
-	}).Maybe()
-	o.EXPECT().Durable().Return(true).Maybe()
 }
 
 // flEventually waits until cond holds: for effects that follow a request
@@ -190,63 +158,51 @@ func flEventually(t *testing.T, cond func() bool) {
 	t.Fatal("condition never held")
 }
 
-// expectAcks lets the Outbox mock take an Ack of up to n ids: testify
-// matches variadic calls by their number of arguments.
-func (h *flHarness) expectAcks(n int) {
-	h.mu.Lock()
-	from := h.acksUpTo + 1
-	h.acksUpTo = max(h.acksUpTo, n)
-	h.mu.Unlock()
-	for k := from; k <= n; k++ {
-		h.outbox.EXPECT().Ack(tmock.Anything, tmock.Anything, flAnything(k)...).RunAndReturn(func(_ context.Context, lane service.Lane, ids ...string) error {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			h.acked = append(h.acked, ids...)
-			h.items[lane] = slices.DeleteFunc(h.items[lane], func(it service.Update) bool { return slices.Contains(ids, it.ID) })
-			return nil
-		}).Maybe()
+// expect makes Laravel take exactly qrs QR batch requests and statuses
+// status batch requests (retries included) by the end of the test.
+func (h *flHarness) expect(qrs, statuses int) {
+	if qrs > 0 {
+		h.laravel.EXPECT().PostQRBatch(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, qrs []service.QRUpdate) (service.BatchResult, error) {
+			req := flRequest{Kind: service.KindQR, Key: key}
+			for _, q := range qrs {
+				req.Sessions, req.Values, req.Ats = append(req.Sessions, q.SessionID), append(req.Values, q.QR), append(req.Ats, q.GeneratedAt)
+			}
+			if err := h.receive(req); err != nil {
+				return service.BatchResult{}, err
+			}
+			return service.BatchResult{Success: true, Updated: len(qrs)}, nil
+		}).Times(qrs)
+	}
+	if statuses > 0 {
+		h.laravel.EXPECT().PostStatusBatch(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, sts []service.StatusUpdate) (service.BatchResult, error) {
+			req := flRequest{Kind: service.KindStatus, Key: key}
+			for _, s := range sts {
+				req.Sessions, req.Values, req.Ats = append(req.Sessions, s.SessionID), append(req.Values, string(s.Status)), append(req.Ats, s.UpdatedAt)
+			}
+			if err := h.receive(req); err != nil {
+				return service.BatchResult{}, err
+			}
+			return service.BatchResult{Success: true, Updated: len(sts)}, nil
+		}).Times(statuses)
 	}
 }
 
-func flAnything(n int) []any {
-	out := make([]any, n)
-	for i := range out {
-		out[i] = tmock.Anything
+// expectSingle is expect for direct mode's one-item requests.
+func (h *flHarness) expectSingle(qrs, statuses int) {
+	if qrs > 0 {
+		h.laravel.EXPECT().PostQR(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, q service.QRUpdate) error {
+			return h.receive(flRequest{Kind: service.KindQR, Single: true, Key: key, Sessions: []string{q.SessionID}, Values: []string{q.QR}, Ats: []time.Time{q.GeneratedAt}})
+		}).Times(qrs)
 	}
-	return out
-}
-
-func (h *flHarness) mockLaravel() {
-	l := h.laravel
-	l.EXPECT().PostQRBatch(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, qrs []service.QRUpdate) (service.BatchResult, error) {
-		req := flRequest{Kind: service.KindQR, Key: key}
-		for _, q := range qrs {
-			req.Sessions, req.Values, req.Ats = append(req.Sessions, q.SessionID), append(req.Values, q.QR), append(req.Ats, q.GeneratedAt)
-		}
-		if err := h.receive(req); err != nil {
-			return service.BatchResult{}, err
-		}
-		return service.BatchResult{Success: true, Updated: len(qrs)}, nil
-	}).Maybe()
-	l.EXPECT().PostStatusBatch(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, sts []service.StatusUpdate) (service.BatchResult, error) {
-		req := flRequest{Kind: service.KindStatus, Key: key}
-		for _, s := range sts {
-			req.Sessions, req.Values, req.Ats = append(req.Sessions, s.SessionID), append(req.Values, string(s.Status)), append(req.Ats, s.UpdatedAt)
-		}
-		if err := h.receive(req); err != nil {
-			return service.BatchResult{}, err
-		}
-		return service.BatchResult{Success: true, Updated: len(sts)}, nil
-	}).Maybe()
-	l.EXPECT().PostQR(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, q service.QRUpdate) error {
-		return h.receive(flRequest{Kind: service.KindQR, Single: true, Key: key, Sessions: []string{q.SessionID}, Values: []string{q.QR}, Ats: []time.Time{q.GeneratedAt}})
-	}).Maybe()
-	l.EXPECT().PostStatus(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, s service.StatusUpdate) error {
-		return h.receive(flRequest{Kind: service.KindStatus, Single: true, Key: key, Sessions: []string{s.SessionID}, Values: []string{string(s.Status)}, Ats: []time.Time{s.UpdatedAt}})
-	}).Maybe()
+	if statuses > 0 {
+		h.laravel.EXPECT().PostStatus(tmock.Anything, tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, key string, s service.StatusUpdate) error {
+			return h.receive(flRequest{Kind: service.KindStatus, Single: true, Key: key, Sessions: []string{s.SessionID}, Values: []string{string(s.Status)}, Ats: []time.Time{s.UpdatedAt}})
+		}).Times(statuses)
+	}
 }
 
 func (h *flHarness) receive(req flRequest) error {
+	req.SentAt = h.clock.Now()
 	h.mu.Lock()
 	n := len(h.requests)
 	h.requests = append(h.requests, req)
@@ -271,24 +227,44 @@ func (h *flHarness) next(t *testing.T) flRequest {
 
 func (h *flHarness) publish(t *testing.T, items ...service.Update) {
 	t.Helper()
-	h.mu.Lock()
-	total := h.seq + len(items)
-	h.mu.Unlock()
-	h.expectAcks(total) // an Ack never names more items than were added
 	for _, it := range items {
-		if err := h.f.Publish(context.Background(), it); err != nil {
+		if err := h.f.Publish(h.ctx, it); err != nil {
 			t.Fatalf("Publish(%s): %v", it, err)
 		}
 	}
 }
 
-func (h *flHarness) snapshot() (requests []flRequest, acked []string, dead []service.DeadLetter, pending int) {
+// snapshot is what Laravel got, how many items the flusher reported
+// delivered, the outbox's dead letters (oldest first) and how many items
+// still wait in it.
+func (h *flHarness) snapshot(t *testing.T) (requests []flRequest, delivered int, dead []service.DeadLetter, pending int) {
+	t.Helper()
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, items := range h.items {
-		pending += len(items)
+	requests = slices.Clone(h.requests)
+	h.mu.Unlock()
+	h.obs.mu.Lock()
+	delivered = len(h.obs.delivered)
+	h.obs.mu.Unlock()
+	dead, err := h.outbox.DeadLetters(h.ctx, service.DeadLetterQuery{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return slices.Clone(h.requests), slices.Clone(h.acked), slices.Clone(h.dead), pending
+	slices.Reverse(dead)
+	return requests, delivered, dead, h.pending(t)
+}
+
+// pending counts the items waiting in the outbox, per lane and in all.
+func (h *flHarness) pending(t *testing.T) int {
+	t.Helper()
+	st, err := h.outbox.Stats(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range st.Depth {
+		n += d
+	}
+	return n
 }
 
 // run starts the flusher's loops until the test ends.
@@ -299,8 +275,13 @@ func (h *flHarness) run(t *testing.T) {
 	go func() { done <- h.f.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
+			t.Error("Run did not return after its context ended")
 		}
 	})
 }
@@ -345,4 +326,21 @@ func flSizes(reqs []flRequest) string {
 		out += fmt.Sprintf("%s:%d ", r.Kind, len(r.Sessions))
 	}
 	return out
+}
+
+// flExpectAdds makes a mockery Outbox take exactly items, in order, each in
+// the lane the flusher must give it, and returns them as added: ids "1", "2", …
+func flExpectAdds(outbox *mock.Outbox, lanes []service.Lane, items ...service.Update) []service.Update {
+	added := make([]service.Update, len(items))
+	for i, it := range items {
+		it.Lane = lanes[i]
+		outbox.EXPECT().Add(tmock.Anything, it).Return(withID(it, i+1), nil).Once()
+		added[i] = withID(it, i+1)
+	}
+	return added
+}
+
+func withID(it service.Update, id int) service.Update {
+	it.ID = strconv.Itoa(id)
+	return it
 }

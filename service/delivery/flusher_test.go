@@ -10,13 +10,20 @@ import (
 	"testing"
 	"time"
 
+	tmock "github.com/stretchr/testify/mock"
+
 	"wagateway/service"
 	"wagateway/service/delivery"
+	"wagateway/service/mock"
 )
 
+// Publish validates an item before the outbox sees it, and gives an item
+// without a lane LaneFor's: a mockery Outbox checks exactly which Adds come
+// (an Add of a bad item is a call it does not expect, and fails the test).
 func TestFlusherPublish(t *testing.T) {
-	h := newFlHarness(t, delivery.Config{}, true)
-	ctx := context.Background()
+	outbox := mock.NewOutbox(t)
+	h := newFlHarnessOn(t, delivery.Config{}, newFlClock(true), outbox)
+	ctx := h.ctx
 
 	bad := []service.Update{
 		{Kind: service.KindQR, SessionID: "a", At: flT0},                                  // no QR
@@ -32,16 +39,14 @@ func TestFlusherPublish(t *testing.T) {
 			t.Errorf("Publish(%+v) = %v, want EINVALID", it, err)
 		}
 	}
-	h.outbox.AssertNotCalled(t, "Add")
 
-	// Without a lane an item gets LaneFor's.
-	h.publish(t, flQR("q", 0), flStatus("s", service.StatusExpired, 0), flStatus("o", service.StatusActive, 0))
-	h.mu.Lock()
-	high, normal := len(h.items[service.LaneHigh]), len(h.items[service.LaneNormal])
-	h.mu.Unlock()
-	if high != 2 || normal != 1 {
-		t.Fatalf("lanes: high %d, normal %d; want 2 and 1", high, normal)
-	}
+	// Without a lane an item gets LaneFor's: QR codes and active go HIGH,
+	// expired NORMAL.
+	good := []service.Update{flQR("q", 0), flStatus("s", service.StatusActive, 0), flStatus("o", service.StatusExpired, 0)}
+	flExpectAdds(outbox, []service.Lane{service.LaneHigh, service.LaneHigh, service.LaneNormal}, good...)
+	h.publish(t, good...)
+	outbox.EXPECT().Durable().Return(true).Once()
+	outbox.EXPECT().Stats(tmock.Anything).Return(service.OutboxStats{}, nil).Once()
 	m := h.f.Metrics(ctx)
 	if m.Accepted != 3 || m.QRBatchSize != 1 || m.StatusBatchSize != 2 {
 		t.Fatalf("metrics = %+v", m)
@@ -54,6 +59,7 @@ func TestFlusherPublish(t *testing.T) {
 // A lane flushes when its own interval ends: HIGH after 1 s, NORMAL after 5 s.
 func TestFlusherLaneIntervals(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{PriorityInterval: time.Second, BatchInterval: 5 * time.Second}, false)
+	h.expect(1, 1)
 	h.run(t)
 	h.clock.WaitTimers(t, 2)
 	h.publish(t, flQR("a", 0), flStatus("b", service.StatusExpired, 0))
@@ -74,7 +80,7 @@ func TestFlusherLaneIntervals(t *testing.T) {
 	if req.Kind != service.KindStatus || !slices.Equal(req.Sessions, []string{"b"}) {
 		t.Fatalf("second request = %+v, want the NORMAL lane's status", req)
 	}
-	if got := h.clock.Now().Sub(flT0); got != 5*time.Second {
+	if got := req.SentAt.Sub(flT0); got != 5*time.Second {
 		t.Fatalf("status sent at +%s, want +5s", got)
 	}
 }
@@ -82,6 +88,7 @@ func TestFlusherLaneIntervals(t *testing.T) {
 // BatchSize items arriving in a lane flush it without waiting for the interval.
 func TestFlusherFlushesEarlyAtBatchSize(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{BatchSize: 3}, false)
+	h.expect(0, 1)
 	h.run(t)
 	h.clock.WaitTimers(t, 2)
 	h.publish(t, flStatus("a", service.StatusExpired, 0), flStatus("b", service.StatusExpired, 0))
@@ -102,31 +109,33 @@ func TestFlusherBatchesBySize(t *testing.T) {
 		batchSize int
 		claimMax  int
 		want      string
+		requests  [2]int // QR and status requests
 	}{
-		{"one batch", 3, 2, 50, 0, "qr:3 status:2 "},
-		{"exact size", 50, 0, 50, 0, "qr:50 "},
-		{"split", 120, 7, 50, 0, "qr:50 qr:50 qr:20 status:7 "},
+		{"one batch", 3, 2, 50, 0, "qr:3 status:2 ", [2]int{1, 1}},
+		{"exact size", 50, 0, 50, 0, "qr:50 ", [2]int{1, 0}},
+		{"split", 120, 7, 50, 0, "qr:50 qr:50 qr:20 status:7 ", [2]int{3, 1}},
 		// Claims smaller than the backlog: the flush goes on claiming.
-		{"small claims", 10, 0, 4, 6, "qr:4 qr:2 qr:4 "},
+		{"small claims", 10, 0, 4, 6, "qr:4 qr:2 qr:4 ", [2]int{3, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFlHarness(t, delivery.Config{BatchSize: tt.batchSize, ClaimMax: tt.claimMax}, true)
+			h.expect(tt.requests[0], tt.requests[1])
 			for i := range tt.qrs {
 				h.publish(t, flQR(fmt.Sprintf("q%d", i), 0))
 			}
 			for i := range tt.sts {
 				h.publish(t, flStatus(fmt.Sprintf("s%d", i), service.StatusActive, 0))
 			}
-			if err := h.f.FlushAll(context.Background()); err != nil {
+			if err := h.f.FlushAll(h.ctx); err != nil {
 				t.Fatalf("FlushAll: %v", err)
 			}
-			reqs, acked, _, pending := h.snapshot()
+			reqs, delivered, _, pending := h.snapshot(t)
 			if got := flSizes(reqs); got != tt.want {
 				t.Fatalf("requests = %q, want %q", got, tt.want)
 			}
-			if pending != 0 || len(acked) != tt.qrs+tt.sts {
-				t.Fatalf("pending %d, acked %d", pending, len(acked))
+			if pending != 0 || delivered != tt.qrs+tt.sts {
+				t.Fatalf("pending %d, delivered %d", pending, delivered)
 			}
 			m := h.f.Metrics(context.Background())
 			if m.Sent != int64(tt.qrs+tt.sts) || m.RequestsSaved != int64(tt.qrs+tt.sts-len(reqs)) {
@@ -136,20 +145,37 @@ func TestFlusherBatchesBySize(t *testing.T) {
 	}
 }
 
+// A claim can hold several items of one key (Claim's contract does not
+// rule it out, though every outbox keeps one per key): only the newest goes,
+// and the older ones are acknowledged with it. A mockery Outbox hands out
+// such a claim and checks the acks exactly.
 func TestFlusherCoalescesNewestPerKey(t *testing.T) {
-	h := newFlHarness(t, delivery.Config{}, true)
-	h.publish(t,
+	outbox := mock.NewOutbox(t)
+	h := newFlHarnessOn(t, delivery.Config{}, newFlClock(true), outbox)
+	h.expect(1, 1)
+	items := []service.Update{
 		flQR("a", 1*time.Second),
 		flQR("a", 3*time.Second),
 		flQR("a", 2*time.Second),
 		flStatus("a", service.StatusActive, 1*time.Second),
 		flStatus("a", service.StatusInactive, 4*time.Second),
 		flQR("b", 1*time.Second),
-	)
-	if err := h.f.FlushAll(context.Background()); err != nil {
+	}
+	high := service.LaneHigh
+	added := flExpectAdds(outbox, []service.Lane{high, high, high, high, high, high}, items...)
+	h.publish(t, items...)
+	outbox.EXPECT().Claim(tmock.Anything, high, tmock.Anything).Return(added, nil).Once()
+	outbox.EXPECT().Claim(tmock.Anything, high, tmock.Anything).Return(nil, nil).Once()
+	outbox.EXPECT().Claim(tmock.Anything, service.LaneNormal, tmock.Anything).Return(nil, nil).Once()
+	// Each sent item's id, then those of the older items of its key.
+	outbox.EXPECT().Ack(tmock.Anything, high, "2", "1", "3", "6").Return(nil).Once()
+	outbox.EXPECT().Ack(tmock.Anything, high, "5", "4").Return(nil).Once()
+	if err := h.f.FlushAll(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	reqs, acked, _, pending := h.snapshot()
+	h.mu.Lock()
+	reqs := slices.Clone(h.requests)
+	h.mu.Unlock()
 	if len(reqs) != 2 {
 		t.Fatalf("requests = %q", flSizes(reqs))
 	}
@@ -160,10 +186,9 @@ func TestFlusherCoalescesNewestPerKey(t *testing.T) {
 	if !slices.Equal(st.Values, []string{"inactive"}) {
 		t.Fatalf("status request = %+v, want only the newest (inactive)", st)
 	}
-	if len(acked) != 6 || pending != 0 {
-		t.Fatalf("acked %v, pending %d: superseded items must be acked too", acked, pending)
-	}
-	m := h.f.Metrics(context.Background())
+	outbox.EXPECT().Durable().Return(true).Once()
+	outbox.EXPECT().Stats(tmock.Anything).Return(service.OutboxStats{}, nil).Once()
+	m := h.f.Metrics(h.ctx)
 	if m.Superseded != 3 || m.Sent != 3 || m.Requests != 2 || m.RequestsSaved != 4 || m.QRBatchSize != 0 || m.StatusBatchSize != 0 {
 		t.Fatalf("metrics = %+v", m)
 	}
@@ -193,23 +218,38 @@ func TestFlusherCoalescesNewestPerKey(t *testing.T) {
 // When the newest item of a key is refused, the older ones stay and the next
 // pass sends the newest of them, so Laravel keeps the latest valid state.
 func TestFlusherSupersededStayWhenNewestRefused(t *testing.T) {
-	h := newFlHarness(t, delivery.Config{}, true)
-	h.publish(t, flStatus("a", service.StatusActive, 1*time.Second), flStatus("a", service.StatusInactive, 2*time.Second))
+	outbox := mock.NewOutbox(t)
+	h := newFlHarnessOn(t, delivery.Config{}, newFlClock(true), outbox)
+	h.expect(0, 2)
+	items := []service.Update{flStatus("a", service.StatusActive, 1*time.Second), flStatus("a", service.StatusInactive, 2*time.Second)}
+	high := service.LaneHigh
+	added := flExpectAdds(outbox, []service.Lane{high, high}, items...)
+	h.publish(t, items...)
 	h.setAnswer(func(n int, req flRequest) error {
 		if req.Values[0] == "inactive" {
 			return &service.DeliveryError{StatusCode: 422, Message: "bad"}
 		}
 		return nil
 	})
-	if err := h.f.FlushAll(context.Background()); err != nil {
+	// The first claim holds both; the newest is refused and dead-lettered
+	// alone, so the next claim still finds the older one, which goes.
+	outbox.EXPECT().Claim(tmock.Anything, high, tmock.Anything).Return(added, nil).Once()
+	outbox.EXPECT().DeadLetter(tmock.Anything, high, tmock.MatchedBy(func(dead []service.DeadLetter) bool {
+		return len(dead) == 1 && dead[0].Item.ID == "2" && dead[0].Item.Status == service.StatusInactive &&
+			strings.Contains(dead[0].Reason, "422")
+	})).Return(nil).Once()
+	outbox.EXPECT().Claim(tmock.Anything, high, tmock.Anything).Return(added[:1], nil).Once()
+	outbox.EXPECT().Ack(tmock.Anything, high, "1").Return(nil).Once()
+	outbox.EXPECT().Claim(tmock.Anything, high, tmock.Anything).Return(nil, nil).Once()
+	outbox.EXPECT().Claim(tmock.Anything, service.LaneNormal, tmock.Anything).Return(nil, nil).Once()
+	if err := h.f.FlushAll(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	reqs, acked, dead, pending := h.snapshot()
-	if len(dead) != 1 || dead[0].Item.Status != service.StatusInactive {
-		t.Fatalf("dead = %+v", dead)
-	}
-	if len(reqs) != 2 || reqs[1].Values[0] != "active" || !slices.Equal(acked, []string{"1"}) || pending != 0 {
-		t.Fatalf("requests %+v, acked %v, pending %d", reqs, acked, pending)
+	h.mu.Lock()
+	reqs := slices.Clone(h.requests)
+	h.mu.Unlock()
+	if len(reqs) != 2 || reqs[0].Values[0] != "inactive" || reqs[1].Values[0] != "active" {
+		t.Fatalf("requests %+v, want inactive (refused), then active", reqs)
 	}
 }
 
@@ -223,6 +263,7 @@ func TestFlusherRetriesWithBackoff(t *testing.T) {
 		Rand: func() float64 { r := rands[calls%len(rands)]; calls++; return r },
 	}
 	h := newFlHarness(t, cfg, true)
+	h.expect(7, 0) // six failures, then the one that goes
 	h.publish(t, flQR("a", 0), flQR("b", 0))
 	failures := []error{
 		&service.DeliveryError{StatusCode: 503, Message: "down"},
@@ -238,7 +279,7 @@ func TestFlusherRetriesWithBackoff(t *testing.T) {
 		}
 		return nil
 	})
-	if err := h.f.FlushAll(context.Background()); err != nil {
+	if err := h.f.FlushAll(h.ctx); err != nil {
 		t.Fatal(err)
 	}
 	// ceilings: 100ms, 200ms, 400ms, 800ms, 1s (max), 1s
@@ -248,9 +289,9 @@ func TestFlusherRetriesWithBackoff(t *testing.T) {
 	if !slices.Equal(waits, want[:5]) {
 		t.Fatalf("waits = %v, want %v", waits, want[:5])
 	}
-	reqs, acked, dead, _ := h.snapshot()
-	if len(reqs) != 7 || len(acked) != 2 || len(dead) != 0 {
-		t.Fatalf("requests %d, acked %v, dead %v", len(reqs), acked, dead)
+	reqs, delivered, dead, pending := h.snapshot(t)
+	if len(reqs) != 7 || delivered != 2 || len(dead) != 0 || pending != 0 {
+		t.Fatalf("requests %d, delivered %d, dead %v, pending %d", len(reqs), delivered, dead, pending)
 	}
 	for _, r := range reqs {
 		if r.Key != reqs[0].Key || r.Key == "" {
@@ -274,6 +315,7 @@ func TestBackoffBoundsThroughFlusher(t *testing.T) {
 	// With rand → 1 every wait is its ceiling: base·2^(n-1), capped.
 	cfg := delivery.Config{BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second, Rand: func() float64 { return 0.999999 }}
 	h := newFlHarness(t, cfg, true)
+	h.expect(10, 0) // nine failures, then the one that goes
 	h.publish(t, flQR("a", 0))
 	h.setAnswer(func(n int, _ flRequest) error {
 		if n < 9 {
@@ -281,7 +323,7 @@ func TestBackoffBoundsThroughFlusher(t *testing.T) {
 		}
 		return nil
 	})
-	if err := h.f.FlushAll(context.Background()); err != nil {
+	if err := h.f.FlushAll(h.ctx); err != nil {
 		t.Fatal(err)
 	}
 	ceilings := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
@@ -301,6 +343,7 @@ func TestBackoffBoundsThroughFlusher(t *testing.T) {
 func TestFlusherRunBacksOffAcrossCycles(t *testing.T) {
 	cfg := delivery.Config{PriorityInterval: time.Second, BatchInterval: time.Hour, BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second}
 	h := newFlHarness(t, cfg, false) // Rand 0.5: waits 250ms, 500ms, 1s
+	h.expect(4, 0)                   // three failures, then the one that goes
 	h.setAnswer(func(n int, _ flRequest) error {
 		if n < 3 {
 			return &service.DeliveryError{StatusCode: 503}
@@ -328,13 +371,10 @@ func TestFlusherRunBacksOffAcrossCycles(t *testing.T) {
 	if req.Sessions[0] != "a" {
 		t.Fatalf("request = %+v", req)
 	}
-	h.mu.Lock()
-	claims := h.claims[service.LaneHigh]
-	h.mu.Unlock()
-	if claims != 2 {
-		t.Fatalf("HIGH lane claimed %d times, want 2 (the 2s tick must skip)", claims)
+	if got := req.SentAt.Sub(flT0); got != 3*time.Second {
+		t.Fatalf("fourth request at +%s, want +3s (the 2s tick must skip)", got)
 	}
-	reqs, _, _, _ := h.snapshot()
+	reqs, _, _, _ := h.snapshot(t)
 	for _, r := range reqs {
 		if r.Key != reqs[0].Key {
 			t.Fatalf("idempotency key changed between cycles")
@@ -372,7 +412,7 @@ func TestFlusherIsolatesRefusedItems(t *testing.T) {
 		sessions int
 		answer   flAnswer
 		dead     []string
-		requests string
+		requests string // the QR requests' sizes, in order
 	}{
 		{"422 names items", 5, refuse("s1", "s3"), []string{"s1", "s3"}, "qr:5 qr:3 "},
 		{"422 names all", 2, refuse("s0", "s1"), []string{"s0", "s1"}, "qr:2 "},
@@ -383,14 +423,15 @@ func TestFlusherIsolatesRefusedItems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFlHarness(t, delivery.Config{}, true)
+			h.expect(strings.Count(tt.requests, "qr:"), 0)
 			for i := range tt.sessions {
 				h.publish(t, flQR(fmt.Sprintf("s%d", i), 0))
 			}
 			h.setAnswer(tt.answer)
-			if err := h.f.FlushAll(context.Background()); err != nil {
+			if err := h.f.FlushAll(h.ctx); err != nil {
 				t.Fatal(err)
 			}
-			reqs, acked, dead, pending := h.snapshot()
+			reqs, delivered, dead, pending := h.snapshot(t)
 			if got := flSizes(reqs); got != tt.requests {
 				t.Errorf("requests = %q, want %q", got, tt.requests)
 			}
@@ -408,12 +449,12 @@ func TestFlusherIsolatesRefusedItems(t *testing.T) {
 			if !slices.Equal(deadSessions, tt.dead) {
 				t.Fatalf("dead-lettered %v, want %v", deadSessions, tt.dead)
 			}
-			if pending != 0 || len(acked) != tt.sessions-len(tt.dead) {
-				t.Fatalf("pending %d, acked %v", pending, acked)
+			if pending != 0 || delivered != tt.sessions-len(tt.dead) {
+				t.Fatalf("pending %d, delivered %d", pending, delivered)
 			}
 			m := h.f.Metrics(context.Background())
-			if m.DeadLettered != int64(len(tt.dead)) || len(h.obs.dead) != len(tt.dead) || len(h.obs.delivered) != len(acked) {
-				t.Fatalf("metrics %+v, observer %d dead %d delivered", m, len(h.obs.dead), len(h.obs.delivered))
+			if m.DeadLettered != int64(len(tt.dead)) || len(h.obs.dead) != len(tt.dead) || m.Sent != int64(delivered) {
+				t.Fatalf("metrics %+v, observer %d dead %d delivered", m, len(h.obs.dead), delivered)
 			}
 			if m.QRBatchSize != 0 {
 				t.Errorf("qrBatchSize = %d after every item was delivered or dead-lettered, want 0", m.QRBatchSize)
@@ -435,15 +476,16 @@ func TestFlusherIsolatesRefusedItems(t *testing.T) {
 
 func TestFlusherFlushAllDrainsBothLanes(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{BatchSize: 2}, true)
+	h.expect(3, 3) // five of each kind, two per request, each kind in its lane
 	for i := range 5 {
 		h.publish(t, flQR(fmt.Sprintf("q%d", i), 0), flStatus(fmt.Sprintf("s%d", i), service.StatusExpired, 0))
 	}
-	if err := h.f.FlushAll(context.Background()); err != nil {
+	if err := h.f.FlushAll(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, acked, _, pending := h.snapshot()
-	if pending != 0 || len(acked) != 10 {
-		t.Fatalf("pending %d, acked %d", pending, len(acked))
+	_, delivered, _, pending := h.snapshot(t)
+	if pending != 0 || delivered != 10 {
+		t.Fatalf("pending %d, delivered %d", pending, delivered)
 	}
 	m := h.f.Metrics(context.Background())
 	if m.Lanes[service.LaneHigh].Sent != 5 || m.Lanes[service.LaneNormal].Sent != 5 || m.Lanes[service.LaneHigh].Pending != 0 {
@@ -452,9 +494,12 @@ func TestFlusherFlushAllDrainsBothLanes(t *testing.T) {
 }
 
 // FlushAll stops at ctx's end; what Laravel did not take stays in the outbox.
+// Both items wait in one lane, so the requests made before the end are
+// exactly the QR's six tries (two lanes would race to the end).
 func TestFlusherFlushAllStopsAtDeadline(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{}, true)
-	h.publish(t, flQR("a", 0), flStatus("b", service.StatusExpired, 0))
+	h.expect(6, 0)
+	h.publish(t, flQR("a", 0), flStatus("b", service.StatusActive, 0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h.setAnswer(func(n int, _ flRequest) error {
@@ -467,18 +512,19 @@ func TestFlusherFlushAllStopsAtDeadline(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("FlushAll = %v, want context.Canceled", err)
 	}
-	_, acked, dead, pending := h.snapshot()
-	if pending != 2 || len(acked) != 0 || len(dead) != 0 {
-		t.Fatalf("pending %d, acked %v, dead %v: undelivered items must stay", pending, acked, dead)
+	_, delivered, dead, pending := h.snapshot(t)
+	if pending != 2 || delivered != 0 || len(dead) != 0 {
+		t.Fatalf("pending %d, delivered %d, dead %v: undelivered items must stay", pending, delivered, dead)
 	}
 	m := h.f.Metrics(context.Background())
-	if m.QRBatchSize != 1 || m.StatusBatchSize != 1 || m.Lanes[service.LaneHigh].Pending != 1 {
+	if m.QRBatchSize != 1 || m.StatusBatchSize != 1 || m.Lanes[service.LaneHigh].Pending != 2 || m.Lanes[service.LaneNormal].Pending != 0 {
 		t.Fatalf("metrics = %+v", m)
 	}
 }
 
 func TestFlusherDirectMode(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{Mode: service.DeliveryModeDirect}, false)
+	h.expectSingle(1, 4)
 	h.setAnswer(func(_ int, req flRequest) error {
 		if req.Sessions[0] == "gone" {
 			return &service.DeliveryError{StatusCode: 404, Message: "WhatsApp account not found."}
@@ -497,15 +543,16 @@ func TestFlusherDirectMode(t *testing.T) {
 	if req := h.next(t); !req.Single || req.Kind != service.KindQR {
 		t.Fatalf("request = %+v", req)
 	}
+	// Each published one at a time: the outbox keeps one update per key.
 	h.publish(t, flStatus("a", service.StatusActive, 3*time.Second))
+	a := h.next(t)
 	h.publish(t, flStatus("a", service.StatusInactive, 4*time.Second))
-	if a, b := h.next(t), h.next(t); a.Values[0] != "active" || b.Values[0] != "inactive" {
+	if b := h.next(t); a.Values[0] != "active" || b.Values[0] != "inactive" {
 		t.Fatalf("requests = %+v, %+v: direct mode must send every event", a, b)
 	}
 	// A single endpoint's 404 is about the item (unknown account).
 	h.publish(t, flStatus("gone", service.StatusActive, 5*time.Second))
-	h.next(t)
-	if h.clock.Now() != flT0 {
+	if req := h.next(t); req.SentAt != flT0 || h.clock.Now() != flT0 {
 		t.Fatalf("direct mode waited for the clock")
 	}
 	// Acks and the dead letter follow the answers.
@@ -572,14 +619,14 @@ func TestFlusherConfigValidate(t *testing.T) {
 // requestsSaved negative (it was accepted - requests = 1 - 2 = -1).
 func TestFlusherRequestsSavedCountsNoRetries(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{Mode: service.DeliveryModeDirect}, true)
-	h.expectAcks(1)
+	h.expectSingle(0, 2) // one failure, one retry
 	h.setAnswer(func(n int, _ flRequest) error {
 		if n == 0 {
 			return &service.DeliveryError{StatusCode: 503, Message: "maintenance"}
 		}
 		return nil
 	})
-	ctx := context.Background()
+	ctx := h.ctx
 	h.publish(t, flStatus("a", service.StatusActive, 0))
 	if err := h.f.FlushAll(ctx); err != nil {
 		t.Fatal(err)
@@ -599,13 +646,14 @@ func TestFlusherRequestsSavedCountsNoRetries(t *testing.T) {
 // outbox problem, and says it completed.
 func TestFlusherBatchMetricsAfterARetry(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{}, true)
+	h.expect(0, 2) // one failure, one retry
 	h.setAnswer(func(n int, _ flRequest) error {
 		if n == 0 {
 			return &service.DeliveryError{StatusCode: 503, Message: "maintenance"}
 		}
 		return nil
 	})
-	ctx := context.Background()
+	ctx := h.ctx
 	for _, id := range []string{"a", "b", "c"} {
 		h.publish(t, flStatus(id, service.StatusExpired, 0))
 	}
@@ -639,26 +687,27 @@ func TestFlusherBatchMetricsAfterARetry(t *testing.T) {
 // When the outbox cannot take the dead letters a 422 named, the flush stops
 // with that error: the rest of the batch waits rather than overtaking them.
 func TestFlusherStopsWhenDeadLetteringFails(t *testing.T) {
-	h := newFlHarness(t, delivery.Config{}, true)
-	for i := range 3 {
-		h.publish(t, flQR(fmt.Sprintf("s%d", i), 0))
-	}
+	outbox := mock.NewOutbox(t)
+	h := newFlHarnessOn(t, delivery.Config{}, newFlClock(true), outbox)
+	h.expect(1, 0) // the one refused request
+	items := []service.Update{flQR("s0", 0), flQR("s1", 0), flQR("s2", 0)}
+	high := service.LaneHigh
+	added := flExpectAdds(outbox, []service.Lane{high, high, high}, items...)
+	h.publish(t, items...)
 	h.setAnswer(func(_ int, req flRequest) error {
 		if slices.Contains(req.Sessions, "s1") {
 			return &service.DeliveryError{StatusCode: 422, Message: "invalid", Invalid: []int{slices.Index(req.Sessions, "s1")}}
 		}
 		return nil
 	})
-	h.mu.Lock()
-	h.deadErr = errors.New("outbox down")
-	h.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := h.f.FlushAll(ctx); err == nil || !strings.Contains(err.Error(), "outbox down") {
+	// No Ack is expected: s0 and s2 wait rather than overtake s1.
+	outbox.EXPECT().Claim(tmock.Anything, high, tmock.Anything).Return(added, nil).Once()
+	outbox.EXPECT().Claim(tmock.Anything, service.LaneNormal, tmock.Anything).Return(nil, nil).Once()
+	outbox.EXPECT().DeadLetter(tmock.Anything, high, tmock.MatchedBy(func(dead []service.DeadLetter) bool {
+		return len(dead) == 1 && dead[0].Item.ID == "2"
+	})).Return(errors.New("outbox down")).Once()
+	if err := h.f.FlushAll(h.ctx); err == nil || !strings.Contains(err.Error(), "outbox down") {
 		t.Fatalf("FlushAll = %v, want the dead-letter error", err)
-	}
-	if reqs, acked, _, _ := h.snapshot(); len(reqs) != 1 || len(acked) != 0 {
-		t.Fatalf("%d requests, %d acked; want the one refused request and nothing acked", len(reqs), len(acked))
 	}
 }
 
@@ -666,6 +715,7 @@ func TestFlusherStopsWhenDeadLetteringFails(t *testing.T) {
 // again instead of leaving the rest to the next interval.
 func TestFlusherClaimsAgainAfterAFullClaim(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{BatchSize: 2, ClaimMax: 2}, false)
+	h.expect(2, 0)
 	// All four wait before Run starts, so its first, early cycle (BatchSize
 	// reached) finds them together; an early cycle sends only full
 	// requests, so it takes two full claims to send them all.
@@ -686,6 +736,7 @@ func TestFlusherClaimsAgainAfterAFullClaim(t *testing.T) {
 // request each, not one per cycle.
 func TestFlusherDirectModeSendsTheWholeClaim(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{Mode: service.DeliveryModeDirect}, false)
+	h.expectSingle(0, 3)
 	h.publish(t, flStatus("a", service.StatusExpired, 0), flStatus("b", service.StatusExpired, 0), flStatus("c", service.StatusExpired, 0))
 	h.run(t)
 	got := map[string]bool{}

@@ -7,36 +7,13 @@ import (
 	"testing"
 	"time"
 
+	tmock "github.com/stretchr/testify/mock"
+
 	"wagateway/service"
 	"wagateway/service/config"
+	"wagateway/service/inmem"
+	"wagateway/service/mock"
 )
-
-// wakeTestOutbox accepts every Add; the wake-up rule needs nothing else.
-type wakeTestOutbox struct{ n int }
-
-func (o *wakeTestOutbox) Add(_ context.Context, it service.Update) (service.Update, error) {
-	o.n++
-	it.ID = strconv.Itoa(o.n)
-	return it, nil
-}
-func (o *wakeTestOutbox) Claim(context.Context, service.Lane, int) ([]service.Update, error) {
-	return nil, nil
-}
-func (o *wakeTestOutbox) Ack(context.Context, service.Lane, ...string) error { return nil }
-func (o *wakeTestOutbox) DeadLetter(context.Context, service.Lane, []service.DeadLetter) error {
-	return nil
-}
-func (o *wakeTestOutbox) DeadLetters(context.Context, service.DeadLetterQuery) ([]service.DeadLetter, error) {
-	return nil, nil
-}
-func (o *wakeTestOutbox) DeleteDeadLetters(context.Context, ...string) (int, error) { return 0, nil }
-func (o *wakeTestOutbox) PruneDeadLetters(context.Context, int, time.Time) (int, int, error) {
-	return 0, 0, nil
-}
-func (o *wakeTestOutbox) Stats(context.Context) (service.OutboxStats, error) {
-	return service.OutboxStats{}, nil
-}
-func (o *wakeTestOutbox) Durable() bool { return false }
 
 // A lane wakes early only when one kind has a full request's worth: a request
 // carries one kind, so BatchSize items split between QR codes and statuses
@@ -44,7 +21,7 @@ func (o *wakeTestOutbox) Durable() bool { return false }
 func TestFlusherWakesWhenOneKindFillsARequest(t *testing.T) {
 	d := config.Default()
 	f, err := New(Config{Mode: d.DeliveryMode, BatchSize: 3, BatchInterval: d.BatchInterval, PriorityInterval: d.PriorityInterval,
-		BackoffBase: d.BackoffBase, BackoffMax: d.BackoffMax}, &wakeTestOutbox{}, nil, slog.New(slog.DiscardHandler))
+		BackoffBase: d.BackoffBase, BackoffMax: d.BackoffMax}, inmem.NewOutbox(nil), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,26 +53,26 @@ func TestFlusherWakesWhenOneKindFillsARequest(t *testing.T) {
 	}
 }
 
-// claimingOutbox holds Claim until release is closed, telling claiming
-// when one started.
-type claimingOutbox struct {
-	wakeTestOutbox
-	claiming chan struct{}
-	release  chan struct{}
-}
-
-func (o *claimingOutbox) Claim(context.Context, service.Lane, int) ([]service.Update, error) {
-	o.claiming <- struct{}{}
-	<-o.release
-	return nil, nil
-}
-
 // Items published while a flush claims are not in that claim: they count
 // toward the next early wake-up. Resetting the counters after Claim lost
 // them, so a full request's worth waited for the interval.
 func TestFlusherItemsPublishedDuringClaimKeepTheirWake(t *testing.T) {
 	d := config.Default()
-	ob := &claimingOutbox{claiming: make(chan struct{}, 1), release: make(chan struct{})}
+	// The outbox checks its calls: the three Adds, and the one Claim, which
+	// waits for release and tells claiming when it started.
+	claiming, release := make(chan struct{}, 1), make(chan struct{})
+	ob := mock.NewOutbox(t)
+	var n int
+	ob.EXPECT().Add(tmock.Anything, tmock.Anything).RunAndReturn(func(_ context.Context, it service.Update) (service.Update, error) {
+		n++ // Publish runs on the test's goroutine
+		it.ID = strconv.Itoa(n)
+		return it, nil
+	}).Times(3)
+	ob.EXPECT().Claim(tmock.Anything, service.LaneHigh, tmock.Anything).RunAndReturn(func(context.Context, service.Lane, int) ([]service.Update, error) {
+		claiming <- struct{}{}
+		<-release
+		return nil, nil
+	}).Once()
 	f, err := New(Config{Mode: d.DeliveryMode, BatchSize: 3, BatchInterval: d.BatchInterval, PriorityInterval: d.PriorityInterval,
 		BackoffBase: d.BackoffBase, BackoffMax: d.BackoffMax}, ob, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -114,13 +91,13 @@ func TestFlusherItemsPublishedDuringClaimKeepTheirWake(t *testing.T) {
 	flushed := make(chan error, 1)
 	go func() { flushed <- f.flushLane(ctx, lane, flushDue) }()
 	select {
-	case <-ob.claiming:
+	case <-claiming:
 	case <-ctx.Done():
 		t.Fatal("flush never claimed")
 	}
 	publish("a") // during the claim
 	publish("b")
-	close(ob.release)
+	close(release)
 	if err := <-flushed; err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 // Laravel than the gateway's retries said).
 func TestFlusherCountsResendsAcrossCyclesAsRetries(t *testing.T) {
 	h := newFlHarness(t, delivery.Config{}, true)
+	h.expect(5, 0)
 	h.setAnswer(func(n int, _ flRequest) error {
 		if n < 4 { // three tries of cycle one, the first of cycle two
 			return &service.DeliveryError{StatusCode: 503, Message: "down"}

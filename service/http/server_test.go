@@ -256,8 +256,10 @@ func TestDeleteAndPairPhone(t *testing.T) {
 func TestErrors(t *testing.T) {
 	g := newGateway(t, nil)
 	anyCtx := tmock.Anything
-	g.laravel.EXPECT().SessionStatus(anyCtx, "ghost").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404")).Maybe()
-	g.laravel.EXPECT().SessionStatus(anyCtx, "down").Return(service.StatusRecord{}, errors.New("connection refused")).Maybe()
+	// Only the lookups fall back to Laravel: GET /sessions/ghost and
+	// /sessions/ghost/qr ask once each, /sessions/down once.
+	g.laravel.EXPECT().SessionStatus(anyCtx, "ghost").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404")).Times(2)
+	g.laravel.EXPECT().SessionStatus(anyCtx, "down").Return(service.StatusRecord{}, errors.New("connection refused")).Once()
 	if _, ok, err := g.leases.Take(context.Background(), "taken", "gw-2", time.Hour); !ok || err != nil {
 		t.Fatal("could not pre-acquire the lease")
 	}

@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"wagateway/service"
@@ -23,7 +22,7 @@ type Cache struct {
 	order     *list.List               // *entry, least recently written first
 	lastSweep time.Time
 
-	hits, misses, sets, invalidations, errors atomic.Int64
+	count service.CacheCounters
 }
 
 type entry struct {
@@ -91,14 +90,14 @@ func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.Status
 
 func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return err
 	}
 	c.mu.Lock()
 	c.remove("qr:" + sessionID)
 	c.remove("status:" + sessionID)
 	c.mu.Unlock()
-	c.invalidations.Add(1)
+	c.count.Invalidation()
 	return nil
 }
 
@@ -107,7 +106,7 @@ func (c *Cache) InvalidateAll(ctx context.Context) error {
 	clear(c.entries)
 	c.order.Init()
 	c.mu.Unlock()
-	c.invalidations.Add(1)
+	c.count.Invalidation()
 	return nil
 }
 
@@ -118,18 +117,14 @@ func (c *Cache) Len() int {
 	return len(c.entries)
 }
 
-func (c *Cache) Metrics() service.CacheMetrics {
-	hits, misses := c.hits.Load(), c.misses.Load()
-	return service.CacheMetrics{Hits: hits, Misses: misses, HitRate: service.HitRate(hits, misses),
-		Sets: c.sets.Load(), Invalidations: c.invalidations.Load(), Errors: c.errors.Load()}
-}
+func (c *Cache) Metrics() service.CacheMetrics { return c.count.Metrics() }
 
 // set stores value under prefix+id; ttl <= 0 keeps it until evicted.
 // set stores value under prefix+id, unless storedIsNewer (when given) says
 // the live entry there must stay.
 func (c *Cache) set(prefix, id string, value any, ttl time.Duration, storedIsNewer func(stored any) bool) error {
 	if err := service.ValidateSessionID(id); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return err
 	}
 	now := c.clock.Now()
@@ -150,13 +145,13 @@ func (c *Cache) set(prefix, id string, value any, ttl time.Duration, storedIsNew
 	}
 	c.entries[e.key] = c.order.PushBack(e)
 	c.mu.Unlock()
-	c.sets.Add(1)
+	c.count.Set()
 	return nil
 }
 
 func (c *Cache) get(prefix, id string) (any, bool, error) {
 	if err := service.ValidateSessionID(id); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return nil, false, err
 	}
 	key := prefix + id
@@ -175,10 +170,10 @@ func (c *Cache) get(prefix, id string) (any, bool, error) {
 	}
 	c.mu.Unlock()
 	if !ok {
-		c.misses.Add(1)
+		c.count.Miss()
 		return nil, false, nil
 	}
-	c.hits.Add(1)
+	c.count.Hit()
 	return value, true, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -19,7 +18,7 @@ type Cache struct {
 	rdb    goredis.UniversalClient
 	prefix string
 
-	hits, misses, sets, invalidations, errors atomic.Int64
+	count service.CacheCounters
 }
 
 // CacheOption configures a Cache.
@@ -93,20 +92,20 @@ return 1
 func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl time.Duration) error {
 	id := rec.SessionID
 	if err := service.ValidateSessionID(id); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return err
 	}
 	at := rec.UpdatedAt.UnixMilli()
 	b, err := json.Marshal(cachedStatus{StatusRecord: rec, AtMs: at})
 	if err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("redis cache: encode status:%s: %w", id, err)
 	}
 	if err := setNewerScript.Run(ctx, c.rdb, []string{sessionKey(c.prefix, "status", id)}, b, at, max(ttl.Milliseconds(), 0)).Err(); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("redis cache: set status:%s: %w", id, err)
 	}
-	c.sets.Add(1)
+	c.count.Set()
 	return nil
 }
 
@@ -121,14 +120,14 @@ func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.Status
 
 func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return err
 	}
 	if err := c.rdb.Del(ctx, sessionKey(c.prefix, "qr", sessionID), sessionKey(c.prefix, "status", sessionID)).Err(); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("redis cache: invalidate %s: %w", sessionID, err)
 	}
-	c.invalidations.Add(1)
+	c.count.Invalidation()
 	return nil
 }
 
@@ -170,61 +169,51 @@ func (c *Cache) InvalidateAll(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("redis cache: invalidate all: %w", err)
 	}
-	c.invalidations.Add(1)
+	c.count.Invalidation()
 	return nil
 }
 
-func (c *Cache) Metrics() service.CacheMetrics {
-	hits, misses := c.hits.Load(), c.misses.Load()
-	return service.CacheMetrics{Hits: hits, Misses: misses, HitRate: service.HitRate(hits, misses),
-		Sets: c.sets.Load(), Invalidations: c.invalidations.Load(), Errors: c.errors.Load()}
-}
+func (c *Cache) Metrics() service.CacheMetrics { return c.count.Metrics() }
 
 // set stores value as JSON; ttl <= 0 keeps it until invalidated.
 func (c *Cache) set(ctx context.Context, kind, id string, value any, ttl time.Duration) error {
 	if err := service.ValidateSessionID(id); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return err
 	}
 	b, err := json.Marshal(value)
 	if err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("redis cache: encode %s:%s: %w", kind, id, err)
 	}
 	if ttl < 0 {
 		ttl = 0
 	}
 	if err := c.rdb.Set(ctx, sessionKey(c.prefix, kind, id), b, ttl).Err(); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("redis cache: set %s:%s: %w", kind, id, err)
 	}
-	c.sets.Add(1)
+	c.count.Set()
 	return nil
 }
 
 func (c *Cache) get(ctx context.Context, kind, id string, v any) (bool, error) {
 	if err := service.ValidateSessionID(id); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return false, err
 	}
 	b, err := c.rdb.Get(ctx, sessionKey(c.prefix, kind, id)).Bytes()
 	switch {
 	case errors.Is(err, goredis.Nil):
-		c.misses.Add(1)
+		c.count.Miss()
 		return false, nil
 	case err != nil:
-		c.errors.Add(1)
+		c.count.Failure()
 		return false, fmt.Errorf("redis cache: get %s:%s: %w", kind, id, err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		// A value we cannot read is as good as absent; the caller refills it.
-		c.errors.Add(1)
-		c.misses.Add(1)
-		return false, nil
-	}
-	c.hits.Add(1)
-	return true, nil
+	// A value we cannot read is as good as absent; the caller refills it.
+	return c.count.Decoded(json.Unmarshal(b, v)), nil
 }

@@ -29,68 +29,70 @@ func TestSessionLookupChain(t *testing.T) {
 		{
 			name: "l1",
 			setup: func(h *mgrHarness) {
-				h.l1.EXPECT().GetStatus(any, "a").Return(rec(service.StatusActive), true, nil)
+				h.l1.EXPECT().GetStatus(any, "a").Return(rec(service.StatusActive), true, nil).Times(2)
 			},
 			source: service.SourceL1, status: service.StatusActive, active: true,
 		},
 		{
 			name: "l1 pending brings its qr",
 			setup: func(h *mgrHarness) {
-				h.l1.EXPECT().GetStatus(any, "a").Return(rec(service.StatusPending), true, nil)
-				h.l1.EXPECT().GetQR(any, "a").Return(service.QR{SessionID: "a", Image: "img"}, true, nil)
+				h.l1.EXPECT().GetStatus(any, "a").Return(rec(service.StatusPending), true, nil).Times(2)
+				h.l1.EXPECT().GetQR(any, "a").Return(service.QR{SessionID: "a", Image: "img"}, true, nil).Times(2)
 			},
 			source: service.SourceL1, status: service.StatusPending,
 		},
 		{
 			name: "l2 fills l1",
 			setup: func(h *mgrHarness) {
-				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
-				h.l2.EXPECT().GetStatus(any, "a").Return(rec(service.StatusInactive), true, nil)
-				h.l1.EXPECT().SetStatus(any, rec(service.StatusInactive), 300*time.Second).Return(nil).Once()
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil).Times(2)
+				h.l2.EXPECT().GetStatus(any, "a").Return(rec(service.StatusInactive), true, nil).Times(2)
+				h.l1.EXPECT().SetStatus(any, rec(service.StatusInactive), 300*time.Second).Return(nil).Times(2)
 			},
 			source: service.SourceL2, status: service.StatusInactive,
 		},
 		{
 			name: "l1 error counts as a miss",
 			setup: func(h *mgrHarness) {
-				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, errors.New("boom"))
-				h.l2.EXPECT().GetStatus(any, "a").Return(rec(service.StatusExpired), true, nil)
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, errors.New("boom")).Times(2)
+				h.l2.EXPECT().GetStatus(any, "a").Return(rec(service.StatusExpired), true, nil).Times(2)
+				h.l1.EXPECT().SetStatus(any, rec(service.StatusExpired), 300*time.Second).Return(nil).Times(2)
 			},
 			source: service.SourceL2, status: service.StatusExpired,
 		},
 		{
 			name: "laravel fills both with the connection ttl",
 			setup: func(h *mgrHarness) {
-				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
-				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
-				h.laravel.EXPECT().SessionStatus(any, "a").Return(rec(service.StatusActive), nil)
-				h.l1.EXPECT().SetStatus(any, rec(service.StatusActive), 30*time.Second).Return(nil).Once()
-				h.l2.EXPECT().SetStatus(any, rec(service.StatusActive), 30*time.Second).Return(nil).Once()
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil).Times(2)
+				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil).Times(2)
+				h.laravel.EXPECT().SessionStatus(any, "a").Return(rec(service.StatusActive), nil).Times(2)
+				h.l1.EXPECT().SetStatus(any, rec(service.StatusActive), 30*time.Second).Return(nil).Times(2)
+				h.l2.EXPECT().SetStatus(any, rec(service.StatusActive), 30*time.Second).Return(nil).Times(2)
 			},
 			source: service.SourceLaravel, status: service.StatusActive, active: true,
 		},
 		{
 			name: "nobody knows it",
 			setup: func(h *mgrHarness) {
-				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
-				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
-				h.laravel.EXPECT().SessionStatus(any, "a").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404"))
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil).Times(2)
+				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil).Times(2)
+				h.laravel.EXPECT().SessionStatus(any, "a").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404")).Times(2)
 			},
 			source: service.SourceNone, code: service.ENOTFOUND,
 		},
 		{
 			name: "laravel down",
 			setup: func(h *mgrHarness) {
-				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
-				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil)
-				h.laravel.EXPECT().SessionStatus(any, "a").Return(service.StatusRecord{}, &service.DeliveryError{Message: "refused"})
+				h.l1.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil).Times(2)
+				h.l2.EXPECT().GetStatus(any, "a").Return(service.StatusRecord{}, false, nil).Times(2)
+				h.laravel.EXPECT().SessionStatus(any, "a").Return(service.StatusRecord{}, &service.DeliveryError{Message: "refused"}).Times(2)
 			},
 			source: service.SourceNone, code: service.EUNAVAILABLE, activeEr: service.EUNAVAILABLE,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newMgrHarness(t, tt.setup)
+			// Session and IsSessionActive each walk the chain: every call twice.
+			h := newMgrHarness(t, func(h *mgrHarness) { h.mockCaches(); tt.setup(h) })
 			ctx := context.Background()
 			s, src, err := h.m.Session(ctx, "a")
 			if src != tt.source || service.ErrorCode(err) != tt.code || s.Status != tt.status {
@@ -108,7 +110,10 @@ func TestSessionLookupChain(t *testing.T) {
 }
 
 func TestSessionLiveFirst(t *testing.T) {
-	h := newMgrHarness(t, nil) // no cache or Laravel expectations: any call fails
+	h := newMgrHarness(t, func(h *mgrHarness) {
+		h.mockCaches() // no cache or Laravel expectations: any call fails
+		h.expectStarts("a")
+	})
 	h.start(t, "a")
 	s, src, err := h.m.Session(context.Background(), "a")
 	if err != nil || src != service.SourceLive || s.Status != service.StatusPending {
@@ -122,13 +127,15 @@ func TestSessionLiveFirst(t *testing.T) {
 func TestSessionsListsLiveAndKnown(t *testing.T) {
 	any := tmock.Anything
 	h := newMgrHarness(t, func(h *mgrHarness) {
+		h.mockCaches()
+		h.expectStarts("a")
 		for _, id := range []string{"b", "a", "c"} {
 			_ = h.leases.Register(context.Background(), id)
 		}
 		_, _, _ = h.leases.Take(context.Background(), "b", "gw-2", time.Hour)
-		h.l1.EXPECT().GetStatus(any, "b").Return(service.StatusRecord{SessionID: "b", Status: service.StatusInactive}, true, nil)
-		h.l1.EXPECT().GetStatus(any, "c").Return(service.StatusRecord{}, false, nil)
-		h.l2.EXPECT().GetStatus(any, "c").Return(service.StatusRecord{}, false, nil)
+		h.l1.EXPECT().GetStatus(any, "b").Return(service.StatusRecord{SessionID: "b", Status: service.StatusInactive}, true, nil).Once()
+		h.l1.EXPECT().GetStatus(any, "c").Return(service.StatusRecord{}, false, nil).Once()
+		h.l2.EXPECT().GetStatus(any, "c").Return(service.StatusRecord{}, false, nil).Once()
 	})
 	h.start(t, "a")
 	list, err := h.m.Sessions(context.Background())
@@ -152,12 +159,19 @@ func TestSessionsListsLiveAndKnown(t *testing.T) {
 	}
 }
 
-// expectUnlinkAndForget expects what logout and delete both do: unlink the
+// expectUnlinkAndForget expects what logout and delete both do to a
+// started session: cache and publish its inactive status, unlink the
 // device, drop the session from both caches and from the known set, once.
 func expectUnlinkAndForget(id string) func(*mgrHarness) {
 	any := tmock.Anything
+	inactive := tmock.MatchedBy(func(rec service.StatusRecord) bool { return rec.Status == service.StatusInactive })
 	return func(h *mgrHarness) {
+		h.mockCaches()
+		h.expectStarts(id)
+		h.expectPublishes(1)
 		h.drv.EXPECT().Logout(any, id).Return(nil).Once()
+		h.l1.EXPECT().SetStatus(any, inactive, any).Return(nil).Once()
+		h.l2.EXPECT().SetStatus(any, inactive, any).Return(nil).Once()
 		h.l1.EXPECT().Invalidate(any, id).Return(nil).Once()
 		h.l2.EXPECT().Invalidate(any, id).Return(nil).Once()
 	}
@@ -177,12 +191,14 @@ func TestLogoutStopDelete(t *testing.T) {
 	})
 	t.Run("stop keeps the device", func(t *testing.T) {
 		h := newMgrHarness(t, nil)
+		h.expectStarts("a")
+		h.expectStops("a")
+		h.expectPublishes(1)
 		h.start(t, "a")
 		if err := h.m.Stop(context.Background(), "a"); err != nil {
 			t.Fatal(err)
 		}
 		wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusInactive, service.ReasonStopped)
-		h.drv.AssertCalled(t, "Stop", any, "a")
 		h.drv.AssertNotCalled(t, "Logout", any, "a")
 		if err := h.m.Stop(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
 			t.Errorf("second stop: %v", err)
@@ -190,6 +206,7 @@ func TestLogoutStopDelete(t *testing.T) {
 	})
 	t.Run("delete", func(t *testing.T) {
 		h := newMgrHarness(t, expectUnlinkAndForget("a"))
+		h.expectStops("a") // delete stops the session, then unlinks it
 		h.start(t, "a")
 		if err := h.m.Delete(context.Background(), "a"); err != nil {
 			t.Fatal(err)
@@ -201,7 +218,7 @@ func TestLogoutStopDelete(t *testing.T) {
 	t.Run("unknown session", func(t *testing.T) {
 		h := newMgrHarness(t, func(h *mgrHarness) {
 			_ = h.leases.Register(context.Background(), "x")
-			h.drv.EXPECT().Paired(any).Return([]string{"y"}, nil)
+			h.drv.EXPECT().Paired(any).Return([]string{"y"}, nil).Times(2) // logout and delete each look
 		})
 		if err := h.m.Logout(context.Background(), "a"); service.ErrorCode(err) != service.ENOTFOUND {
 			t.Errorf("logout: %v", err)
@@ -215,19 +232,22 @@ func TestLogoutStopDelete(t *testing.T) {
 func TestRestoreStartsWhatThisInstanceCanLease(t *testing.T) {
 	any := tmock.Anything
 	h := newMgrHarness(t, func(h *mgrHarness) {
-		h.drv.EXPECT().Paired(any).Return([]string{"b", "a"}, nil)
+		h.drv.EXPECT().Paired(any).Return([]string{"b", "a"}, nil).Once()
+		h.expectStarts("a")
 		_, _, _ = h.leases.Take(context.Background(), "b", "gw-2", time.Hour)
 	})
 	n, err := h.m.Restore(context.Background())
 	if err != nil || n != 1 {
 		t.Fatalf("Restore = %d, %v; want 1", n, err)
 	}
-	h.drv.AssertCalled(t, "Start", any, "a")
 	h.drv.AssertNotCalled(t, "Start", any, "b")
 }
 
 func TestCloseStopsAndPublishes(t *testing.T) {
 	h := newMgrHarness(t, nil)
+	h.expectStarts("a", "b")
+	h.expectStops("a", "b")
+	h.expectPublishes(2)
 	h.start(t, "a")
 	h.start(t, "b")
 	if err := h.m.Close(context.Background(), false); err != nil {
@@ -247,6 +267,8 @@ func TestCloseStopsAndPublishes(t *testing.T) {
 // take at once.
 func TestCloseWithHandoverPublishesNothing(t *testing.T) {
 	h := newMgrHarness(t, nil)
+	h.expectStarts("a", "b")
+	h.expectStops("a", "b") // and no Publish
 	h.start(t, "a")
 	h.start(t, "b")
 	if err := h.m.Close(context.Background(), true); err != nil {

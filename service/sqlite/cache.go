@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"wagateway/service"
@@ -27,7 +26,7 @@ type Cache struct {
 	sweepMu   sync.Mutex
 	lastSweep time.Time
 
-	hits, misses, sets, invalidations, errors atomic.Int64
+	count service.CacheCounters
 }
 
 // NewCache returns the Cache of db.
@@ -73,32 +72,34 @@ func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.Status
 
 func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return err
 	}
 	c.db.cache.drop("qr:"+sessionID, "status:"+sessionID)
 	if _, err := c.db.db.ExecContext(ctx, `DELETE FROM cache WHERE key IN (?, ?)`, "qr:"+sessionID, "status:"+sessionID); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("sqlite cache: invalidate %s: %w", sessionID, err)
 	}
-	c.invalidations.Add(1)
+	c.count.Invalidation()
 	return nil
 }
 
 func (c *Cache) InvalidateAll(ctx context.Context) error {
 	c.db.cache.drop()
 	if _, err := c.db.db.ExecContext(ctx, `DELETE FROM cache`); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("sqlite cache: invalidate all: %w", err)
 	}
-	c.invalidations.Add(1)
+	c.count.Invalidation()
 	return nil
 }
 
+// Metrics adds the failed commits of the write-behind queue to the
+// counts of the calls.
 func (c *Cache) Metrics() service.CacheMetrics {
-	hits, misses := c.hits.Load(), c.misses.Load()
-	return service.CacheMetrics{Hits: hits, Misses: misses, HitRate: service.HitRate(hits, misses),
-		Sets: c.sets.Load(), Invalidations: c.invalidations.Load(), Errors: c.errors.Load() + c.db.cache.errors.Load()}
+	m := c.count.Metrics()
+	m.Errors += c.db.cache.errors.Load()
+	return m
 }
 
 // set queues the row of prefix+id for the next commit; when newestWins, a
@@ -106,12 +107,12 @@ func (c *Cache) Metrics() service.CacheMetrics {
 // invalidated.
 func (c *Cache) set(ctx context.Context, prefix, id string, value any, atNs int64, newestWins bool, ttl time.Duration) error {
 	if err := service.ValidateSessionID(id); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return err
 	}
 	b, err := json.Marshal(value)
 	if err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return fmt.Errorf("sqlite cache: encode %s%s: %w", prefix, id, err)
 	}
 	now := c.db.clock.Now()
@@ -120,7 +121,7 @@ func (c *Cache) set(ctx context.Context, prefix, id string, value any, atNs int6
 		w.expiresNs = now.Add(ttl).UnixNano()
 	}
 	c.db.cache.put(w, now.UnixNano())
-	c.sets.Add(1)
+	c.count.Set()
 	c.sweep(ctx, now)
 	return nil
 }
@@ -129,7 +130,7 @@ func (c *Cache) set(ctx context.Context, prefix, id string, value any, atNs int6
 // row is newer, for a newest-wins key), else the stored row.
 func (c *Cache) get(ctx context.Context, prefix, id string, into any) (bool, error) {
 	if err := service.ValidateSessionID(id); err != nil {
-		c.errors.Add(1)
+		c.count.Failure()
 		return false, err
 	}
 	key := prefix + id
@@ -143,7 +144,7 @@ func (c *Cache) get(ctx context.Context, prefix, id string, into any) (bool, err
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
-			c.errors.Add(1)
+			c.count.Failure()
 			return false, fmt.Errorf("sqlite cache: get %s: %w", key, err)
 		default:
 			isStored = !expired(stored.expiresNs, nowNs)
@@ -153,24 +154,18 @@ func (c *Cache) get(ctx context.Context, prefix, id string, into any) (bool, err
 	switch {
 	case isQueued && (!isStored || stored.atNs <= queued.atNs || !queued.newestWins):
 		if expired(queued.expiresNs, nowNs) {
-			c.misses.Add(1)
+			c.count.Miss()
 			return false, nil
 		}
 		value = queued.value
 	case isStored:
 		value = stored.value
 	default:
-		c.misses.Add(1)
+		c.count.Miss()
 		return false, nil
 	}
-	if err := json.Unmarshal(value, into); err != nil {
-		// A row we cannot read is a miss: the caller asks the next level.
-		c.errors.Add(1)
-		c.misses.Add(1)
-		return false, nil
-	}
-	c.hits.Add(1)
-	return true, nil
+	// A row we cannot read is a miss: the caller asks the next level.
+	return c.count.Decoded(json.Unmarshal(value, into)), nil
 }
 
 // sweep deletes expired rows, at most once per sweepEvery.

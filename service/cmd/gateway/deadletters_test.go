@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"wagateway/internal/redistest"
 	"wagateway/mocklaravel"
 )
 
@@ -19,22 +17,8 @@ import (
 func TestDeadLetterReplayAfterLaravelIsFixed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	mock, err := mocklaravel.New(mocklaravel.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mock.Close()
-	lv := httptest.NewServer(mock)
-	defer lv.Close()
-	if err := mock.SetFaults(mocklaravel.Faults{RejectSessions: []string{"user_refused"}}); err != nil {
-		t.Fatal(err)
-	}
-	rdb := redistest.Start(t)
-	m, closeMain := startMain(t, map[string]string{
-		"REDIS_URL": redisURL(rdb.Options()), "LARAVEL_URL": lv.URL,
-		"BATCH_INTERVAL": "100ms", "PRIORITY_INTERVAL": "50ms",
-	}, io.Discard)
-	base := "http://" + m.Addr()
+	mock, laravelURL := serveLaravel(t, mocklaravel.Config{}, "user_refused")
+	_, closeMain, base := startFastOnRedis(t, laravelURL, nil)
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))

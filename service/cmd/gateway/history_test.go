@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,25 +14,12 @@ import (
 // GET /sessions/{id}/history lists what the session went through, newest
 // first, with the reason and this instance's name.
 func TestStatusHistoryRoute(t *testing.T) {
-	mock, err := mocklaravel.New(mocklaravel.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mock.Close()
-	lv := httptest.NewServer(mock)
-	defer lv.Close()
-	m, closeMain := startMain(t, map[string]string{"LARAVEL_URL": lv.URL, "INSTANCE_ID": "gw-hist", "HISTORY_MAX": "2"}, io.Discard)
+	_, laravelURL := serveLaravel(t, mocklaravel.Config{})
+	m, closeMain := startMain(t, map[string]string{"LARAVEL_URL": laravelURL, "INSTANCE_ID": "gw-hist", "HISTORY_MAX": "2"}, io.Discard)
 	base := "http://" + m.Addr()
 	post := func(path, body string) {
 		t.Helper()
-		res, err := http.Post(base+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode >= 300 {
-			t.Fatalf("POST %s: %d", path, res.StatusCode)
-		}
+		post(t, base+path, body)
 	}
 	type change struct {
 		Status   string `json:"estado_qr"`

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
 	"sort"
@@ -18,7 +16,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
-	"wagateway/internal/redistest"
 	"wagateway/mocklaravel"
 )
 
@@ -136,40 +133,12 @@ func TestOpsMetricsExist(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
-	mock, err := mocklaravel.New(mocklaravel.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mock.Close()
-	lv := httptest.NewServer(mock)
-	defer lv.Close()
 	// Items of user_refused fail validation: dead letters and 422s.
-	if err := mock.SetFaults(mocklaravel.Faults{RejectSessions: []string{"user_refused"}}); err != nil {
-		t.Fatal(err)
-	}
-
-	rdb := redistest.Start(t)
-	opts := rdb.Options()
-	m, closeMain := startMain(t, map[string]string{
-		"REDIS_URL":         redisURL(opts),
-		"LARAVEL_URL":       lv.URL,
-		"BATCH_INTERVAL":    "100ms",
-		"PRIORITY_INTERVAL": "50ms",
-		"SIM_SCAN_DELAY":    "1ms",
-	}, io.Discard)
-	base := "http://" + m.Addr()
-
+	_, laravelURL := serveLaravel(t, mocklaravel.Config{}, "user_refused")
+	_, closeMain, base := startFastOnRedis(t, laravelURL, map[string]string{"SIM_SCAN_DELAY": "1ms"})
 	post := func(path, body string) {
 		t.Helper()
-		res, err := http.Post(base+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode >= 300 {
-			t.Fatalf("POST %s: %d %s", path, res.StatusCode, b)
-		}
+		post(t, base+path, body)
 	}
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()

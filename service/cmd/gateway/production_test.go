@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"wagateway/internal/logtest"
+	"wagateway/internal/redistest"
 	"wagateway/mocklaravel"
 	"wagateway/service/config"
 )
@@ -57,6 +58,56 @@ func get(t *testing.T, url string, headers ...string) (int, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+// post POSTs body to url and fails the test unless the answer is 2xx.
+func post(t *testing.T, url, body string) {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode >= 300 {
+		t.Fatalf("POST %s: %d %s", url, res.StatusCode, b)
+	}
+}
+
+// serveLaravel serves a mock Laravel (cfg) until the test ends; the items
+// of rejected sessions fail validation (422s, dead letters).
+func serveLaravel(t *testing.T, cfg mocklaravel.Config, rejected ...string) (*mocklaravel.Server, string) {
+	t.Helper()
+	mock, err := mocklaravel.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mock.Close() })
+	lv := httptest.NewServer(mock)
+	t.Cleanup(lv.Close)
+	if len(rejected) > 0 {
+		if err := mock.SetFaults(mocklaravel.Faults{RejectSessions: rejected}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return mock, lv.URL
+}
+
+// startFastOnRedis runs the real wiring on a Redis of its own and the
+// Laravel at laravelURL, flushing fast (HIGH every 50 ms, NORMAL every
+// 100 ms), with env on top; it returns the gateway, its close and its URL.
+func startFastOnRedis(t *testing.T, laravelURL string, env map[string]string) (*Main, func() error, string) {
+	t.Helper()
+	rdb := redistest.Start(t)
+	full := map[string]string{
+		"REDIS_URL": redisURL(rdb.Options()), "LARAVEL_URL": laravelURL,
+		"BATCH_INTERVAL": "100ms", "PRIORITY_INTERVAL": "50ms",
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	m, closeMain := startMain(t, full, io.Discard)
+	return m, closeMain, "http://" + m.Addr()
 }
 
 // until polls cond; the bound only guards against a hang.
