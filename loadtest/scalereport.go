@@ -27,9 +27,9 @@ func ScaleMarkdown(reps []ScaleReport) string {
 		if !r.Passed {
 			res = "❌ " + strings.Join(r.Failures, "; ")
 		}
-		fmt.Fprintf(&b, "| %d | %.0f / %.0f | %.1f / %.1f, %d | %.1f / %.1f | %d sessions in %.2f s | %d, %d | %d | %.1f / %.1f | %s |\n",
+		fmt.Fprintf(&b, "| %d | %.0f / %.0f | %.1f / %.1f, %d | %.1f / %.1f | %d sessions (%d with no state) in %.3f s | %d, %d | %d | %.1f / %.1f | %s |\n",
 			r.Instances, r.RampSeconds, r.SettleSeconds, r.RedisPeakMB, r.RedisEndMB, r.RedisKeys, r.RedisRampCPU, r.RedisSteadyCPU,
-			r.ListCount, r.ListSeconds, r.OwnershipRounds, len(r.Doubles), r.LaravelDiff, r.LoadAvgMax, r.LoadAvgMean, res)
+			r.ListCount, r.ListUnknown, r.ListSeconds, r.OwnershipRounds, len(r.Doubles), r.LaravelDiff, r.LoadAvgMax, r.LoadAvgMean, res)
 	}
 	for _, r := range reps {
 		if r.Killed != "" {

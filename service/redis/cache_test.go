@@ -97,7 +97,7 @@ func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
 	if err := c.InvalidateAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"other:status:{a}", "wagateway:{core}:fence:a", "wagateway:{core}:lease:a",
+	want := []string{"other:status:{a}", "wagateway:{core}:expiry", "wagateway:{core}:fence:a", "wagateway:{core}:lease:a",
 		"wagateway:{core}:outbox:high", "wagateway:{core}:outbox:newest", "wagateway:{core}:outbox:normal",
 		"wagateway:{core}:running", "wagateway:{core}:sessions"}
 	if got := keys(t, rdb, "*"); !slices.Equal(got, want) {
