@@ -46,15 +46,13 @@ type ScaleOptions struct {
 
 // InstanceUsage is one gateway process's share and cost.
 type InstanceUsage struct {
-	ID          string  `json:"id"`
-	Sessions    int     `json:"sessions"`      // active sessions it runs when settled
-	RampCPU     float64 `json:"ramp_cpu_pct"`  // % of one core, from start until every session settled
-	SteadyCPU   float64 `json:"steady_cpu_pct"` // % of one core over the steady window
-	PeakRSSMB   float64 `json:"peak_rss_mb"`   // VmHWM
-	RSSMB       float64 `json:"rss_mb"`        // VmRSS at the end of the steady window
-	Goroutines  int64   `json:"goroutines"`    // at the end of the steady window
-	TakenOver   int     `json:"taken_over,omitempty"`
-	StartErrors int     `json:"start_errors,omitempty"`
+	ID         string  `json:"id"`
+	Sessions   int     `json:"sessions"`       // active sessions it runs when settled
+	RampCPU    float64 `json:"ramp_cpu_pct"`   // % of one core, from start until every session settled
+	SteadyCPU  float64 `json:"steady_cpu_pct"` // % of one core over the steady window
+	PeakRSSMB  float64 `json:"peak_rss_mb"`    // VmHWM
+	RSSMB      float64 `json:"rss_mb"`         // VmRSS at the end of the steady window
+	Goroutines int64   `json:"goroutines"`     // at the end of the steady window
 }
 
 // ScaleReport is what one run measured.
@@ -67,16 +65,16 @@ type ScaleReport struct {
 	LeaseTTL  string          `json:"lease_ttl"`
 	Usage     []InstanceUsage `json:"usage"`
 
-	RampSeconds   float64 `json:"ramp_s"`        // plan start → last action sent
-	SettleSeconds float64 `json:"settle_s"`      // plan start → every session settled
+	RampSeconds   float64        `json:"ramp_s"`   // plan start → last action sent
+	SettleSeconds float64        `json:"settle_s"` // plan start → every session settled
 	ActionErrors  map[string]int `json:"action_errors"`
-	LagP99MS      float64 `json:"lag_p99_ms"`   // load generator lag behind the plan
+	LagP99MS      float64        `json:"lag_p99_ms"` // load generator lag behind the plan
 
-	RedisPeakMB   float64 `json:"redis_used_memory_peak_mb"`
-	RedisEndMB    float64 `json:"redis_used_memory_end_mb"`
+	RedisPeakMB    float64 `json:"redis_used_memory_peak_mb"`
+	RedisEndMB     float64 `json:"redis_used_memory_end_mb"`
 	RedisSteadyCPU float64 `json:"redis_steady_cpu_pct"`
-	RedisRampCPU  float64 `json:"redis_ramp_cpu_pct"`
-	RedisKeys     int64   `json:"redis_keys"`
+	RedisRampCPU   float64 `json:"redis_ramp_cpu_pct"`
+	RedisKeys      int64   `json:"redis_keys"`
 
 	OwnershipRounds int      `json:"ownership_rounds"`
 	Doubles         []string `json:"doubles"`
@@ -92,10 +90,10 @@ type ScaleReport struct {
 	KilledActive    int     `json:"killed_active,omitempty"`
 	TakeoverSeconds float64 `json:"takeover_s,omitempty"`
 
-	LoadAvgMax  float64 `json:"loadavg1_max"`
-	LoadAvgMean float64 `json:"loadavg1_mean"`
-	Uptime      string  `json:"uptime_at_end"`
-	Passed      bool    `json:"passed"`
+	LoadAvgMax  float64  `json:"loadavg1_max"`
+	LoadAvgMean float64  `json:"loadavg1_mean"`
+	Uptime      string   `json:"uptime_at_end"`
+	Passed      bool     `json:"passed"`
 	Failures    []string `json:"failures,omitempty"`
 }
 
