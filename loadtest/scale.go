@@ -49,6 +49,7 @@ type InstanceUsage struct {
 	ID         string  `json:"id"`
 	Sessions   int     `json:"sessions"`       // active sessions it runs when settled
 	RampCPU    float64 `json:"ramp_cpu_pct"`   // % of one core, from start until every session settled
+	RampCPUSec float64 `json:"ramp_cpu_s"`     // CPU seconds from start until every session settled
 	SteadyCPU  float64 `json:"steady_cpu_pct"` // % of one core over the steady window
 	PeakRSSMB  float64 `json:"peak_rss_mb"`    // VmHWM
 	RSSMB      float64 `json:"rss_mb"`         // VmRSS at the end of the steady window
@@ -468,6 +469,7 @@ func (f *scaleFleet) usage(ctx context.Context, samp *fleetSampler, steadyStart,
 	for _, i := range f.live() {
 		u := InstanceUsage{ID: f.ids[i], Sessions: own.PerInst[f.ids[i]]}
 		u.RampCPU = samp.cpu(i, samp.first(), rampEnd)
+		u.RampCPUSec = samp.cpuSeconds(i, samp.first(), rampEnd)
 		u.SteadyCPU = samp.cpu(i, steadyStart, steadyEnd)
 		if s, err := ReadProc(f.gws[i].Pid); err == nil {
 			u.PeakRSSMB, u.RSSMB = round3(float64(s.PeakRSSK)/1024), round3(float64(s.RSSKB)/1024)

@@ -15,10 +15,10 @@ func ScaleMarkdown(reps []ScaleReport) string {
 	r0 := reps[0]
 	fmt.Fprintf(&b, "**Scale-out** (`%s`), source %s: %d sessions per run, %d scan (active), %d never scan (expire); time ×%g, LEASE_TTL %s.\n\n",
 		r0.Command, r0.Source, r0.Counts.Sessions, r0.Counts.Scan, r0.Counts.Expire, r0.Settings.TimeScale, r0.LeaseTTL)
-	b.WriteString("| instances | instance | active sessions | CPU while pairing (% of a core) | CPU steady (% of a core) | peak RSS (MB) | RSS steady (MB) | goroutines |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| instances | instance | active sessions | CPU while pairing: s (% of a core) | CPU steady (% of a core) | peak RSS (MB) | RSS steady (MB) | goroutines |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range reps {
 		for _, u := range r.Usage {
-			fmt.Fprintf(&b, "| %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %d |\n", r.Instances, u.ID, u.Sessions, u.RampCPU, u.SteadyCPU, u.PeakRSSMB, u.RSSMB, u.Goroutines)
+			fmt.Fprintf(&b, "| %d | %s | %d | %.1f (%.1f) | %.1f | %.1f | %.1f | %d |\n", r.Instances, u.ID, u.Sessions, u.RampCPUSec, u.RampCPU, u.SteadyCPU, u.PeakRSSMB, u.RSSMB, u.Goroutines)
 		}
 	}
 	b.WriteString("\n| instances | plan sent / settled (s) | Redis used_memory peak / end (MB), keys | Redis CPU pairing / steady (%) | GET /sessions (cluster) | ownership rounds, doubles | Laravel wrong | load avg 1-min max / mean | result |\n|---:|---|---|---|---|---|---:|---|---|\n")

@@ -81,6 +81,18 @@ func (s *fleetSampler) cpu(i, from, to int) float64 {
 	return CPUPercent(a, b)
 }
 
+// cpuSeconds is instance i's CPU time between two marks.
+func (s *fleetSampler) cpuSeconds(i, from, to int) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok1 := s.samples[from].procs[i]
+	b, ok2 := s.samples[to].procs[i]
+	if !ok1 || !ok2 {
+		return 0
+	}
+	return round3((b.CPU - a.CPU).Seconds())
+}
+
 // redisCPU is Redis's CPU between two marks, in % of one core.
 func (s *fleetSampler) redisCPU(from, to int) float64 {
 	s.mu.Lock()
