@@ -89,11 +89,19 @@ return {tok, 1}
 // have held it in between. It also keeps the session in the running set.
 // KEYS lease, fence, running, expiry; ARGV value, ttl ms, token, session
 // id, owner.
+//
+// A free lease is taken back only if it was not given up: the running hash
+// still names this owner, or a failover lost the take itself (the fence is
+// older than the token). After End (no entry, fence equal) or Handover
+// (entry "") a renewal that was in flight must not bring the session back.
 var renewScript = goredis.NewScript(deadlineLua(2) + `
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-elseif cur == false and (tonumber(redis.call('GET', KEYS[2])) or 0) <= tonumber(ARGV[3]) then
+elseif cur == false then
+  local fence, tok = tonumber(redis.call('GET', KEYS[2])) or 0, tonumber(ARGV[3])
+  local last = redis.call('HGET', KEYS[3], ARGV[4])
+  if fence > tok or not (last == ARGV[5] or (last == false and fence < tok)) then return 0 end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   redis.call('SET', KEYS[2], ARGV[3])
 else
