@@ -153,11 +153,11 @@ func RunScale(ctx context.Context, opts ScaleOptions, command string) (ScaleRepo
 	// Settled: every scanned session active on exactly one instance, the
 	// others expired and running nowhere.
 	f.progress("plan sent in %.0fs; waiting for every session to settle", rep.RampSeconds)
-	rounds, doubles, err := f.waitSettled(ctx, want, opts.Settle)
+	rounds, doubles, settleErr := f.waitSettled(ctx, want, opts.Settle)
 	rep.OwnershipRounds, rep.Doubles = rounds, doubles
 	rep.SettleSeconds = round3(time.Since(origin).Seconds())
-	if err != nil {
-		rep.Failures = append(rep.Failures, err.Error())
+	if settleErr != nil {
+		rep.Failures = append(rep.Failures, settleErr.Error())
 	}
 	rampEnd := samp.mark()
 
@@ -197,7 +197,11 @@ func RunScale(ctx context.Context, opts ScaleOptions, command string) (ScaleRepo
 
 	// Steady: every session settled, nothing but renewals, heartbeats,
 	// orphan scans and the phones idling.
-	f.progress("settled after %.0fs; steady window %s", rep.SettleSeconds, opts.Steady)
+	if settleErr != nil {
+		f.progress("NOT settled after %.0fs; steady window %s", rep.SettleSeconds, opts.Steady)
+	} else {
+		f.progress("settled after %.0fs; steady window %s", rep.SettleSeconds, opts.Steady)
+	}
 	steadyStart := samp.mark()
 	sleepCtx(ctx, opts.Steady)
 	steadyEnd := samp.mark()
