@@ -36,6 +36,9 @@ type Leases struct {
 	prefix   string
 	replicas *replicaAcks
 	scans    atomic.Int64 // Orphans calls, for the periodic full sweep
+	// beforeConfirm runs between reading the candidates and confirming
+	// them (tests: a session ends in between).
+	beforeConfirm func()
 }
 
 // fullSweepEvery: one Orphans call in this many reads the whole running
@@ -267,27 +270,50 @@ func (l *Leases) sweep(ctx context.Context) (map[string]string, error) {
 
 // unleased keeps the sessions of last (id → last owner) that have no lease.
 func (l *Leases) unleased(ctx context.Context, last map[string]string) (map[string]string, error) {
+	if l.beforeConfirm != nil {
+		l.beforeConfirm()
+	}
 	ids := slices.Sorted(maps.Keys(last))
 	out := map[string]string{}
-	// One MGET per chunk: every lease key has the {core} tag, so a chunk
+	// One script per chunk: every lease key has the {core} tag, so a chunk
 	// sits in one Cluster slot.
 	for chunk := range slices.Chunk(ids, 500) {
-		keys := make([]string, len(chunk))
-		for i, id := range chunk {
-			keys[i] = l.key(id)
+		keys := make([]string, 0, len(chunk)+1)
+		args := make([]any, 0, 2*len(chunk))
+		keys = append(keys, l.runningKey())
+		for _, id := range chunk {
+			keys = append(keys, l.key(id))
+			args = append(args, id)
 		}
-		vals, err := l.rdb.MGet(ctx, keys...).Result()
+		for _, id := range chunk {
+			args = append(args, last[id])
+		}
+		orphans, err := confirmScript.Run(ctx, l.rdb, keys, args...).StringSlice()
 		if err != nil {
 			return nil, fmt.Errorf("redis leases: read leases: %w", err)
 		}
-		for i, v := range vals {
-			if v == nil {
-				out[chunk[i]] = last[chunk[i]]
-			}
+		for _, id := range orphans {
+			out[id] = last[id]
 		}
 	}
 	return out, nil
 }
+
+// confirmScript keeps, of the sessions read a moment ago with their last
+// owners, those that still run under that owner and have no lease, in one
+// atomic step: a session that ended since the read (its running entry is
+// gone) is no orphan, or its own instance would start it again as a fresh
+// pairing. KEYS running, lease of each; ARGV the ids, then their owners.
+var confirmScript = goredis.NewScript(`
+local n = #KEYS - 1
+local out = {}
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 and redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[n + i] then
+    out[#out + 1] = ARGV[i]
+  end
+end
+return out
+`)
 
 // Owners maps each of ids that has a lease to its holder.
 func (l *Leases) Owners(ctx context.Context, ids []string) (map[string]string, error) {

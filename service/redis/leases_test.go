@@ -92,3 +92,36 @@ func TestOrphansFromTheExpiryIndexAndThePeriodicSweep(t *testing.T) {
 		t.Fatalf("Orphans after a takeover = %v, %v; want %v", got, err, want)
 	}
 }
+
+// A session that ends between Orphans' read of the running sessions and
+// its check of their leases is no orphan: its own instance, which no
+// longer runs it, would otherwise start it again as a fresh pairing (the
+// 100,000-session run saw expired sessions come back with a new token).
+func TestOrphansLeavesOutASessionThatEndedMeanwhile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rdb := redistest.Start(t)
+	l := redis.NewLeases(rdb, "")
+	lease, ok, err := l.Take(ctx, "s1", "gw-a", time.Minute)
+	if !ok || err != nil {
+		t.Fatalf("Take: %v %v", ok, err)
+	}
+	// Handed over: an orphan, from the running hash read on.
+	handed, _, _ := l.Take(ctx, "s2", "gw-a", time.Minute)
+	if err := l.Handover(ctx, handed); err != nil {
+		t.Fatal(err)
+	}
+	redis.SetBeforeConfirm(l, func() {
+		if err := l.End(ctx, lease); err != nil {
+			t.Error(err)
+		}
+		if err := l.Forget(ctx, "s2"); err != nil {
+			t.Error(err)
+		}
+	})
+	// The first call sweeps: HGETALL saw s1 (leased) and s2 (handed over).
+	got, err := l.Orphans(ctx)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Orphans = %v, %v; want none: s1 ended and s2 was forgotten after the read", got, err)
+	}
+}
