@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick soak mocks lint fuzz image mutation breakit mutation-ci breakit-ci
+.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick loadtest-scale soak mocks lint fuzz image mutation breakit mutation-ci breakit-ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ loadtest-laravel: ## direct vs batch against the real Laravel (PHP CPU seconds, 
 loadtest-quick: ## the load test compressed ×10 on the embedded store, then on a redis-server (which make unit installs), < 60 s each
 	go run ./loadtest/cmd/loadtest -quick
 	go run ./loadtest/cmd/loadtest -quick -start-redis
+
+loadtest-scale: ## N gateway instances on one local Redis, sessions through random instances: CPU and RSS per instance, ownership, nothing lost (flags: ARGS="..."; not in make test)
+	go run ./loadtest/cmd/scale $(ARGS)
 
 soak: ## 1,000 sessions pair, close and restart on one gateway, time-scaled; RSS, goroutines, fds, Redis memory, outbox depth must stay flat (flags: ARGS="..."; not in make test)
 	go run ./loadtest/cmd/soak $(ARGS)

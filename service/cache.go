@@ -25,6 +25,14 @@ type Cache interface {
 	Metrics() CacheMetrics
 }
 
+// StatusBatcher is a Cache level that reads many sessions' statuses in
+// few round trips: GET /sessions lists every session of the cluster, and
+// one read per session does not scale to 100,000 of them. The result holds
+// the hits only.
+type StatusBatcher interface {
+	GetStatuses(ctx context.Context, sessionIDs []string) (map[string]StatusRecord, error)
+}
+
 // CacheMetrics counts what a cache level did since start.
 type CacheMetrics struct {
 	Hits          int64   `json:"hits"`

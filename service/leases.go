@@ -33,8 +33,10 @@ type Leases interface {
 	// Renew extends each lease still held exactly as given (same owner and
 	// token), or takes it back with the same token when it is free and no
 	// newer token was handed out since (it lapsed unclaimed, or a Redis
-	// failover lost it); held[i] is false when another instance holds it or
-	// held it since: its session must stop here before it does anything else.
+	// failover lost it), but never after End or Handover of it (a renewal
+	// in flight must not bring an ended session back); held[i] is false
+	// when another instance holds it or held it since, or it was given up:
+	// its session must stop here before it does anything else.
 	Renew(ctx context.Context, ttl time.Duration, leases ...Lease) (held []bool, err error)
 	// End gives the lease up for good: the session ended here (logged out,
 	// expired, closed, stopped by the last instance); nobody resumes it.

@@ -83,8 +83,10 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 	held := make([]bool, len(leases))
 	for i, ls := range leases {
 		cur, ok := l.current(ls.SessionID)
-		// Free and nobody got a newer token since: take it back.
-		if ok && cur == ls || !ok && l.tokens[ls.SessionID] <= ls.Token {
+		// Free, nobody got a newer token since, and not given up (End
+		// drops the running entry, Handover clears its owner): take it back.
+		last, running := l.running[ls.SessionID]
+		if ok && cur == ls || !ok && l.tokens[ls.SessionID] <= ls.Token && running && last == ls.Owner {
 			l.leases[ls.SessionID] = lease{Lease: ls, expires: l.clock.Now().Add(ttl)}
 			l.tokens[ls.SessionID] = max(l.tokens[ls.SessionID], ls.Token)
 			l.running[ls.SessionID] = ls.Owner

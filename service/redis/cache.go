@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -116,6 +117,42 @@ func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.Status
 		return service.StatusRecord{}, false, err
 	}
 	return v.StatusRecord, true, nil
+}
+
+var _ service.StatusBatcher = (*Cache)(nil)
+
+// statusBatch bounds one pipeline of GetStatuses.
+const statusBatch = 1000
+
+// GetStatuses reads the status of each of ids, statusBatch GETs per
+// pipeline; on a Cluster go-redis sends each GET to its slot's master.
+func (c *Cache) GetStatuses(ctx context.Context, ids []string) (map[string]service.StatusRecord, error) {
+	out := make(map[string]service.StatusRecord, len(ids))
+	for chunk := range slices.Chunk(ids, statusBatch) {
+		cmds := make([]*goredis.StringCmd, len(chunk))
+		_, err := c.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, id := range chunk {
+				cmds[i] = p.Get(ctx, sessionKey(c.prefix, "status", id))
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			c.count.Failure()
+			return out, fmt.Errorf("redis cache: get %d statuses: %w", len(chunk), err)
+		}
+		for i, cmd := range cmds {
+			var v cachedStatus
+			b, err := cmd.Bytes()
+			if err != nil {
+				c.count.Miss()
+				continue
+			}
+			if c.count.Decoded(json.Unmarshal(b, &v)) {
+				out[chunk[i]] = v.StatusRecord
+			}
+		}
+	}
+	return out, nil
 }
 
 func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {

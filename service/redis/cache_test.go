@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -97,7 +98,7 @@ func TestCacheInvalidateSparesOutboxAndLeases(t *testing.T) {
 	if err := c.InvalidateAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"other:status:{a}", "wagateway:{core}:fence:a", "wagateway:{core}:lease:a",
+	want := []string{"other:status:{a}", "wagateway:{core}:expiry", "wagateway:{core}:fence:a", "wagateway:{core}:lease:a",
 		"wagateway:{core}:outbox:high", "wagateway:{core}:outbox:newest", "wagateway:{core}:outbox:normal",
 		"wagateway:{core}:running", "wagateway:{core}:sessions"}
 	if got := keys(t, rdb, "*"); !slices.Equal(got, want) {
@@ -141,4 +142,61 @@ func keys(t *testing.T, rdb *goredis.Client, pattern string) []string {
 
 func TestCacheContract(t *testing.T) {
 	cachetest.Run(t, func(t *testing.T) service.Cache { return redis.NewCache(redistest.Start(t)) })
+}
+
+// GetStatuses answers many sessions in pipelines of statusBatch and holds
+// the hits only.
+func TestCacheGetStatusesReadsInBatches(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rdb := redistest.Start(t)
+	c := redis.NewCache(rdb)
+	var ids []string
+	for i := range 2500 {
+		id := fmt.Sprintf("s%04d", i)
+		ids = append(ids, id)
+		if i%3 == 0 {
+			if err := c.SetStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusActive}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rdb.Set(ctx, "wagateway:status:{s0003}", "not json", time.Minute)
+	hook := &countingHook{}
+	rdb.AddHook(hook)
+	got, err := c.GetStatuses(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 833 || got["s0000"].Status != service.StatusActive || got["s2499"].Status != service.StatusActive {
+		t.Fatalf("GetStatuses: %d hits (want 833, s0003 unreadable), s0000 %+v", len(got), got["s0000"])
+	}
+	if _, ok := got["s0001"]; ok {
+		t.Fatal("GetStatuses holds a miss")
+	}
+	if hook.pipelines != 3 || hook.single != 0 {
+		t.Fatalf("GetStatuses sent %d pipelines and %d single commands; want 3 pipelines of at most 1000", hook.pipelines, hook.single)
+	}
+}
+
+// countingHook counts the GETs a client sends: alone, or in pipelines
+// (a new connection's own handshake is not counted).
+type countingHook struct{ single, pipelines int }
+
+func (h *countingHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h *countingHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if cmd.Name() == "get" {
+			h.single++
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *countingHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if len(cmds) > 0 && cmds[0].Name() == "get" {
+			h.pipelines++
+		}
+		return next(ctx, cmds)
+	}
 }

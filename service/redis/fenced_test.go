@@ -104,3 +104,32 @@ func TestFencedAddTakesBackALeaseAFailoverLost(t *testing.T) {
 		t.Fatal("another instance took the session its holder still writes for")
 	}
 }
+
+// A fenced add that reaches Redis after its session ended (End) or was
+// handed over, e.g. one whose client timed out under load while End went
+// ahead on another connection, is refused and does not take the lease back:
+// taking it back brought expired sessions back as new pairings in the
+// 100,000-session run.
+func TestFencedAddAfterEndOrHandoverIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rdb := redistest.Start(t)
+	leases := redis.NewLeases(rdb, "")
+	ob := newOutbox(t, rdb, redis.OutboxConfig{})
+	for i, giveUp := range []func(context.Context, service.Lease) error{leases.End, leases.Handover} {
+		id := []string{"ended", "handed"}[i]
+		lease, ok, err := leases.Take(ctx, id, "gw-a", time.Minute)
+		if !ok || err != nil {
+			t.Fatalf("Take %s: %v %v", id, ok, err)
+		}
+		if err := giveUp(ctx, lease); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ob.Add(ctx, fenced(outboxtest.Status(id, service.LaneHigh, t0), lease)); service.ErrorCode(err) != service.ECONFLICT {
+			t.Fatalf("fenced Add after %s gave its lease up: %v, want ECONFLICT", id, err)
+		}
+		if owner, _ := leases.Owner(ctx, id); owner != "" {
+			t.Fatalf("%s is held by %q after a late fenced add, want nobody", id, owner)
+		}
+	}
+}

@@ -538,12 +538,15 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 // A fenced add (fenced.go) appends KEYS lease, fence, running and ARGV lease
 // value, token, ttl ms, session id, owner: the update goes in only while
 // the writer's lease is current, or free with no newer token handed out
-// (a Redis failover lost it: then it is taken back, as a renewal would).
+// (a Redis failover lost it: then it is taken back, as a renewal would,
+// and on the same terms: never after its session ended or was handed over).
 var addScript = goredis.NewScript(`
 if #KEYS > 3 then
   local cur = redis.call('GET', KEYS[4])
   if cur ~= ARGV[6] then
-    if cur == false and (tonumber(redis.call('GET', KEYS[5])) or 0) <= tonumber(ARGV[7]) and tonumber(ARGV[8]) > 0 then
+    local fence, tok = tonumber(redis.call('GET', KEYS[5])) or 0, tonumber(ARGV[7])
+    local last = cur == false and redis.call('HGET', KEYS[6], ARGV[9])
+    if cur == false and tonumber(ARGV[8]) > 0 and fence <= tok and (last == ARGV[10] or (last == false and fence < tok)) then
       redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[8])
       redis.call('SET', KEYS[5], ARGV[7])
       redis.call('HSET', KEYS[6], ARGV[9], ARGV[10])

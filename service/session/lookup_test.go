@@ -3,12 +3,17 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	tmock "github.com/stretchr/testify/mock"
 
+	"wagateway/internal/clocktest"
 	"wagateway/service"
+	"wagateway/service/inmem"
+	"wagateway/service/mock"
+	"wagateway/service/session"
 )
 
 func TestSessionLookupChain(t *testing.T) {
@@ -286,5 +291,74 @@ func TestCloseWithHandoverPublishesNothing(t *testing.T) {
 	}
 	if _, ok, _ := h.leases.Take(context.Background(), "a", "gw-2", time.Hour); !ok {
 		t.Fatal("another instance cannot take a handed-over session")
+	}
+}
+
+// batchingCache is an L2 that reads statuses in batches, and counts how it
+// was asked.
+type batchingCache struct {
+	*inmem.Cache
+	single, batches int
+}
+
+func (c *batchingCache) GetStatus(ctx context.Context, id string) (service.StatusRecord, bool, error) {
+	c.single++
+	return c.Cache.GetStatus(ctx, id)
+}
+
+func (c *batchingCache) GetStatuses(ctx context.Context, ids []string) (map[string]service.StatusRecord, error) {
+	c.batches++
+	out := map[string]service.StatusRecord{}
+	for _, id := range ids {
+		if rec, ok, err := c.Cache.GetStatus(ctx, id); err == nil && ok {
+			out[id] = rec
+		}
+	}
+	return out, nil
+}
+
+// The cluster-wide list reads every session other instances run from L2 in
+// one batch when L2 can (service.StatusBatcher), not one read per session:
+// at 100,000 sessions one read each took the list past any timeout.
+func TestSessionsReadsL2InOneBatch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	clock := clocktest.New(mgrT0)
+	l1, l2 := inmem.NewCache(clock), &batchingCache{Cache: inmem.NewCache(clock)}
+	leases := inmem.NewLeases(clock)
+	const n = 1000
+	for i := range n {
+		id := fmt.Sprintf("s%04d", i)
+		_ = leases.Register(ctx, id)
+		if i%2 == 0 {
+			_ = l2.SetStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusActive, UpdatedAt: mgrT0}, time.Hour)
+		}
+	}
+	_ = l1.SetStatus(ctx, service.StatusRecord{SessionID: "s0001", Status: service.StatusExpired, UpdatedAt: mgrT0}, time.Hour)
+	m, err := session.New(testConfig(session.Config{Instance: "gw-1", Clock: clock}), session.Deps{
+		Driver: mock.NewDriver(t), L1: l1, L2: l2, Publisher: mock.NewPublisher(t), Laravel: mock.NewLaravel(t),
+		Leases: leases, Render: func(code string) (string, error) { return code, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := m.Sessions(ctx)
+	if err != nil || len(list) != n {
+		t.Fatalf("Sessions: %d sessions, %v; want %d", len(list), err, n)
+	}
+	for i, s := range list {
+		want := service.Status("")
+		switch {
+		case i == 1:
+			want = service.StatusExpired // from L1
+		case i%2 == 0:
+			want = service.StatusActive // from L2
+		}
+		if s.ID != fmt.Sprintf("s%04d", i) || s.Status != want {
+			t.Fatalf("Sessions[%d] = %s %q, want %q", i, s.ID, s.Status, want)
+		}
+	}
+	if l2.batches != 1 || l2.single != 0 {
+		t.Fatalf("L2 read %d times one by one and %d times in batches; want one batch", l2.single, l2.batches)
 	}
 }

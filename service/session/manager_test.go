@@ -527,3 +527,45 @@ func TestMaxSessions(t *testing.T) {
 		t.Fatalf("Running = %d", m.Running())
 	}
 }
+
+// A driver's Stop that hangs (the simulator waits on the Redis outage that
+// lapsed the lease) does not hold up the guard: the next session whose
+// lease lapses still leaves on time, while the first Stop is still waiting.
+func TestGuardIsNotHeldUpByAHangingStop(t *testing.T) {
+	release, stoppedB := make(chan struct{}), make(chan struct{})
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	h := newMgrHarness(t, func(h *mgrHarness) {
+		h.ttl = 30 * time.Second
+		h.store = renewRefused{h.leases, errors.New("redis: i/o timeout")}
+		h.drv.EXPECT().Stop(tmock.Anything, "a").Run(func(context.Context, string) { <-release }).Return(nil).Once()
+		h.drv.EXPECT().Stop(tmock.Anything, "b").Run(func(context.Context, string) { close(stoppedB) }).Return(nil).Once()
+		h.expectStarts("a", "b")
+	})
+	h.run(t)
+	h.start(t, "a")
+	h.waitTimers(t, 0)
+	h.clock.Advance(3 * time.Second) // b's lease lapses three guard ticks after a's
+	h.start(t, "b")
+	for elapsed := 3 * time.Second; ; elapsed += time.Second {
+		select {
+		case <-stoppedB:
+			if !h.m.IsRunning("a") && !h.m.IsRunning("b") {
+				close(release)
+				return
+			}
+			t.Fatalf("a running %v, b running %v after b stopped", h.m.IsRunning("a"), h.m.IsRunning("b"))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if elapsed > 33*time.Second {
+			t.Fatalf("b still running %s after its start: the guard waits for a's Stop", elapsed-3*time.Second)
+		}
+		h.waitTimers(t, 0)
+		h.clock.Advance(time.Second)
+	}
+}

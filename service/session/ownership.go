@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"wagateway/service"
@@ -67,10 +68,21 @@ func (m *Manager) publish(ctx context.Context, u service.Update, s *managedSessi
 // lost stops s here without a status (its new owner reports it) unless it
 // is gone already.
 func (m *Manager) lost(ctx context.Context, id string, s *managedSession, why string) {
+	if m.dropLost(id, s, why) {
+		m.stopDriver(ctx, id)
+	}
+}
+
+// dropLost takes s out of the running sessions, unless it is gone already.
+func (m *Manager) dropLost(id string, s *managedSession, why string) bool {
 	if !m.drop(id, s) {
-		return
+		return false
 	}
 	m.log.Warn("lease lost, session stopped here", "session_id", id, "why", why)
+	return true
+}
+
+func (m *Manager) stopDriver(ctx context.Context, id string) {
 	if err := m.deps.Driver.Stop(ctx, id); err != nil {
 		m.log.Warn("stop session", "session_id", id, "err", err)
 	}
@@ -140,7 +152,15 @@ func (m *Manager) renewLeases(ctx context.Context) {
 // guardLoop stops, every guardTick, the sessions whose last confirmed
 // renewal is so old that the lease may lapse before the next check: they
 // stop here before another instance can take them over.
+//
+// Each lapsed session leaves the running ones on the tick, and its driver
+// stops apart: a driver's Stop may wait on the very outage that lapsed the
+// lease (the simulator saves its devices in Redis), and must not hold up
+// the guard's next ticks for the other sessions (the e2e partition scenario
+// saw a session outlive its lease by 2 s behind such a Stop).
 func (m *Manager) guardLoop(ctx context.Context) {
+	var stopping sync.WaitGroup
+	defer stopping.Wait()
 	tick := m.guardTick()
 	limit := m.cfg.LeaseTTL - 2*tick
 	for {
@@ -161,7 +181,9 @@ func (m *Manager) guardLoop(ctx context.Context) {
 			}
 			m.mu.Unlock()
 			for _, l := range out {
-				m.lost(ctx, l.id, l.s, "no renewal confirmed within LEASE_TTL: the lease may have lapsed")
+				if m.dropLost(l.id, l.s, "no renewal confirmed within LEASE_TTL: the lease may have lapsed") {
+					stopping.Go(func() { m.stopDriver(ctx, l.id) })
+				}
 			}
 		}
 	}

@@ -135,8 +135,9 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 			if err != nil {
 				return err
 			}
-			// Still ours, or free and nobody got a newer token since: take it back.
-			if r.holder == ls.Owner && r.token == ls.Token || r.holder == "" && r.token <= ls.Token {
+			// Still ours, or free, nobody got a newer token since, and not
+			// given up (End clears running, Handover the last owner): take it back.
+			if r.holder == ls.Owner && r.token == ls.Token || r.holder == "" && r.token <= ls.Token && r.running && r.last == ls.Owner {
 				if err := hold(ctx, tx, ls.SessionID, ls.Owner, ls.Token, now+ttl.Nanoseconds()); err != nil {
 					return err
 				}
