@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -205,5 +206,30 @@ func TestStartPairsAgainAtTheThrottle(t *testing.T) {
 	if strings.Contains(lc.logs.String(), "duplicate start ignored") {
 		t.Fatal("a Start QR_THROTTLE after the first, with no valid code, was taken as a duplicate")
 	}
+	lc.quiet(t)
+}
+
+// Logout and the last instance's Close, with caches and lease store
+// answering, log no warning; a session Close cannot stop is reported in
+// its error.
+func TestLogoutAndCloseLogNoWarning(t *testing.T) {
+	ctx := context.Background()
+	any := tmock.Anything
+	lc := newLifecycle(t, 2, mock.NewLaravel(t))
+	lc.drv.EXPECT().Start(any, "e").Return(nil).Once()
+	lc.drv.EXPECT().Start(any, "f").Return(nil).Once()
+	lc.drv.EXPECT().Logout(any, "e").Return(nil).Once()
+	lc.drv.EXPECT().Stop(any, "f").Return(errors.New("socket stuck")).Once()
+	lc.start(t, "e")
+	lc.start(t, "f")
+	if err := lc.m.Logout(ctx, "e"); err != nil {
+		t.Fatalf("Logout: %v", err)
+	}
+	lc.next(t, "e", service.KindStatus, service.StatusInactive, service.ReasonLogout)
+	err := lc.m.Close(ctx, false)
+	if err == nil || !strings.Contains(err.Error(), "socket stuck") {
+		t.Fatalf("Close with a session the driver cannot stop = %v, want its error", err)
+	}
+	lc.next(t, "f", service.KindStatus, service.StatusInactive, service.ReasonStopped)
 	lc.quiet(t)
 }
