@@ -36,6 +36,12 @@ const lifecycleQRExpires = 3 * time.Minute
 
 func newLifecycle(t *testing.T, published int, laravel *mock.Laravel) *lifecycle {
 	t.Helper()
+	return newLifecycleLease(t, published, laravel, 48*time.Hour, lifecycleQRExpires)
+}
+
+// newLifecycleLease is newLifecycle with its own LEASE_TTL and QR_EXPIRES.
+func newLifecycleLease(t *testing.T, published int, laravel *mock.Laravel, leaseTTL, qrExpires time.Duration) *lifecycle {
+	t.Helper()
 	lc := &lifecycle{
 		drv:    mock.NewDriver(t),
 		clock:  clocktest.New(mgrT0),
@@ -50,8 +56,8 @@ func newLifecycle(t *testing.T, published int, laravel *mock.Laravel) *lifecycle
 		Run(func(_ context.Context, it service.Update) { lc.items <- it }).Return(nil).Times(published)
 	lc.drv.EXPECT().Events().Return(lc.events).Once()
 	m, err := session.New(session.Config{
-		Instance: "gw-1", QRThrottle: 30 * time.Second, QRExpires: lifecycleQRExpires,
-		TTL: lc.ttl, LeaseTTL: 48 * time.Hour, Clock: lc.clock,
+		Instance: "gw-1", QRThrottle: 30 * time.Second, QRExpires: qrExpires,
+		TTL: lc.ttl, LeaseTTL: leaseTTL, Clock: lc.clock,
 	}, session.Deps{
 		Driver: lc.drv, L1: lc.l1, L2: lc.l2, Publisher: pub, Laravel: laravel,
 		Leases: inmem.NewLeases(lc.clock),
@@ -231,5 +237,22 @@ func TestLogoutAndCloseLogNoWarning(t *testing.T) {
 		t.Fatalf("Close with a session the driver cannot stop = %v, want its error", err)
 	}
 	lc.next(t, "f", service.KindStatus, service.StatusInactive, service.ReasonStopped)
+	lc.quiet(t)
+}
+
+// With a LEASE_TTL under 3 s, QR expiry is checked every LEASE_TTL/3, not
+// every second: a 1.5 s lease checks every 500 ms, so a QR_EXPIRES of
+// 1.5 s expires the pairing at 1.5 s, not at the next whole second.
+func TestShortLeaseChecksQRExpiryOftener(t *testing.T) {
+	any := tmock.Anything
+	lc := newLifecycleLease(t, 3, mock.NewLaravel(t), 1500*time.Millisecond, 1500*time.Millisecond)
+	lc.drv.EXPECT().Start(any, "q").Return(nil).Once()
+	lc.drv.EXPECT().Stop(any, "q").Return(nil).Once()
+	lc.start(t, "q")
+	lc.qr(t, "q", "code-q")
+	for range 30 { // 1.5 s in 50 ms steps; the lease loops renew and guard meanwhile
+		lc.advance(t, 50*time.Millisecond)
+	}
+	lc.next(t, "q", service.KindStatus, service.StatusExpired, service.ReasonQRExpired)
 	lc.quiet(t)
 }
