@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wagateway/internal/clocktest"
+	"wagateway/internal/redistest"
 	"wagateway/service"
 	"wagateway/service/outboxtest"
 	"wagateway/service/redis"
@@ -135,5 +136,30 @@ func TestOutageProbesRedisOncePerInterval(t *testing.T) {
 	}
 	if n := ob.Buffered(); n != 2 {
 		t.Fatalf("buffered %d, want a and b until their lane's next Claim", n)
+	}
+}
+
+// A Claim that finds Redis gone turns to the buffer (empty here) instead
+// of failing, and marks the outage.
+func TestClaimWhenRedisDiesTurnsToTheBuffer(t *testing.T) {
+	ctx := context.Background()
+	srv := startRedisProcess(t)
+	ob := newOutbox(t, outageClient(t, srv.addr()), redis.OutboxConfig{Clock: clocktest.New(time.Now())})
+	outboxtest.AddN(t, ob, service.LaneHigh, 1)
+	srv.kill()
+	got, err := ob.Claim(ctx, service.LaneHigh, 10)
+	if err != nil || len(got) != 0 || ob.Healthy() {
+		t.Fatalf("Claim with Redis gone = %v, %v (healthy %v); want nothing, no error, the outage marked", got, err, ob.Healthy())
+	}
+}
+
+// Claim of 0 items hands out nothing, not even this consumer's pending ones.
+func TestClaimOfZeroLeavesPendingItems(t *testing.T) {
+	ctx := context.Background()
+	ob := newOutbox(t, redistest.Start(t), redis.OutboxConfig{})
+	items := outboxtest.AddN(t, ob, service.LaneNormal, 2)
+	outboxtest.SameIDs(t, "first claim", outboxtest.MustClaim(t, ob, service.LaneNormal, 10), items)
+	if got, err := ob.Claim(ctx, service.LaneNormal, 0); err != nil || len(got) != 0 {
+		t.Fatalf("Claim(0) = %v, %v; want nothing", outboxtest.IDs(got), err)
 	}
 }
