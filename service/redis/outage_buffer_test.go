@@ -163,3 +163,31 @@ func TestClaimOfZeroLeavesPendingItems(t *testing.T) {
 		t.Fatalf("Claim(0) = %v, %v; want nothing", outboxtest.IDs(got), err)
 	}
 }
+
+// An item claimed from the buffer during an outage and refused by Laravel
+// after Redis came back is dead-lettered into Redis at once.
+func TestBufferedItemDeadLetteredAfterRecovery(t *testing.T) {
+	ctx := context.Background()
+	srv := startRedisProcess(t)
+	ob := newOutbox(t, outageClient(t, srv.addr()), redis.OutboxConfig{Clock: clocktest.New(time.Now())})
+	srv.kill()
+	it, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, time.Now()))
+	if err != nil || !strings.HasPrefix(it.ID, "mem-") {
+		t.Fatalf("Add during the outage = %+v, %v", it, err)
+	}
+	claimed := outboxtest.MustClaim(t, ob, service.LaneHigh, 10)
+	srv.start()
+	if err := ob.Ping(ctx); err != nil {
+		t.Fatalf("Ping after the restart: %v", err)
+	}
+	if err := ob.DeadLetter(ctx, service.LaneHigh, []service.DeadLetter{{Item: claimed[0], Reason: "422"}}); err != nil {
+		t.Fatalf("DeadLetter of a buffered item once Redis is back: %v", err)
+	}
+	dead, err := ob.DeadLetters(ctx, service.DeadLetterQuery{})
+	if err != nil || len(dead) != 1 || dead[0].ID == "" || dead[0].Item.SessionID != "s1" {
+		t.Fatalf("dead letters = %+v, %v; want s1's, stored in Redis", dead, err)
+	}
+	if ob.Buffered() != 0 {
+		t.Fatalf("%d items still buffered", ob.Buffered())
+	}
+}
