@@ -191,3 +191,29 @@ func TestBufferedItemDeadLetteredAfterRecovery(t *testing.T) {
 		t.Fatalf("%d items still buffered", ob.Buffered())
 	}
 }
+
+// A buffered item's dead letter whose write to Redis fails (Redis went
+// away again) is kept in memory, not lost.
+func TestBufferedDeadLetterKeptWhenItsWriteFails(t *testing.T) {
+	ctx := context.Background()
+	srv := startRedisProcess(t)
+	ob := newOutbox(t, outageClient(t, srv.addr()), redis.OutboxConfig{Clock: clocktest.New(time.Now())})
+	srv.kill()
+	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	claimed := outboxtest.MustClaim(t, ob, service.LaneHigh, 10)
+	srv.start()
+	if err := ob.Ping(ctx); err != nil {
+		t.Fatalf("Ping after the restart: %v", err)
+	}
+	srv.kill() // gone again before the dead letter is written
+	err := ob.DeadLetter(ctx, service.LaneHigh, []service.DeadLetter{{Item: claimed[0], Reason: "422"}})
+	if service.ErrorCode(err) != service.EUNAVAILABLE {
+		t.Fatalf("DeadLetter with Redis gone: %v, want EUNAVAILABLE", err)
+	}
+	dead, _ := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 1})
+	if len(dead) != 1 || dead[0].Item.SessionID != "s1" || dead[0].Reason != "422" {
+		t.Fatalf("dead letters in memory = %+v; want s1's, kept until Redis returns", dead)
+	}
+}
