@@ -217,3 +217,27 @@ func TestBufferedDeadLetterKeptWhenItsWriteFails(t *testing.T) {
 		t.Fatalf("dead letters in memory = %+v; want s1's, kept until Redis returns", dead)
 	}
 }
+
+// During an outage Stats answers from the buffer alone, without an error,
+// with each lane's oldest buffered item's age; a Stats call that finds
+// Redis gone marks the outage instead of failing.
+func TestOutageStatsFromTheBuffer(t *testing.T) {
+	ctx := context.Background()
+	srv := startRedisProcess(t)
+	clock := clocktest.New(time.Now())
+	ob := newOutbox(t, outageClient(t, srv.addr()), redis.OutboxConfig{Clock: clock})
+	srv.kill()
+	st, err := ob.Stats(ctx)
+	if err != nil || ob.Healthy() {
+		t.Fatalf("Stats as Redis goes away: %+v, %v (healthy %v); want the buffer's, no error, the outage marked", st, err, ob.Healthy())
+	}
+	outboxtest.AddN(t, ob, service.LaneNormal, 2)
+	clock.Advance(5 * time.Second)
+	st, err = ob.Stats(ctx)
+	if err != nil || st.Buffered != 2 || st.Depth[service.LaneNormal] != 2 || st.Depth[service.LaneHigh] != 0 {
+		t.Fatalf("Stats during the outage = %+v, %v", st, err)
+	}
+	if st.OldestAge[service.LaneNormal] != 5*time.Second || st.OldestAge[service.LaneHigh] != 0 {
+		t.Fatalf("oldest ages during the outage = %v; want normal 5s, high 0", st.OldestAge)
+	}
+}
