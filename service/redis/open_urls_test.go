@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -38,6 +39,15 @@ func TestParseURLEdges(t *testing.T) {
 	}
 	if o := ok("redis://h:6379"); o.Dialer != nil || o.TLSConfig != nil {
 		t.Fatalf("redis:// with a dialer or TLS: %+v", o)
+	}
+	// Short timeouts on every topology: a Redis that stops answering is an
+	// outage within seconds.
+	for _, url := range []string{"redis://h:6379", "redis-cluster://n1:7000", "redis-sentinel://s1:26379?master=gw"} {
+		o := ok(url)
+		if o.DialTimeout != 2*time.Second || o.ReadTimeout != 2*time.Second || o.WriteTimeout != 2*time.Second ||
+			o.PoolTimeout != 3*time.Second || o.MaxRetries != 1 || o.DialerRetries != 2 || o.MinIdleConns != 2 {
+			t.Errorf("%s: timeouts %+v", url, o)
+		}
 	}
 	for url, want := range map[string]string{
 		"redis-sentinel://s1:26379/x?master=gw":  "not a number",
