@@ -197,7 +197,8 @@ func TestBufferedItemDeadLetteredAfterRecovery(t *testing.T) {
 func TestBufferedDeadLetterKeptWhenItsWriteFails(t *testing.T) {
 	ctx := context.Background()
 	srv := startRedisProcess(t)
-	ob := newOutbox(t, outageClient(t, srv.addr()), redis.OutboxConfig{Clock: clocktest.New(time.Now())})
+	clock := clocktest.New(time.Now())
+	ob := newOutbox(t, outageClient(t, srv.addr()), redis.OutboxConfig{Clock: clock})
 	srv.kill()
 	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, time.Now())); err != nil {
 		t.Fatal(err)
@@ -215,6 +216,17 @@ func TestBufferedDeadLetterKeptWhenItsWriteFails(t *testing.T) {
 	dead, _ := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 1})
 	if len(dead) != 1 || dead[0].Item.SessionID != "s1" || dead[0].Reason != "422" {
 		t.Fatalf("dead letters in memory = %+v; want s1's, kept until Redis returns", dead)
+	}
+	// Redis returns: the next Claim writes the kept dead letter, though no
+	// item waits in the buffer.
+	srv.start()
+	clock.Advance(2 * time.Second)
+	if got := outboxtest.MustClaim(t, ob, service.LaneHigh, 10); len(got) != 0 {
+		t.Fatalf("claimed %v, want nothing", outboxtest.IDs(got))
+	}
+	dead, err = ob.DeadLetters(ctx, service.DeadLetterQuery{})
+	if err != nil || len(dead) != 1 || dead[0].ID == "" || dead[0].Item.SessionID != "s1" {
+		t.Fatalf("dead letters after the outage = %+v, %v; want s1's, stored in Redis", dead, err)
 	}
 }
 
