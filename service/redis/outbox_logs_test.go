@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"wagateway/internal/clocktest"
 	"wagateway/internal/logtest"
+	"wagateway/internal/redistest"
 	"wagateway/service"
 	"wagateway/service/outboxtest"
 	"wagateway/service/redis"
@@ -59,5 +62,24 @@ func TestOutboxLogsEachOutageOnce(t *testing.T) {
 	}
 	if strings.Contains(l, `"level":"ERROR"`) {
 		t.Errorf("errors logged:\n%s", l)
+	}
+}
+
+// An unreadable stream entry is logged once, as dead-lettered; its dead
+// letter's write succeeds, so no failure is logged.
+func TestUnreadableEntryLoggedOnce(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t)
+	logs := &logtest.Buffer{}
+	ob := newOutbox(t, rdb, redis.OutboxConfig{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err := rdb.XAdd(ctx, &goredis.XAddArgs{Stream: "wagateway:{core}:outbox:high", Values: []any{"item", "{not json"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := outboxtest.MustClaim(t, ob, service.LaneHigh, 10); len(got) != 0 {
+		t.Fatalf("claimed %v, want nothing readable", outboxtest.IDs(got))
+	}
+	l := logs.String()
+	if countLines(l, "unreadable outbox entries dead-lettered") != 1 || strings.Contains(l, "dead-lettering unreadable entries failed") {
+		t.Fatalf("log, want one dead-lettered line and no failure:\n%s", l)
 	}
 }
