@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"wagateway/internal/laraveltest"
+	"wagateway/service"
+	lvclient "wagateway/service/laravel"
 )
 
 // TestRealLaravel runs the gateway binary (with Redis) against the real
@@ -198,5 +200,29 @@ func TestRealLaravel(t *testing.T) {
 		total, changes, len(accounts), qrChanges, m.Sent, m.Superseded, m.Retries)
 	if int64(total) > m.Sent || total < 2*n {
 		t.Errorf("history has %d rows for %d items sent: want at most one per item and at least a QR and a status per session", total, m.Sent)
+	}
+
+	// Newest wins in the app itself, whatever the order of arrival: a
+	// status a second older than what an account holds (a late delivery, a
+	// replay) is accepted and changes nothing.
+	client, err := lvclient.New(lvclient.Config{BaseURL: app.URL, Token: token, SigningSecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := ids[0] // scanned, then closed: inactive
+	if accounts[late] == nil {
+		t.FailNow() // reported above
+	}
+	res, err := client.PostStatusBatch(ctx, "e2e-late-status", []service.StatusUpdate{
+		{SessionID: late, Status: service.StatusActive, UpdatedAt: accounts[late].last.Add(-time.Second)}})
+	if err != nil || res.Updated != 1 {
+		t.Fatalf("POST of an older status for %s: %+v, %v", late, res, err)
+	}
+	var estado string
+	if err := db.QueryRowContext(ctx, `SELECT estado_qr FROM whatsapp_accounts WHERE session_id = ?`, late).Scan(&estado); err != nil {
+		t.Fatal(err)
+	}
+	if estado != want[late] {
+		t.Errorf("%s: an older status arriving late turned Laravel's %q into %q", late, want[late], estado)
 	}
 }

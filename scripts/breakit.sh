@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # breakit.sh: the guarantee table of docs/testing.md, executable. Each
 # e2e/breakit/NN-name.patch removes one guarantee; its header names the tests
-# that must catch it ("Tests: A B"). For every patch this applies it to a
+# that must catch it ("Tests: A B") and, optionally, build tags they need
+# besides e2e ("Tags: laravel": the real Laravel app, so PHP is installed).
+# For every patch this applies it to a
 # scratch copy of the working tree, runs those tests there and requires each
 # of them to FAIL; then it runs every named test on the unpatched tree and
 # requires them to PASS.
@@ -18,6 +20,9 @@ set -euo pipefail
 # patch_tests PATCH: the test names of its "Tests:" header line.
 patch_tests() { sed -n 's/^Tests: //p' "$1" | head -n 1; }
 
+# patch_tags PATCH: the build tags of its "Tags:" header line (none: only e2e).
+patch_tags() { sed -n 's/^Tags: //p' "$1" | head -n 1; }
+
 # patch_touched PATCH REF: whether a file PATCH edits differs from git REF (the
 # patch file itself does not count: make breakit checks a new or changed patch).
 patch_touched() {
@@ -30,13 +35,15 @@ patch_touched() {
   return 1
 }
 
-# run_tests DIR TESTS…: go test of the named e2e tests in DIR; prints go test's output.
+# run_tests DIR TAGS TESTS…: go test of the named e2e tests in DIR, built with the tags
+# e2e and TAGS; prints go test's output.
 run_tests() {
-  local dir=$1
-  shift
+  local dir=$1 tags=$2
+  shift 2
   local re
   re="^($(tr ' ' '|' <<<"$*"))\$"
-  (cd "$dir" && CGO_ENABLED=0 go test -tags e2e -count=1 -timeout "${BREAKIT_TIMEOUT:-10m}" -v -run "$re" ./e2e/ 2>&1)
+  [[ " $tags " != *" laravel "* ]] || ensure_php
+  (cd "$dir" && CGO_ENABLED=0 go test -tags "e2e $tags" -count=1 -timeout "${BREAKIT_TIMEOUT:-10m}" -v -run "$re" ./e2e/ 2>&1)
 }
 
 main() {
@@ -46,7 +53,7 @@ main() {
   ensure_redis_image
   testcontainers_env
   export E2E_IMAGE=0 # the patches break the gateway's code, not its image
-  local scratch=${TMPDIR:-/tmp}/wagateway-breakit patch name tests t out failed=0 start all=() rows=()
+  local scratch=${TMPDIR:-/tmp}/wagateway-breakit patch name tests tags alltags="" t out failed=0 start all=() rows=()
   local begin
   begin=$(date +%s)
   # One scratch copy, patched and unpatched in turn: a fixed path keeps the build cache warm.
@@ -64,11 +71,13 @@ main() {
     tests=$(patch_tests "$patch")
     [ -n "$tests" ] || die breakit "$patch has no Tests: line"
     all+=($tests)
+    tags=$(patch_tags "$patch")
+    alltags=$(tr ' ' '\n' <<<"$alltags $tags" | sort -u | xargs)
     (cd "$scratch/src" && git apply "$ROOT/$patch") || die breakit "$patch does not apply to the working tree: refresh it"
     log breakit "$name: expecting $tests to fail"
     start=$(date +%s)
     out=$scratch/$name.log
-    run_tests "$scratch/src" $tests >"$out" || true
+    run_tests "$scratch/src" "$tags" $tests >"$out" || true
     (cd "$scratch/src" && git apply -R "$ROOT/$patch")
     for t in $tests; do
       if grep -q -- "^--- FAIL: $t " "$out"; then
@@ -85,7 +94,7 @@ main() {
     log breakit "unpatched tree: expecting ${all[*]} to pass"
     start=$(date +%s)
     out=$scratch/unpatched.log
-    if run_tests "$ROOT" "${all[@]}" >"$out"; then
+    if run_tests "$ROOT" "$alltags" "${all[@]}" >"$out"; then
       rows+=("passes  unpatched tree: ${#all[@]} tests ($(($(date +%s) - start)) s)")
     else
       rows+=("FAILED  unpatched tree (log: $out)")

@@ -18,12 +18,6 @@ set -euo pipefail
 HOST=$ROOT/contracts/laravel/host
 PHP_PID=
 
-# ensure_php: PHP 8.2, Laravel 8.83 and PHPUnit 9 from Debian (about 30 s, 130 packages).
-ensure_php() {
-  apt_install php-cli php-laravel-framework php-sqlite3 php-mbstring php-xml php-curl phpunit php-mockery
-  have php || die laravel "php still not on PATH after install"
-}
-
 # free_addr: a free loopback host:port.
 free_addr() {
   php -r '$s = stream_socket_server("tcp://127.0.0.1:0"); echo stream_socket_get_name($s, false);'

@@ -60,6 +60,13 @@ ensure_cc() {
   have gcc || apt_install gcc libc6-dev
 }
 
+# ensure_php: PHP 8.2, Laravel 8.83 and PHPUnit 9 from Debian (about 30 s, 130 packages), for
+# the real Laravel app (contracts/laravel; scripts/laravel.sh, breakit patches tagged laravel).
+ensure_php() {
+  apt_install php-cli php-laravel-framework php-sqlite3 php-mbstring php-xml php-curl phpunit php-mockery
+  have php || die laravel "php still not on PATH after install"
+}
+
 # ensure_redis_server: a redis-server binary for internal/redistest (unless REDIS_URL is set).
 ensure_redis_server() {
   [ -n "${REDIS_URL:-}" ] && return 0

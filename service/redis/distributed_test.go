@@ -55,6 +55,9 @@ func sharedSentinel(t *testing.T) *redistest.Sentinel {
 func TestContractsOnEveryTopology(t *testing.T) {
 	for _, tp := range topologies {
 		t.Run(tp.name, func(t *testing.T) {
+			if testing.Short() && tp.name != "single" {
+				t.Skip("short: the contracts on one server only (make mutation runs every mutant -short)")
+			}
 			t.Run("Outbox", func(t *testing.T) {
 				outboxtest.Run(t, func(t *testing.T) service.Outbox {
 					return newOutbox(t, tp.open(t), redis.OutboxConfig{})
