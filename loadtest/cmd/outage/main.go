@@ -1,13 +1,16 @@
 // Command outage holds Laravel down while 1,000 simulated sessions keep
 // pairing on one gateway (Redis outbox), time-scaled to stand for a long
-// outage, and samples Redis used_memory and the outbox depth every second.
-// Then it gives every session one last pairing (its newest QR code, then
-// closed: its newest status), brings Laravel back and checks that each
-// session's account holds exactly that newest QR and status, and that
-// Laravel got one QR and one status per session, nothing older. It exits 1
-// when memory or depth grew after the first rotation (mean of the last
-// fifth of the samples more than 10 % above the first fifth's) or a check
-// failed. Not part of make test.
+// outage, and samples every second Redis used_memory, the memory of the
+// outbox keys and the outbox depth. Then it gives every session one last
+// pairing (its newest QR code, then closed: its newest status), brings
+// Laravel back and checks that each session's account holds exactly that
+// newest QR and status, and that Laravel got one QR and one status per
+// session, nothing older. It exits 1 when the outbox grew after the first
+// rotation (its depth or its keys' memory: the mean of the last fifth of
+// the samples more than 10 % above the first fifth's) or a check failed.
+// Redis used_memory is reported, not gated: it also holds each session's
+// status history, which fills up to HISTORY_MAX entries a session. Not
+// part of make test.
 //
 //	go run ./loadtest/cmd/outage                          # 10 min at time ×10: 100 min of outage
 //	go run ./loadtest/cmd/outage -duration 2m -time-scale 20
@@ -21,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -43,19 +47,19 @@ func main() { os.Exit(run()) }
 
 // result is what one run measured.
 type result struct {
-	Sessions        int                   `json:"sessions"`
-	Duration        string                `json:"duration"`
-	TimeScale       float64               `json:"time_scale"`
-	OutageStandsFor string                `json:"outage_stands_for"`
-	Accepted        int64                 `json:"accepted"`
-	Superseded      int64                 `json:"superseded"`
-	Samples         []loadtest.SoakSample `json:"samples"`
-	Checks          []loadtest.SoakCheck  `json:"checks"`
-	QRItems         int64                 `json:"qr_items_after_return"`
-	StatusItems     int64                 `json:"status_items_after_return"`
-	NewestQR        int                   `json:"sessions_with_newest_qr"`
-	NewestStatus    int                   `json:"sessions_with_newest_status"`
-	DrainSeconds    float64               `json:"drain_s"`
+	Sessions        int                  `json:"sessions"`
+	Duration        string               `json:"duration"`
+	TimeScale       float64              `json:"time_scale"`
+	OutageStandsFor string               `json:"outage_stands_for"`
+	Accepted        int64                `json:"accepted"`
+	Superseded      int64                `json:"superseded"`
+	Samples         []point              `json:"samples"`
+	Checks          []loadtest.SoakCheck `json:"checks"`
+	QRItems         int64                `json:"qr_items_after_return"`
+	StatusItems     int64                `json:"status_items_after_return"`
+	NewestQR        int                  `json:"sessions_with_newest_qr"`
+	NewestStatus    int                  `json:"sessions_with_newest_status"`
+	DrainSeconds    float64              `json:"drain_s"`
 	// After the drain: every accepted update counted once, sent or superseded.
 	FinalAccepted   int64    `json:"final_accepted"`
 	FinalSent       int64    `json:"final_sent"`
@@ -93,7 +97,7 @@ func run() int {
 			}
 		}
 	}
-	for _, c := range res.Checks {
+	for _, c := range res.Checks[1:] { // the outbox's; used_memory also holds each session's history, which fills up to HISTORY_MAX
 		if !c.OK {
 			res.Problems = append(res.Problems, fmt.Sprintf("%s grew %.0f → %.0f (%+.1f%%)", c.Metric, c.Start, c.End, c.Change))
 		}
@@ -189,7 +193,7 @@ func outage(ctx context.Context, sessions int, duration time.Duration, scale, to
 			}
 			res.Samples = append(res.Samples, s)
 			if n := len(res.Samples); n%30 == 0 {
-				fmt.Fprintf(os.Stderr, "outage %4.0fs/%4.0fs  redis %9d B  outbox %5d\n", s.T, duration.Seconds(), s.RedisBytes, s.OutboxDepth)
+				fmt.Fprintf(os.Stderr, "outage %4.0fs/%4.0fs  redis %9d B  outbox keys %9d B  depth %5d\n", s.T, duration.Seconds(), s.RedisBytes, s.OutboxBytes, s.OutboxDepth)
 			}
 		}
 	}
@@ -201,7 +205,7 @@ func outage(ctx context.Context, sessions int, duration time.Duration, scale, to
 	// The first rotation: every session started (within 60 s) and showed
 	// its second code (60 s later), scaled.
 	warmup := time.Duration(float64(130*time.Second) / scale)
-	res.Checks = loadtest.SoakChecks(res.Samples, warmup, tol)[3:] // Redis memory, outbox depth
+	res.Checks = flat(res.Samples, warmup, tol)
 
 	// The newest state of every session: one last pairing, closed as soon
 	// as its first code shows.
@@ -276,6 +280,59 @@ func outage(ctx context.Context, sessions int, duration time.Duration, scale, to
 		res.Problems = append(res.Problems, fmt.Sprintf("%d of %d sessions hold their newest QR and %d their newest status", res.NewestQR, sessions, res.NewestStatus))
 	}
 	return res, nil
+}
+
+// point is one second of the outage.
+type point struct {
+	T           float64 `json:"t_s"`
+	RedisBytes  int64   `json:"redis_used_memory"`
+	OutboxBytes int64   `json:"outbox_bytes"` // MEMORY USAGE of the outbox streams and their newest-per-key hash
+	OutboxDepth int64   `json:"outbox_depth"`
+}
+
+// outboxKeys are the keys of the gateway's Redis outbox (service/redis,
+// default prefix).
+var outboxKeys = []string{"wagateway:{core}:outbox:high", "wagateway:{core}:outbox:normal", "wagateway:{core}:outbox:newest"}
+
+// flat compares the mean of the last fifth of the points after warmup with
+// the first fifth's, as make soak does.
+func flat(points []point, warmup time.Duration, tol float64) []loadtest.SoakCheck {
+	var after []point
+	for _, p := range points {
+		if p.T >= warmup.Seconds() {
+			after = append(after, p)
+		}
+	}
+	metrics := []struct {
+		name  string
+		slack float64
+		get   func(point) int64
+	}{
+		{"Redis used_memory (B)", 0, func(p point) int64 { return p.RedisBytes }},
+		{"outbox keys, MEMORY USAGE (B)", 0, func(p point) int64 { return p.OutboxBytes }},
+		{"outbox depth", 0, func(p point) int64 { return p.OutboxDepth }},
+	}
+	var out []loadtest.SoakCheck
+	w := len(after) / 5
+	for _, m := range metrics {
+		c := loadtest.SoakCheck{Metric: m.name}
+		if w > 0 {
+			mean := func(ps []point) float64 {
+				sum := 0.0
+				for _, p := range ps {
+					sum += float64(m.get(p))
+				}
+				return sum / float64(len(ps))
+			}
+			c.Start, c.End = mean(after[:w]), mean(after[len(after)-w:])
+			if c.Start > 0 {
+				c.Change = math.Round((c.End/c.Start-1)*1000) / 10
+			}
+			c.OK = c.End <= c.Start*(1+tol)+m.slack
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func sessionID(i int) string { return fmt.Sprintf("outage_%d", i) }
@@ -404,22 +461,29 @@ func sameMilli(s string, at time.Time) bool {
 	return err == nil && t.UnixMilli() == at.UnixMilli()
 }
 
-// sample reads Redis used_memory and the outbox depth; false when either
-// could not be read.
-func sample(ctx context.Context, api *loadtest.GatewayClient, rc *goredis.Client, t time.Duration) (loadtest.SoakSample, bool) {
-	s := loadtest.SoakSample{T: t.Seconds()}
+// sample reads Redis used_memory, the outbox keys' memory and the outbox
+// depth; false when one could not be read.
+func sample(ctx context.Context, api *loadtest.GatewayClient, rc *goredis.Client, t time.Duration) (point, bool) {
+	p := point{T: t.Seconds()}
 	var err error
-	if s.RedisBytes, err = loadtest.RedisMemory(ctx, rc); err != nil {
-		return s, false
+	if p.RedisBytes, err = loadtest.RedisMemory(ctx, rc); err != nil {
+		return p, false
+	}
+	for _, k := range outboxKeys {
+		n, err := rc.MemoryUsage(ctx, k, 0).Result() // SAMPLES 0: every entry
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return p, false
+		}
+		p.OutboxBytes += n
 	}
 	m, err := api.BatchMetrics(ctx)
 	if err != nil {
-		return s, false
+		return p, false
 	}
 	for _, l := range m.Lanes {
-		s.OutboxDepth += int64(l.Pending)
+		p.OutboxDepth += int64(l.Pending)
 	}
-	return s, true
+	return p, true
 }
 
 type itemCounts struct{ qr, status int64 }
@@ -463,14 +527,17 @@ func mockCall(ctx context.Context, method, url, body string, out any) error {
 
 func markdown(r *result) string {
 	first, last := r.Samples[0], r.Samples[len(r.Samples)-1]
-	maxMem, maxDepth := int64(0), int64(0)
-	for _, s := range r.Samples {
-		maxMem, maxDepth = max(maxMem, s.RedisBytes), max(maxDepth, s.OutboxDepth)
+	var most point
+	for _, p := range r.Samples {
+		most.RedisBytes, most.OutboxBytes, most.OutboxDepth = max(most.RedisBytes, p.RedisBytes), max(most.OutboxBytes, p.OutboxBytes), max(most.OutboxDepth, p.OutboxDepth)
 	}
 	out := fmt.Sprintf("**Outage**: Laravel down for %s at time ×%g (%s of outage), %d sessions pairing, closed and pairing again; %d samples. "+
-		"The gateway accepted %d updates, %.0f per session (%d superseded in the outbox); Redis used_memory %d B at the first sample, %d B at the last, %d B at most; outbox depth %d → %d, %d at most.\n\n",
-		r.Duration, r.TimeScale, r.OutageStandsFor, r.Sessions, len(r.Samples), r.Accepted, float64(r.Accepted)/float64(r.Sessions), r.Superseded,
-		first.RedisBytes, last.RedisBytes, maxMem, first.OutboxDepth, last.OutboxDepth, maxDepth)
+		"The gateway accepted %d updates, %.0f per session (%d superseded in the outbox by then).\n\n",
+		r.Duration, r.TimeScale, r.OutageStandsFor, r.Sessions, len(r.Samples), r.Accepted, float64(r.Accepted)/float64(r.Sessions), r.Superseded)
+	out += "| sampled each second | first sample | last sample | highest |\n|---|---:|---:|---:|\n"
+	out += fmt.Sprintf("| Redis used_memory (B) | %d | %d | %d |\n", first.RedisBytes, last.RedisBytes, most.RedisBytes)
+	out += fmt.Sprintf("| outbox keys, MEMORY USAGE (B) | %d | %d | %d |\n", first.OutboxBytes, last.OutboxBytes, most.OutboxBytes)
+	out += fmt.Sprintf("| outbox depth | %d | %d | %d |\n\n", first.OutboxDepth, last.OutboxDepth, most.OutboxDepth)
 	out += "| after the first rotation | mean, first fifth | mean, last fifth | change | flat (≤ +10 %) |\n|---|---:|---:|---:|---|\n"
 	for _, c := range r.Checks {
 		mark := "✅"
