@@ -331,14 +331,49 @@ func TestFlusherRunBacksOffAcrossCycles(t *testing.T) {
 	h.mu.Lock()
 	claims := h.claims[service.LaneHigh]
 	h.mu.Unlock()
-	if claims != 2 {
-		t.Fatalf("HIGH lane claimed %d times, want 2 (the 2s tick must skip)", claims)
+	if claims != 4 {
+		// Each try of the 1s cycle claims (a try after a backoff claims
+		// again), the 2s tick skips, the 3s one claims.
+		t.Fatalf("HIGH lane claimed %d times, want 4 (the 2s tick must skip)", claims)
 	}
 	reqs, _, _, _ := h.snapshot()
 	for _, r := range reqs {
 		if r.Key != reqs[0].Key {
 			t.Fatalf("idempotency key changed between cycles")
 		}
+	}
+}
+
+// A try after a backoff claims again: an update the outbox superseded while
+// the flusher waited is not sent, or Laravel coming back from an outage
+// would get older states first.
+func TestFlusherRetryAfterBackoffClaimsAgain(t *testing.T) {
+	cfg := delivery.Config{PriorityInterval: time.Second, BatchInterval: time.Hour, BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second}
+	h := newFlHarness(t, cfg, false) // Rand 0.5: the first wait is 250ms
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n == 0 {
+			return &service.DeliveryError{StatusCode: 503}
+		}
+		return nil
+	})
+	h.run(t)
+	h.clock.WaitTimers(t, 2)
+	h.publish(t, flQR("a", 0))
+	h.clock.Advance(time.Second) // HIGH tick at 1s: the try fails
+	if req := h.next(t); !req.Ats[0].Equal(flT0) {
+		t.Fatalf("first request = %+v", req)
+	}
+	// While the flusher waits, a newer code takes the old one's place in
+	// the outbox, as service.Outbox.Add does.
+	h.publish(t, flQR("a", 20*time.Second))
+	h.mu.Lock()
+	h.items[service.LaneHigh] = slices.DeleteFunc(h.items[service.LaneHigh], func(it service.Update) bool { return it.At.Equal(flT0) })
+	h.mu.Unlock()
+	h.clock.WaitTimers(t, 3) // NORMAL, next HIGH tick, the 250ms backoff
+	h.clock.Advance(250 * time.Millisecond)
+	req := h.next(t)
+	if len(req.Ats) != 1 || !req.Ats[0].Equal(flT0.Add(20*time.Second)) {
+		t.Fatalf("retry sent %v, want only the newer code (at +20s)", req.Ats)
 	}
 }
 

@@ -241,10 +241,20 @@ func outage(ctx context.Context, sessions int, duration time.Duration, scale, to
 		time.Sleep(200 * time.Millisecond)
 	}
 	res.DrainSeconds = time.Since(back).Seconds()
-	if m, err := api.BatchMetrics(ctx); err == nil {
+	// Every accepted update is now sent or superseded, counted once; give
+	// the last acknowledgements a moment to land.
+	for settle := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		m, err := api.BatchMetrics(ctx)
+		if err != nil {
+			return nil, err
+		}
 		res.FinalAccepted, res.FinalSent, res.FinalSuperseded = m.Accepted, m.Sent, m.Superseded
-		if m.Sent+m.Superseded != m.Accepted {
+		if m.Sent+m.Superseded == m.Accepted {
+			break
+		}
+		if time.Since(settle) > 10*time.Second {
 			res.Problems = append(res.Problems, fmt.Sprintf("sent %d + superseded %d != accepted %d", m.Sent, m.Superseded, m.Accepted))
+			break
 		}
 	}
 	after, err := mockItems(ctx, laravel)
