@@ -253,7 +253,6 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	}
 	mem, stored := splitIDs(ids)
 	o.buf.remove(lane, mem)
-	o.superseded.Settled(stored...)
 	if len(stored) == 0 {
 		return nil
 	}
@@ -267,6 +266,9 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 		p.XDel(ctx, stream, stored...)
 		return nil
 	})
+	if err == nil {
+		o.superseded.Settled(stored...)
+	}
 	return o.storeErr(err, "ack %d items of %s", len(stored), lane)
 }
 
@@ -285,7 +287,6 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 			memDead, memIDs = append(memDead, d), append(memIDs, d.Item.ID)
 		} else {
 			stored, storedIDs = append(stored, d), append(storedIDs, d.Item.ID)
-			o.superseded.Settled(d.Item.ID)
 		}
 	}
 	if len(memIDs) > 0 {
@@ -319,6 +320,9 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 	})
 	if err != nil && len(memDead) > 0 && isConnError(err) {
 		o.buf.keepDead(memDead...)
+	}
+	if err == nil {
+		o.superseded.Settled(storedIDs...)
 	}
 	return o.storeErr(err, "dead-letter %d items of %s", len(stored), lane)
 }
