@@ -558,8 +558,12 @@ func markdown(r *result) string {
 		}
 		out += fmt.Sprintf("| %s | %.0f | %.0f | %+.1f%% | %s |\n", c.Metric, c.Start, c.End, c.Change, mark)
 	}
+	eq := "="
+	if r.FinalSent+r.FinalSuperseded != r.FinalAccepted {
+		eq = "≠"
+	}
 	out += fmt.Sprintf("\nLaravel back: the outbox drained in %.1f s; Laravel got %d QR and %d status items (want %d each, one per session), "+
-		"%d of %d sessions hold their newest QR code and %d their newest status. In all, %d accepted = %d sent + %d superseded.\n", r.DrainSeconds, r.QRItems, r.StatusItems, r.Sessions,
-		r.NewestQR, r.Sessions, r.NewestStatus, r.FinalAccepted, r.FinalSent, r.FinalSuperseded)
+		"%d of %d sessions hold their newest QR code and %d their newest status. In all, %d accepted %s %d sent + %d superseded.\n", r.DrainSeconds, r.QRItems, r.StatusItems, r.Sessions,
+		r.NewestQR, r.Sessions, r.NewestStatus, r.FinalAccepted, eq, r.FinalSent, r.FinalSuperseded)
 	return out
 }
