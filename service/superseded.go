@@ -16,12 +16,14 @@ import "sync"
 type SupersededCounts struct {
 	mu       sync.Mutex
 	n        map[Kind]int
-	inFlight map[string]claimedUpdate // id → its lane and kind
+	inFlight map[claimedID]Kind
 }
 
-type claimedUpdate struct {
+// claimedID names an update: ids are unique per lane only (a Redis stream
+// id is a time), so the lane is part of the name.
+type claimedID struct {
 	lane Lane
-	kind Kind
+	id   string
 }
 
 // Superseded counts one update of kind that Add removed (unclaimed) or refused.
@@ -37,21 +39,21 @@ func (c *SupersededCounts) InFlight(id string, lane Lane, kind Kind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.inFlight == nil {
-		c.inFlight = map[string]claimedUpdate{}
+		c.inFlight = map[claimedID]Kind{}
 	}
-	c.inFlight[id] = claimedUpdate{lane: lane, kind: kind}
+	c.inFlight[claimedID{lane: lane, id: id}] = kind
 }
 
-// Settled drops ids that were acknowledged or dead-lettered: their request
-// ended at Laravel, so they do not count as superseded.
-func (c *SupersededCounts) Settled(ids ...string) {
+// Settled drops ids of lane that were acknowledged or dead-lettered: their
+// request ended at Laravel, so they do not count as superseded.
+func (c *SupersededCounts) Settled(lane Lane, ids ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.inFlight) == 0 {
 		return
 	}
 	for _, id := range ids {
-		delete(c.inFlight, id)
+		delete(c.inFlight, claimedID{lane: lane, id: id})
 	}
 }
 
@@ -60,10 +62,10 @@ func (c *SupersededCounts) Settled(ids ...string) {
 func (c *SupersededCounts) Claimed(lane Lane) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for id, u := range c.inFlight {
-		if u.lane == lane {
-			c.count(u.kind, 1)
-			delete(c.inFlight, id)
+	for k, kind := range c.inFlight {
+		if k.lane == lane {
+			c.count(kind, 1)
+			delete(c.inFlight, k)
 		}
 	}
 }

@@ -104,7 +104,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	for _, id := range ids {
 		o.remove(lane, id)
 	}
-	o.superseded.Settled(ids...)
+	o.superseded.Settled(lane, ids...)
 	return nil
 }
 
@@ -117,7 +117,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 			d.At = now
 		}
 		o.remove(lane, d.Item.ID)
-		o.superseded.Settled(d.Item.ID)
+		o.superseded.Settled(lane, d.Item.ID)
 		o.dseq++
 		d.ID = strconv.FormatUint(o.dseq, 10)
 		o.dead = append(o.dead, d)

@@ -267,7 +267,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 		return nil
 	})
 	if err == nil {
-		o.superseded.Settled(stored...)
+		o.superseded.Settled(lane, stored...)
 	}
 	return o.storeErr(err, "ack %d items of %s", len(stored), lane)
 }
@@ -322,7 +322,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 		o.buf.keepDead(memDead...)
 	}
 	if err == nil {
-		o.superseded.Settled(storedIDs...)
+		o.superseded.Settled(lane, storedIDs...)
 	}
 	return o.storeErr(err, "dead-letter %d items of %s", len(stored), lane)
 }

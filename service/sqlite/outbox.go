@@ -394,7 +394,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 		return fmt.Errorf("sqlite outbox: ack %d items of %s: %w", len(keys), lane, err)
 	}
 	o.forget(keys)
-	o.superseded.Settled(ids...)
+	o.superseded.Settled(lane, ids...)
 	return nil
 }
 
@@ -437,7 +437,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 		return fmt.Errorf("sqlite outbox: dead-letter %d items of %s: %w", len(dead), lane, err)
 	}
 	o.forget(rowIDs(ids))
-	o.superseded.Settled(ids...)
+	o.superseded.Settled(lane, ids...)
 	return nil
 }
 
