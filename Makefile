@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick loadtest-scale soak mocks lint fuzz image mutation breakit mutation-ci breakit-ci
+.PHONY: help run demo test unit alerts-test contracts contracts-update verify-laravel laravel laravel-test e2e browser loadtest loadtest-laravel loadtest-quick loadtest-scale soak outage mocks lint fuzz image mutation breakit mutation-ci breakit-ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ loadtest-scale: ## N gateway instances on one local Redis, sessions through rand
 
 soak: ## 1,000 sessions pair, close and restart on one gateway, time-scaled; RSS, goroutines, fds, Redis memory, outbox depth must stay flat (flags: ARGS="..."; not in make test)
 	go run ./loadtest/cmd/soak $(ARGS)
+
+outage: ## Laravel down 10 min while 1,000 sessions keep pairing (time ×10); the outbox must stay flat, then Laravel gets each session's newest QR and status only (flags: ARGS="..."; not in make test)
+	go run ./loadtest/cmd/outage $(ARGS)
 
 mocks: ## regenerate service/mock from the domain interfaces (.mockery.yaml)
 	go tool mockery

@@ -165,3 +165,18 @@ func (c *GatewayClient) do(ctx context.Context, method, path string, in, out any
 	}
 	return nil
 }
+
+// SessionState is what GET /sessions/{id} says of a session.
+type SessionState struct {
+	Status    string     `json:"estado_qr"`
+	QR        *string    `json:"qr"`
+	UpdatedAt *time.Time `json:"updated_at"`
+	Source    string     `json:"source"`
+}
+
+// State is GET /sessions/{id}, decoded.
+func (c *GatewayClient) State(ctx context.Context, id string) (SessionState, error) {
+	var s SessionState
+	err := c.do(ctx, http.MethodGet, "/sessions/"+url.PathEscape(id), nil, &s)
+	return s, err
+}

@@ -79,8 +79,11 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		store := "file:" + filepath.Join(r.opts.Dir, "wa-"+string(mode)+".db")
-		gw, err := StartGateway(ctx, r.gwBin, r.opts.Dir, "gateway-"+string(mode), addr,
-			r.settings.Env(mode, addr, r.mockURL, redisURL, store, dataDir))
+		env := r.settings.Env(mode, addr, r.mockURL, redisURL, store, dataDir)
+		if r.opts.PprofAddr != "" {
+			env = append(env, "PPROF_ADDR="+r.opts.PprofAddr)
+		}
+		gw, err := StartGateway(ctx, r.gwBin, r.opts.Dir, "gateway-"+string(mode), addr, env)
 		if err != nil {
 			return res, err
 		}

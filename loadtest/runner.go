@@ -37,6 +37,7 @@ type Options struct {
 	Readers      int           // goroutines reading GET /sessions/{id}
 	ReadInterval time.Duration // pause between one reader's reads
 	Drain        time.Duration // longest wait for the outbox to empty after the plan ends (real time)
+	PprofAddr    string        // PPROF_ADDR of the gateway children (loopback), to profile a run; "" off
 
 	Dir      string // work dir for binaries and logs
 	Logger   *slog.Logger

@@ -15,6 +15,11 @@ var (
 	errFlusherLaravelDown = errors.New("laravel unavailable, flush cycle stopped")
 	// errFlusherBackingOff skips a cycle that comes before the backoff ended.
 	errFlusherBackingOff = errors.New("backing off after failures")
+	// errFlusherClaimAgain ends a pass after a failed try and its backoff:
+	// the next try claims again instead of resending what it holds, which
+	// the outbox may have superseded meanwhile (Laravel would get older
+	// states when it comes back).
+	errFlusherClaimAgain = errors.New("claim again before the next try")
 )
 
 const (
@@ -59,6 +64,7 @@ func (f *Flusher) flushLane(ctx context.Context, l *flusherLane, how flushHow) e
 	drain := how == flushDrain
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.cycleTries = 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -84,6 +90,9 @@ func (f *Flusher) flushLane(ctx context.Context, l *flusherLane, how flushHow) e
 			return nil
 		}
 		if err := f.flushItems(ctx, &flushCycle{lane: l, drain: drain, full: how == flushFull}, items); err != nil {
+			if errors.Is(err, errFlusherClaimAgain) {
+				continue
+			}
 			return err
 		}
 		if !drain && len(items) < f.cfg.ClaimMax {
@@ -141,61 +150,64 @@ func (f *Flusher) dropUnsendable(ctx context.Context, l *flusherLane, items []se
 }
 
 // deliver sends items (one kind, ≤ BatchSize) as one request under one
-// idempotency key, retrying it with backoff while Laravel fails, and
-// isolating refused items when Laravel rejects the request.
+// idempotency key, and isolates refused items when Laravel rejects it. A
+// request that fails waits out its backoff and returns errFlusherClaimAgain
+// (the lane claims again and retries), or ends the cycle after
+// flusherCycleAttempts tries (FlushAll keeps on).
 func (f *Flusher) deliver(ctx context.Context, c *flushCycle, kind service.Kind, items []service.Update) error {
 	l := c.lane
 	key := idempotencyKey(kind, items)
-	for attempt := 0; ; attempt++ {
-		start := f.cfg.Clock.Now()
-		err := f.post(ctx, kind, key, items)
-		end := f.cfg.Clock.Now()
-		_, resent := l.failedKeys[key]
-		f.countRequest(l, kind, end, attempt > 0 || resent)
-		if err != nil && ctx.Err() != nil {
-			return ctx.Err() // stopping: the items stay in the outbox
-		}
-		report := service.BatchReport{Lane: l.lane, Kind: kind, Mode: f.cfg.Mode, Items: len(items), Attempt: attempt,
-			IdempotencyKey: key, Duration: end.Sub(start), Err: err}
-		var de *service.DeliveryError
-		if errors.As(err, &de) {
-			report.StatusCode = de.StatusCode
-		}
-		f.cfg.Observer.OnBatch(report)
-		if err == nil {
-			l.failures, l.notBefore = 0, time.Time{}
-			delete(l.failedKeys, key)
-			return f.delivered(ctx, c, kind, items, attempt, end.Sub(start))
-		}
-		f.failed.Add(1)
-		delete(l.failedKeys, key)
-
-		if !service.Resent(err, f.cfg.Mode) {
-			// Laravel answered and refused these items: it is up.
-			l.failures, l.notBefore = 0, time.Time{}
-			return f.isolate(ctx, c, kind, items, de)
-		}
-		l.failures++
-		if l.failedKeys == nil {
-			l.failedKeys = map[string]struct{}{}
-		}
-		if len(l.failedKeys) < maxFailedKeys {
-			l.failedKeys[key] = struct{}{}
-		}
-		wait := backoff(l.failures, f.cfg.BackoffBase, f.cfg.BackoffMax, f.cfg.Rand)
-		if de != nil {
-			wait = max(wait, de.RetryAfter)
-		}
-		l.notBefore = end.Add(wait)
-		f.log.WarnContext(ctx, "batch failed", "lane", l.lane, "kind", kind, "items", len(items),
-			"status", report.StatusCode, "attempt", attempt, "retry_in_ms", wait.Milliseconds(), "err", err)
-		if !c.drain && attempt+1 >= flusherCycleAttempts {
-			return errFlusherLaravelDown
-		}
-		if err := f.sleep(ctx, wait); err != nil {
-			return err
-		}
+	attempt := l.cycleTries
+	start := f.cfg.Clock.Now()
+	err := f.post(ctx, kind, key, items)
+	end := f.cfg.Clock.Now()
+	_, resent := l.failedKeys[key]
+	f.countRequest(l, kind, end, attempt > 0 || resent)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // stopping: the items stay in the outbox
 	}
+	report := service.BatchReport{Lane: l.lane, Kind: kind, Mode: f.cfg.Mode, Items: len(items), Attempt: attempt,
+		IdempotencyKey: key, Duration: end.Sub(start), Err: err}
+	var de *service.DeliveryError
+	if errors.As(err, &de) {
+		report.StatusCode = de.StatusCode
+	}
+	f.cfg.Observer.OnBatch(report)
+	if err == nil {
+		l.failures, l.notBefore = 0, time.Time{}
+		delete(l.failedKeys, key)
+		return f.delivered(ctx, c, kind, items, attempt, end.Sub(start))
+	}
+	f.failed.Add(1)
+	delete(l.failedKeys, key)
+
+	if !service.Resent(err, f.cfg.Mode) {
+		// Laravel answered and refused these items: it is up.
+		l.failures, l.notBefore = 0, time.Time{}
+		return f.isolate(ctx, c, kind, items, de)
+	}
+	l.failures++
+	l.cycleTries++
+	if l.failedKeys == nil {
+		l.failedKeys = map[string]struct{}{}
+	}
+	if len(l.failedKeys) < maxFailedKeys {
+		l.failedKeys[key] = struct{}{}
+	}
+	wait := backoff(l.failures, f.cfg.BackoffBase, f.cfg.BackoffMax, f.cfg.Rand)
+	if de != nil {
+		wait = max(wait, de.RetryAfter)
+	}
+	l.notBefore = end.Add(wait)
+	f.log.WarnContext(ctx, "batch failed", "lane", l.lane, "kind", kind, "items", len(items),
+		"status", report.StatusCode, "attempt", attempt, "retry_in_ms", wait.Milliseconds(), "err", err)
+	if !c.drain && l.cycleTries >= flusherCycleAttempts {
+		return errFlusherLaravelDown
+	}
+	if err := f.sleep(ctx, wait); err != nil {
+		return err
+	}
+	return errFlusherClaimAgain
 }
 
 // post is one request to Laravel.

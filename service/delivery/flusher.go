@@ -112,6 +112,8 @@ type flusherLane struct {
 	// sent again: a later cycle resending one is a retry too, though its
 	// attempt count starts anew. Cleared on success; bounded.
 	failedKeys map[string]struct{}
+	// cycleTries counts the failed tries of the current flush cycle.
+	cycleTries int
 }
 
 // maxFailedKeys bounds flusherLane.failedKeys: past it a resend may count

@@ -382,6 +382,37 @@ func TestFlusherRunBacksOffAcrossCycles(t *testing.T) {
 	}
 }
 
+// A try after a backoff claims again: an update the outbox superseded while
+// the flusher waited is not sent, or Laravel coming back from an outage
+// would get older states first.
+func TestFlusherRetryAfterBackoffClaimsAgain(t *testing.T) {
+	cfg := delivery.Config{PriorityInterval: time.Second, BatchInterval: time.Hour, BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second}
+	h := newFlHarness(t, cfg, false) // Rand 0.5: the first wait is 250ms
+	h.expect(2, 0)                   // the failed try, then the retry
+	h.setAnswer(func(n int, _ flRequest) error {
+		if n == 0 {
+			return &service.DeliveryError{StatusCode: 503}
+		}
+		return nil
+	})
+	h.run(t)
+	h.clock.WaitTimers(t, 2)
+	h.publish(t, flQR("a", 0))
+	h.clock.Advance(time.Second) // HIGH tick at 1s: the try fails
+	if req := h.next(t); !req.Ats[0].Equal(flT0) {
+		t.Fatalf("first request = %+v", req)
+	}
+	// While the flusher waits, a newer code takes the old one's place in
+	// the (in-memory) outbox.
+	h.publish(t, flQR("a", 20*time.Second))
+	h.clock.WaitTimers(t, 3) // NORMAL, next HIGH tick, the 250ms backoff
+	h.clock.Advance(250 * time.Millisecond)
+	req := h.next(t)
+	if len(req.Ats) != 1 || !req.Ats[0].Equal(flT0.Add(20*time.Second)) {
+		t.Fatalf("retry sent %v, want only the newer code (at +20s)", req.Ats)
+	}
+}
+
 func TestFlusherIsolatesRefusedItems(t *testing.T) {
 	refuse := func(bad ...string) flAnswer {
 		return func(_ int, req flRequest) error {

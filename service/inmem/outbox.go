@@ -28,7 +28,7 @@ type Outbox struct {
 	byID  map[string]*list.Element
 	byKey map[string]*list.Element // the one pending update per Key
 	// superseded counts updates Add removed or refused for a newer one.
-	superseded map[service.Kind]int
+	superseded service.SupersededCounts
 	dead       []service.DeadLetter // oldest first, at most DefaultDeadLetterCap
 }
 
@@ -44,8 +44,6 @@ func NewOutbox(clock service.Clock) *Outbox {
 		lanes: make(map[service.Lane]*list.List),
 		byID:  make(map[string]*list.Element),
 		byKey: make(map[string]*list.Element),
-
-		superseded: make(map[service.Kind]int),
 	}
 	for _, l := range service.Lanes {
 		o.lanes[l] = list.New()
@@ -67,10 +65,15 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	it.Attempts = 0
 	if el, ok := o.byKey[it.Key()]; ok {
 		old := el.Value.(*queued).item
-		o.superseded[it.Kind]++
 		if !it.Newer(old) {
+			o.superseded.Superseded(it.Kind)
 			it.ID = "" // a newer update of its key waits already
 			return it, nil
+		}
+		if old.Attempts > 0 { // claimed: its request may still reach Laravel
+			o.superseded.InFlight(old.ID, old.Lane, old.Kind)
+		} else {
+			o.superseded.Superseded(old.Kind)
 		}
 		o.remove(old.Lane, old.ID)
 	}
@@ -85,6 +88,7 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.superseded.Claimed(lane)
 	var out []service.Update
 	for el := o.lanes[lane].Front(); el != nil && len(out) < max; el = el.Next() {
 		q := el.Value.(*queued)
@@ -100,6 +104,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	for _, id := range ids {
 		o.remove(lane, id)
 	}
+	o.superseded.Settled(lane, ids...)
 	return nil
 }
 
@@ -112,6 +117,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 			d.At = now
 		}
 		o.remove(lane, d.Item.ID)
+		o.superseded.Settled(lane, d.Item.ID)
 		o.dseq++
 		d.ID = strconv.FormatUint(o.dseq, 10)
 		o.dead = append(o.dead, d)
@@ -171,10 +177,7 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 		Depth:        make(map[service.Lane]int, len(o.lanes)),
 		OldestAge:    make(map[service.Lane]time.Duration, len(o.lanes)),
 		DeadLettered: len(o.dead),
-		Superseded:   make(map[service.Kind]int, len(o.superseded)),
-	}
-	for k, n := range o.superseded {
-		st.Superseded[k] = n
+		Superseded:   o.superseded.Counts(),
 	}
 	for lane, l := range o.lanes {
 		st.Depth[lane] = l.Len()

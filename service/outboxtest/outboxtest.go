@@ -41,6 +41,7 @@ func Run(t *testing.T, newOutbox func(t *testing.T) service.Outbox) {
 		{"AddSupersedesClaimedItems", addSupersedesClaimedItems},
 		{"AddRefusesOlderThanPending", addRefusesOlderThanPending},
 		{"AckForgetsTheKey", ackForgetsTheKey},
+		{"SupersededInFlightCountsOnlyIfNotDelivered", supersededInFlightCountsOnlyIfNotDelivered},
 		{"DepthBoundedBySessionsAndKinds", depthBoundedBySessionsAndKinds},
 	}
 	for _, tt := range tests {
@@ -521,6 +522,15 @@ func depthBoundedBySessionsAndKinds(t *testing.T, ob service.Outbox) {
 			MustClaim(t, ob, service.LaneHigh, 100) // a delivery that keeps failing
 		}
 	}
+	// Laravel is back: what is left is the newest code of each session.
+	// (This claim also settles the codes superseded while the last failed
+	// delivery held them: they count as superseded now.)
+	last := t0.Add(time.Duration(rotations-1) * 20 * time.Second)
+	for _, it := range MustClaim(t, ob, service.LaneHigh, 100) {
+		if !it.At.Equal(last) {
+			t.Fatalf("claimed %s, want only the newest code of each session", it)
+		}
+	}
 	st, err := ob.Stats(context.Background())
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
@@ -532,10 +542,34 @@ func depthBoundedBySessionsAndKinds(t *testing.T, ob service.Outbox) {
 	if st.Superseded[service.KindQR] != want || st.Superseded[service.KindStatus] != want {
 		t.Fatalf("Stats.Superseded = %v, want %d per kind", st.Superseded, want)
 	}
-	last := t0.Add(time.Duration(rotations-1) * 20 * time.Second)
-	for _, it := range MustClaim(t, ob, service.LaneHigh, 100) {
-		if !it.At.Equal(last) {
-			t.Fatalf("claimed %s, want only the newest code of each session", it)
-		}
+}
+
+// An update superseded while a delivery holds it counts either as sent (its
+// request reached Laravel: the flusher acknowledges it) or as superseded
+// (the delivery failed and the lane is claimed again), never as both: the
+// metrics' sent + superseded must add up to what was accepted.
+func supersededInFlightCountsOnlyIfNotDelivered(t *testing.T, ob service.Outbox) {
+	ctx := context.Background()
+	delivered := mustAdd(t, ob, QR("s1", t0))
+	failed := mustAdd(t, ob, QR("s2", t0))
+	SameIDs(t, "claim", MustClaim(t, ob, service.LaneHigh, 10), []service.Update{delivered, failed})
+	mustAdd(t, ob, QR("s1", t0.Add(20*time.Second)))
+	newer := mustAdd(t, ob, QR("s2", t0.Add(20*time.Second)))
+	if got := superseded(t, ob)[service.KindQR]; got != 0 {
+		t.Fatalf("Stats.Superseded[qr] = %d while both superseded updates are in flight, want 0", got)
+	}
+	if err := ob.Ack(ctx, service.LaneHigh, delivered.ID); err != nil { // its request reached Laravel
+		t.Fatalf("Ack: %v", err)
+	}
+	if got := superseded(t, ob)[service.KindQR]; got != 0 {
+		t.Fatalf("Stats.Superseded[qr] = %d after the in-flight update was delivered, want 0", got)
+	}
+	// s2's request failed: the next claim retries, without the superseded one.
+	got := MustClaim(t, ob, service.LaneHigh, 10)
+	if len(got) != 2 || got[1].ID != newer.ID {
+		t.Fatalf("claim after the failed delivery: %v, want s1's and s2's newer codes", IDs(got))
+	}
+	if got := superseded(t, ob)[service.KindQR]; got != 1 {
+		t.Fatalf("Stats.Superseded[qr] = %d after the failed delivery's lane was claimed again, want 1", got)
 	}
 }

@@ -79,7 +79,7 @@ type Outbox struct {
 	// the one pending update of that key, so Add can drop the one it
 	// supersedes without reading the streams.
 	newestKey  string
-	superseded [2]atomic.Int64 // QR, status: updates Add removed or refused
+	superseded service.SupersededCounts // updates Add removed or refused
 
 	buf       *buffer
 	acks      *replicaAcks
@@ -195,13 +195,20 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 			return service.Update{}, fmt.Errorf("redis outbox: add %s: %w", it,
 				service.Errorf(service.ECONFLICT, "lease of %s (token %d) is no longer held by %s", it.SessionID, lease.Token, lease.Owner))
 		}
-		if err == nil && len(res) != 2 {
+		if err == nil && len(res) != 4 {
 			return service.Update{}, fmt.Errorf("redis outbox: add %s: unexpected reply %v", it, res)
 		}
 		if err == nil {
 			it.ID, _ = res[0].(string)
 			if n, _ := res[1].(int64); n > 0 {
-				o.superseded[kindIndex(it.Kind)].Add(n)
+				// A removed update a consumer had claimed may still reach
+				// Laravel: it counts only if its delivery fails.
+				if claimed, _ := res[2].(string); claimed != "" {
+					lane, _ := res[3].(int64)
+					o.superseded.InFlight(claimed, laneOfIndex(lane), it.Kind)
+				} else {
+					o.superseded.Superseded(it.Kind)
+				}
 			}
 			return it, nil
 		}
@@ -222,6 +229,7 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	if max <= 0 {
 		return nil, nil
 	}
+	o.superseded.Claimed(lane)
 	if o.usable(ctx) {
 		err := o.moveBuffered(ctx, lane)
 		if err == nil {
@@ -258,6 +266,9 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 		p.XDel(ctx, stream, stored...)
 		return nil
 	})
+	if err == nil {
+		o.superseded.Settled(lane, stored...)
+	}
 	return o.storeErr(err, "ack %d items of %s", len(stored), lane)
 }
 
@@ -309,6 +320,9 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 	})
 	if err != nil && len(memDead) > 0 && isConnError(err) {
 		o.buf.keepDead(memDead...)
+	}
+	if err == nil {
+		o.superseded.Settled(lane, storedIDs...)
 	}
 	return o.storeErr(err, "dead-letter %d items of %s", len(stored), lane)
 }
@@ -485,10 +499,7 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 		OldestAge:    make(map[service.Lane]time.Duration),
 		DeadLettered: bs.dead,
 		Buffered:     bs.total,
-		Superseded: map[service.Kind]int{
-			service.KindQR:     int(o.superseded[0].Load()),
-			service.KindStatus: int(o.superseded[1].Load()),
-		},
+		Superseded:   o.superseded.Counts(),
 	}
 	for _, l := range service.Lanes {
 		st.Depth[l] = bs.depth[l]
@@ -534,7 +545,9 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 // does not bring it back). Newer means a later event time, on a tie the
 // later add, as service.Update.Newer.
 // KEYS high stream, normal stream, newest hash; ARGV lane index (1 high,
-// 2 normal), key, payload, event time µs, group. Returns {id or "", superseded}.
+// 2 normal), key, payload, event time µs, group. Returns {id or "",
+// superseded (0 or 1), the superseded id if a consumer had claimed it (or
+// "") and its lane index}.
 // A fenced add (fenced.go) appends KEYS lease, fence, running and ARGV lease
 // value, token, ttl ms, session id, owner: the update goes in only while
 // the writer's lease is current, or free with no newer token handed out
@@ -556,20 +569,22 @@ if #KEYS > 3 then
   end
 end
 local lane, key, at = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
-local superseded = 0
+local superseded, claimed, claimedLane = 0, '', 0
 local cur = redis.call('HGET', KEYS[3], key)
 if cur then
   local l, id, t = string.match(cur, '^(%d) (%S+) (%-?%d+)$')
   if l then
-    if tonumber(t) > at then return {'', 1} end
+    if tonumber(t) > at then return {'', 1, '', 0} end
     local s = KEYS[tonumber(l)]
     if redis.call('XDEL', s, id) > 0 then superseded = 1 end
-    redis.call('XACK', s, ARGV[5], id)
+    if redis.call('XACK', s, ARGV[5], id) > 0 and superseded == 1 then
+      claimed, claimedLane = id, tonumber(l)
+    end
   end
 end
 local id = redis.call('XADD', KEYS[lane], '*', 'item', ARGV[3], 'key', key)
 redis.call('HSET', KEYS[3], key, lane .. ' ' .. id .. ' ' .. ARGV[4])
-return {id, superseded}
+return {id, superseded, claimed, claimedLane}
 `)
 
 // forgetScript drops the newest-hash entries that point at entries about
@@ -611,11 +626,11 @@ func laneIndex(l service.Lane) int {
 	return 2
 }
 
-func kindIndex(k service.Kind) int {
-	if k == service.KindQR {
-		return 0
+func laneOfIndex(i int64) service.Lane {
+	if i == 1 {
+		return service.LaneHigh
 	}
-	return 1
+	return service.LaneNormal
 }
 
 // claimScript is Claim in one round trip: this consumer's pending entries,

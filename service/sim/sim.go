@@ -76,7 +76,7 @@ type Driver struct {
 	paired   map[string]string // session id → JID, remembered across Start/Stop
 	nextJID  int
 	closed   bool
-	wg       sync.WaitGroup
+	begins   sync.WaitGroup // phones showing their first code (or reconnecting)
 	shutdown chan struct{}
 }
 
@@ -136,17 +136,13 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 			d.paired[sessionID] = jid
 		}
 	}
-	p := &phone{
-		d:    d,
-		id:   sessionID,
-		jid:  d.paired[sessionID],
-		cmds: make(chan command),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
-	}
+	p := &phone{d: d, id: sessionID, jid: d.paired[sessionID], stop: make(chan struct{})}
 	d.phones[sessionID] = p
-	d.wg.Add(1)
-	go p.run()
+	d.begins.Add(1)
+	go func() {
+		defer d.begins.Done()
+		p.begin()
+	}()
 	return nil
 }
 
@@ -240,26 +236,16 @@ func (d *Driver) Disconnect(ctx context.Context, sessionID string) error {
 }
 
 func (d *Driver) command(ctx context.Context, sessionID string, c command) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	p, ok := d.phones[sessionID]
 	d.mu.Unlock()
 	if !ok {
 		return service.Errorf(service.ENOTFOUND, "session %s is not running", sessionID)
 	}
-	c.result = make(chan error, 1)
-	select {
-	case p.cmds <- c:
-	case <-p.done:
-		return service.Errorf(service.ENOTFOUND, "session %s is not running", sessionID)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-c.result:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return p.command(c)
 }
 
 // Close stops every session (keeping devices) and closes Events.
@@ -271,8 +257,15 @@ func (d *Driver) Close() error {
 	}
 	d.closed = true
 	close(d.shutdown)
+	phones := make([]*phone, 0, len(d.phones))
+	for _, p := range d.phones {
+		phones = append(phones, p)
+	}
 	d.mu.Unlock()
-	d.wg.Wait()
+	d.begins.Wait() // each had its try at the first event, as a goroutine per phone did
+	for _, p := range phones {
+		p.halt() // after this none of them sends on events
+	}
 	close(d.events)
 	return nil
 }

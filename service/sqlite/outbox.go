@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -60,9 +61,9 @@ type Outbox struct {
 	// owns the file (the lock), so no one else changes the table, and Add
 	// finds what it supersedes without an index to maintain on disk.
 	keysMu     sync.Mutex
-	newest     map[string]pendingKey // Key → its pending update
-	keyOf      map[int64]string      // row id → Key
-	superseded map[service.Kind]int  // updates Add removed or refused, since start
+	newest     map[string]pendingKey    // Key → its pending update
+	keyOf      map[int64]string         // row id → Key
+	superseded service.SupersededCounts // updates Add removed or refused, since start
 }
 
 // pendingKey is where the newest pending update of a Key is.
@@ -92,8 +93,7 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 		cfg.DeadLetterCap = DefaultDeadLetterCap
 	}
 	o := &Outbox{db: db, cfg: cfg, log: db.log.With("consumer", cfg.Consumer),
-		commit: make(chan struct{}, 1), newest: make(map[string]pendingKey), keyOf: make(map[int64]string),
-		superseded: make(map[service.Kind]int)}
+		commit: make(chan struct{}, 1), newest: make(map[string]pendingKey), keyOf: make(map[int64]string)}
 	res, err := db.db.ExecContext(ctx, `UPDATE outbox SET consumer = NULL WHERE consumer IS NOT NULL AND consumer != ?`, cfg.Consumer)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite outbox: release old claims: %w", err)
@@ -228,18 +228,29 @@ func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
 		return v, ok
 	}
 	var dropped []int64
-	counted := map[service.Kind]int{}
+	var counted []service.Kind // superseded, not claimed
+	var inFlight []service.Update
 	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
+		counted, inFlight = counted[:0], inFlight[:0]
 		stmt := tx.StmtContext(ctx, o.insert)
 		for i, p := range group {
 			k, atNs := p.item.Key(), p.item.At.UnixNano()
 			if cur, ok := lookup(k); ok {
-				counted[p.item.Kind]++
 				if atNs < cur.atNs {
+					counted = append(counted, p.item.Kind)
 					ids[i] = 0 // a newer update of its key waits already
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, cur.id); err != nil {
+				var lane string
+				var consumer sql.NullString
+				err := tx.QueryRowContext(ctx, `DELETE FROM outbox WHERE id = ? RETURNING lane, consumer`, cur.id).Scan(&lane, &consumer)
+				switch {
+				case err == nil && consumer.Valid:
+					// Claimed: its request may still reach Laravel.
+					inFlight = append(inFlight, service.Update{ID: strconv.FormatInt(cur.id, 10), Lane: service.Lane(lane), Kind: p.item.Kind})
+				case err == nil || errors.Is(err, sql.ErrNoRows):
+					counted = append(counted, p.item.Kind)
+				default:
 					return err
 				}
 				dropped = append(dropped, cur.id)
@@ -263,8 +274,11 @@ func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
 		for k, v := range overlay {
 			o.newest[k], o.keyOf[v.id] = v, k
 		}
-		for kind, n := range counted {
-			o.superseded[kind] += n
+		for _, kind := range counted {
+			o.superseded.Superseded(kind)
+		}
+		for _, it := range inFlight {
+			o.superseded.InFlight(it.ID, it.Lane, it.Kind)
 		}
 	}
 	o.keysMu.Unlock()
@@ -290,6 +304,7 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	if max <= 0 {
 		return nil, nil
 	}
+	o.superseded.Claimed(lane)
 	now := o.db.clock.Now().UnixNano()
 	stale := now - o.cfg.ClaimTimeout.Nanoseconds()
 	queries := []struct {
@@ -379,6 +394,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 		return fmt.Errorf("sqlite outbox: ack %d items of %s: %w", len(keys), lane, err)
 	}
 	o.forget(keys)
+	o.superseded.Settled(lane, ids...)
 	return nil
 }
 
@@ -421,6 +437,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 		return fmt.Errorf("sqlite outbox: dead-letter %d items of %s: %w", len(dead), lane, err)
 	}
 	o.forget(rowIDs(ids))
+	o.superseded.Settled(lane, ids...)
 	return nil
 }
 
@@ -550,14 +567,7 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 	if err := o.db.db.QueryRowContext(ctx, `SELECT count(*) FROM deadletter`).Scan(&st.DeadLettered); err != nil {
 		return st, fmt.Errorf("sqlite outbox: stats: %w", err)
 	}
-	o.keysMu.Lock()
-	if len(o.superseded) > 0 {
-		st.Superseded = make(map[service.Kind]int, len(o.superseded))
-		for k, n := range o.superseded {
-			st.Superseded[k] = n
-		}
-	}
-	o.keysMu.Unlock()
+	st.Superseded = o.superseded.Counts()
 	return st, nil
 }
 

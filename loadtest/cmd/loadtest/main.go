@@ -64,11 +64,12 @@ func run() int {
 		maxHigh      = flag.Duration("max-high-p99", 2*time.Second, "threshold: HIGH-lane delivery p99, real time (divided by -time-scale)")
 		maxNormal    = flag.Duration("max-normal-p99", 7*time.Second, "threshold: NORMAL-lane delivery p99, real time (divided by -time-scale)")
 
-		out      = flag.String("out", "", "write the JSON report here")
-		chart    = flag.String("chart", "", "write an SVG chart of requests/s to Laravel here")
-		md       = flag.String("md", "", "also write the Markdown report here")
-		keep     = flag.Bool("keep", false, "keep the work dir (gateway and redis logs, data directories)")
-		logLevel = flag.String("log-level", "warn", "log level of the load test's own JSON logs on stderr")
+		out       = flag.String("out", "", "write the JSON report here")
+		chart     = flag.String("chart", "", "write an SVG chart of requests/s to Laravel here")
+		md        = flag.String("md", "", "also write the Markdown report here")
+		pprofAddr = flag.String("pprof-addr", "", "PPROF_ADDR of the gateway children (loopback, e.g. 127.0.0.1:6060), to profile a run with go tool pprof")
+		keep      = flag.Bool("keep", false, "keep the work dir (gateway and redis logs, data directories)")
+		logLevel  = flag.String("log-level", "warn", "log level of the load test's own JSON logs on stderr")
 	)
 	flag.Parse()
 
@@ -114,7 +115,7 @@ func run() int {
 		Workload: wl, TimeScale: *scale, BatchSize: *batchSize, Modes: splitModes(*modes),
 		LaravelURL: *laravelURL, LaravelApp: *laravelApp, GatewayURL: *gatewayURL, GatewayPID: *gatewayPID, GatewayBin: *gatewayBin,
 		RedisURL: *redisURL, StartRedis: *startRedis, RedisBin: *redisBin,
-		Workers: *workers, Readers: *readers, ReadInterval: *readWait, Drain: *drain,
+		Workers: *workers, Readers: *readers, ReadInterval: *readWait, Drain: *drain, PprofAddr: *pprofAddr,
 		Dir: dir, Logger: logger, Progress: os.Stderr,
 	}
 	if *gatewayURL != "" && len(opts.Modes) > 1 && !set["modes"] {
