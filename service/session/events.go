@@ -148,7 +148,7 @@ func (m *Manager) transition(ctx context.Context, id string, status service.Stat
 		s.status, s.reason, s.updatedAt = status, reason, at
 	}
 	if end {
-		delete(m.live, id)
+		m.retire(id, s)
 	}
 	m.mu.Unlock()
 
@@ -184,7 +184,7 @@ func (m *Manager) expireQRs(ctx context.Context) {
 	for id, s := range m.live {
 		if s.status == service.StatusPending && !s.pendingSince.IsZero() && now.Sub(s.pendingSince) >= m.cfg.QRExpires {
 			expired[id] = s
-			delete(m.live, id)
+			m.retire(id, s)
 		}
 	}
 	m.mu.Unlock()

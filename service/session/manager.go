@@ -83,6 +83,16 @@ type Manager struct {
 
 	mu   sync.Mutex
 	live map[string]*managedSession
+	// ending holds the sessions taken out of live whose lease is still
+	// being given up: a Start of the same id waits for it, or it would keep
+	// that very lease (same owner, same token) and lose it to the End.
+	ending map[string]*endingSession
+}
+
+// endingSession is a session between leaving live and the end of its lease.
+type endingSession struct {
+	s    *managedSession
+	done chan struct{} // closed once its lease is given up
 }
 
 // managedSession is a session driven by this process.
@@ -111,10 +121,11 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Manager{
-		cfg:  cfg,
-		deps: deps,
-		log:  deps.Logger.With("component", "manager"),
-		live: map[string]*managedSession{},
+		cfg:    cfg,
+		deps:   deps,
+		log:    deps.Logger.With("component", "manager"),
+		live:   map[string]*managedSession{},
+		ending: map[string]*endingSession{},
 	}, nil
 }
 
@@ -143,6 +154,15 @@ func (m *Manager) Start(ctx context.Context, id string) (service.Session, error)
 		m.mu.Unlock()
 		if err := m.deps.Driver.Stop(ctx, id); err != nil {
 			m.log.Warn("stop stale pairing", "session_id", id, "err", err)
+		}
+		m.mu.Lock()
+	}
+	for e := m.ending[id]; e != nil; e = m.ending[id] {
+		m.mu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return service.Session{}, fmt.Errorf("start session %s: wait for its previous run to end: %w", id, ctx.Err())
 		}
 		m.mu.Lock()
 	}
@@ -205,13 +225,24 @@ func (m *Manager) drop(id string, s *managedSession) bool {
 	return true
 }
 
-// take removes and returns the live session id, nil when not running here.
+// take removes and returns the live session id, nil when not running here;
+// the caller ends its lease (end).
 func (m *Manager) take(id string) *managedSession {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.live[id]
-	delete(m.live, id)
+	if s != nil {
+		m.retire(id, s)
+	}
 	return s
+}
+
+// retire takes s out of live until end gives its lease up; m.mu is held.
+func (m *Manager) retire(id string, s *managedSession) {
+	delete(m.live, id)
+	if s.lease.Valid() {
+		m.ending[id] = &endingSession{s: s, done: make(chan struct{})}
+	}
 }
 
 // Stop disconnects a running session and keeps its device: status inactive

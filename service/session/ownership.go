@@ -46,8 +46,17 @@ func (m *Manager) end(ctx context.Context, s *managedSession) {
 	if s == nil || !s.lease.Valid() {
 		return
 	}
+	id := s.lease.SessionID
+	defer func() {
+		m.mu.Lock()
+		if e := m.ending[id]; e != nil && e.s == s {
+			close(e.done)
+			delete(m.ending, id)
+		}
+		m.mu.Unlock()
+	}()
 	if err := m.deps.Leases.End(ctx, s.lease); err != nil {
-		m.log.Warn("end lease", "session_id", s.lease.SessionID, "err", err)
+		m.log.Warn("end lease", "session_id", id, "err", err)
 	}
 }
 
