@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -40,7 +39,6 @@ import (
 
 	"wagateway/internal/localserver"
 	"wagateway/loadtest"
-	"wagateway/mocklaravel"
 )
 
 func main() { os.Exit(run()) }
@@ -114,37 +112,12 @@ func run() int {
 func outage(ctx context.Context, sessions int, duration time.Duration, scale, tol float64, redisBin string, seed uint64, log *slog.Logger) (*result, error) {
 	res := &result{Sessions: sessions, Duration: duration.String(), TimeScale: scale,
 		OutageStandsFor: time.Duration(float64(duration) * scale).String()}
-	dir, err := os.MkdirTemp("", "wagateway-outage-")
+	rig, err := loadtest.StartRig(ctx, "outage", redisBin, log)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	root, err := loadtest.ModuleRoot()
-	if err != nil {
-		return nil, err
-	}
-	bin, err := loadtest.BuildGateway(ctx, root, dir)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := loadtest.StartRedis(ctx, redisBin, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rs.Stop() }()
-	mock, err := mocklaravel.New(mocklaravel.Config{Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	defer mock.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	laravel := "http://" + ln.Addr().String()
+	defer rig.Close()
+	dir, bin, rs, laravel := rig.Dir, rig.Gateway, rig.Redis, rig.LaravelURL
 	if err := mockCall(ctx, http.MethodPost, laravel+"/__mock/faults", `{"down":true}`, nil); err != nil {
 		return nil, fmt.Errorf("take Laravel down: %w", err)
 	}

@@ -17,8 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,7 +29,6 @@ import (
 
 	"wagateway/internal/localserver"
 	"wagateway/loadtest"
-	"wagateway/mocklaravel"
 )
 
 func main() { os.Exit(run()) }
@@ -91,36 +88,12 @@ func run() int {
 // soak starts Redis, a mock Laravel and the gateway, drives the sessions
 // and samples once a second until duration is over.
 func soak(ctx context.Context, log *slog.Logger, sessions int, duration time.Duration, scale float64, redisBin string, seed uint64) ([]loadtest.SoakSample, error) {
-	dir, err := os.MkdirTemp("", "wagateway-soak-")
+	rig, err := loadtest.StartRig(ctx, "soak", redisBin, log)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	root, err := loadtest.ModuleRoot()
-	if err != nil {
-		return nil, err
-	}
-	bin, err := loadtest.BuildGateway(ctx, root, dir)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := loadtest.StartRedis(ctx, redisBin, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rs.Stop() }()
-	mock, err := mocklaravel.New(mocklaravel.Config{Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	defer mock.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer rig.Close()
+	dir, bin, rs := rig.Dir, rig.Gateway, rig.Redis
 
 	port, err := localserver.FreePort()
 	if err != nil {
@@ -129,7 +102,7 @@ func soak(ctx context.Context, log *slog.Logger, sessions int, duration time.Dur
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	settings := loadtest.NewSettings(scale, 50)
 	gw, err := loadtest.StartGateway(ctx, bin, dir, "gateway", addr,
-		settings.Env("batch", addr, "http://"+ln.Addr().String(), rs.URL, "file:"+filepath.Join(dir, "wa.db"), filepath.Join(dir, "data")))
+		settings.Env("batch", addr, rig.LaravelURL, rs.URL, "file:"+filepath.Join(dir, "wa.db"), filepath.Join(dir, "data")))
 	if err != nil {
 		return nil, err
 	}
