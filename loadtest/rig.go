@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
+	"wagateway/internal/localserver"
 	"wagateway/mocklaravel"
 )
 
@@ -74,4 +77,24 @@ func (r *Rig) Close() {
 		r.closers[i]()
 	}
 	r.closers = nil
+}
+
+// StartGateway starts the rig's gateway in batch mode on a free loopback
+// port, against the rig's Redis and mock Laravel, with the intervals of
+// time scale scale; extra settings come last (the last of duplicate
+// variables wins). Close stops it.
+func (r *Rig) StartGateway(ctx context.Context, scale float64, extra ...string) (*GatewayProcess, error) {
+	port, err := localserver.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	env := NewSettings(scale, 50).Env("batch", addr, r.LaravelURL, r.Redis.URL,
+		"file:"+filepath.Join(r.Dir, "wa.db"), filepath.Join(r.Dir, "data"))
+	gw, err := StartGateway(ctx, r.Gateway, r.Dir, "gateway", addr, append(env, extra...))
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, func() { _ = gw.Stop(20 * time.Second) })
+	return gw, nil
 }

@@ -30,14 +30,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"wagateway/internal/localserver"
 	"wagateway/loadtest"
 )
 
@@ -117,26 +115,17 @@ func outage(ctx context.Context, sessions int, duration time.Duration, scale, to
 		return nil, err
 	}
 	defer rig.Close()
-	dir, bin, rs, laravel := rig.Dir, rig.Gateway, rig.Redis, rig.LaravelURL
+	rs, laravel := rig.Redis, rig.LaravelURL
 	if err := mockCall(ctx, http.MethodPost, laravel+"/__mock/faults", `{"down":true}`, nil); err != nil {
 		return nil, fmt.Errorf("take Laravel down: %w", err)
 	}
 
-	port, err := localserver.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	env := loadtest.NewSettings(scale, 50).Env("batch", addr, laravel, rs.URL, "file:"+filepath.Join(dir, "wa.db"), filepath.Join(dir, "data"))
 	// The check reads each session's last QR and status back from the
-	// gateway's cache after the outage: keep them that long (the last of
-	// duplicate variables wins).
-	env = append(env, "CACHE_TTL_QR=24h", "CACHE_TTL_STATUS=24h", "CACHE_TTL_SESSION=24h")
-	gw, err := loadtest.StartGateway(ctx, bin, dir, "gateway", addr, env)
+	// gateway's cache after the outage: keep them that long.
+	gw, err := rig.StartGateway(ctx, scale, "CACHE_TTL_QR=24h", "CACHE_TTL_STATUS=24h", "CACHE_TTL_SESSION=24h")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = gw.Stop(20 * time.Second) }()
 	api := loadtest.NewGatewayClient(gw.URL, 64)
 	defer api.Close()
 	opts, err := goredis.ParseURL(rs.URL)

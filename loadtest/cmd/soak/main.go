@@ -20,14 +20,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"wagateway/internal/localserver"
 	"wagateway/loadtest"
 )
 
@@ -93,20 +91,11 @@ func soak(ctx context.Context, log *slog.Logger, sessions int, duration time.Dur
 		return nil, err
 	}
 	defer rig.Close()
-	dir, bin, rs := rig.Dir, rig.Gateway, rig.Redis
-
-	port, err := localserver.FreePort()
+	rs := rig.Redis
+	gw, err := rig.StartGateway(ctx, scale)
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	settings := loadtest.NewSettings(scale, 50)
-	gw, err := loadtest.StartGateway(ctx, bin, dir, "gateway", addr,
-		settings.Env("batch", addr, rig.LaravelURL, rs.URL, "file:"+filepath.Join(dir, "wa.db"), filepath.Join(dir, "data")))
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = gw.Stop(20 * time.Second) }()
 	api := loadtest.NewGatewayClient(gw.URL, 64)
 	defer api.Close()
 	opts, err := goredis.ParseURL(rs.URL)
