@@ -106,6 +106,7 @@ type managedSession struct {
 	updatedAt    time.Time
 	lease        service.Lease // this instance's hold on the session
 	renewedAt    time.Time     // when the last confirmed renewal was sent
+	renewSent    time.Time     // when the last renewal (or the Take) was sent
 }
 
 // New returns a manager; call Run to consume driver events. It fails when
