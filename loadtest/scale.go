@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -35,6 +36,7 @@ type ScaleOptions struct {
 	Steady    time.Duration  // after every session settled: the window CPU is measured over
 	Settle    time.Duration  // longest wait for every session to settle (real time)
 	Kill      bool           // kill -9 the busiest instance after the steady window and time the takeover
+	Term      bool           // then SIGTERM the busiest live instance and time the handover
 	Workers   int            // concurrent plan requests
 	AOF       bool           // appendonly yes (appendfsync everysec) on the redis-server
 
@@ -90,6 +92,13 @@ type ScaleReport struct {
 	Killed          string  `json:"killed,omitempty"`
 	KilledActive    int     `json:"killed_active,omitempty"`
 	TakeoverSeconds float64 `json:"takeover_s,omitempty"`
+
+	Termed               string   `json:"termed,omitempty"`
+	TermedActive         int      `json:"termed_active,omitempty"`
+	TermExitSeconds      float64  `json:"term_exit_s,omitempty"` // SIGTERM → process exit
+	HandoverSeconds      float64  `json:"handover_s,omitempty"`  // SIGTERM → every session on another instance
+	HandoverFlaps        int      `json:"handover_flaps"`        // of them, Laravel showed not active meanwhile
+	HandoverFlapExamples []string `json:"handover_flap_examples,omitempty"`
 
 	LoadAvgMax  float64  `json:"loadavg1_max"`
 	LoadAvgMean float64  `json:"loadavg1_mean"`
@@ -212,6 +221,11 @@ func RunScale(ctx context.Context, opts ScaleOptions, command string) (ScaleRepo
 
 	if opts.Kill && opts.Instances > 1 {
 		if err := f.killAndMeasure(ctx, &rep, want); err != nil {
+			rep.Failures = append(rep.Failures, err.Error())
+		}
+	}
+	if opts.Term && len(f.live()) > 1 {
+		if err := f.termAndMeasure(ctx, &rep, want); err != nil {
 			rep.Failures = append(rep.Failures, err.Error())
 		}
 	}
@@ -487,9 +501,49 @@ func (f *scaleFleet) usage(ctx context.Context, samp *fleetSampler, steadyStart,
 // killAndMeasure kill -9s the instance with the most sessions and times
 // until each of its sessions runs on exactly one survivor.
 func (f *scaleFleet) killAndMeasure(ctx context.Context, rep *ScaleReport, want map[string]string) error {
+	m, err := f.moveAndMeasure(ctx, want, false)
+	rep.Killed, rep.KilledActive, rep.TakeoverSeconds = m.victim, m.sessions, m.moved
+	rep.OwnershipRounds += m.rounds
+	rep.Doubles = append(rep.Doubles, m.doubles...)
+	return err
+}
+
+// termAndMeasure sends SIGTERM to the instance with the most sessions while
+// others live: it hands them over (graceful handover) and exits. It times
+// its exit and until each of its sessions runs on exactly one other
+// instance, and counts those Laravel showed as anything but active while
+// they moved.
+func (f *scaleFleet) termAndMeasure(ctx context.Context, rep *ScaleReport, want map[string]string) error {
+	m, err := f.moveAndMeasure(ctx, want, true)
+	rep.Termed, rep.TermedActive, rep.HandoverSeconds, rep.TermExitSeconds = m.victim, m.sessions, m.moved, m.exited
+	rep.HandoverFlaps, rep.HandoverFlapExamples = len(m.flaps), m.flaps[:min(5, len(m.flaps))]
+	rep.OwnershipRounds += m.rounds
+	rep.Doubles = append(rep.Doubles, m.doubles...)
+	if err == nil && len(m.flaps) > 0 {
+		err = fmt.Errorf("Laravel showed %d handed-over sessions as not active while they moved, e.g. %v", len(m.flaps), rep.HandoverFlapExamples)
+	}
+	return err
+}
+
+// move is what moveAndMeasure saw.
+type move struct {
+	victim        string
+	sessions      int
+	moved, exited float64 // seconds from the signal
+	rounds        int
+	doubles       []string
+	flaps         []string // moved sessions Laravel showed as not active meanwhile
+}
+
+// moveAndMeasure stops the instance with the most sessions (SIGTERM when
+// graceful, else kill -9) and polls until each of its active sessions runs
+// on exactly one other instance; meanwhile it reads Laravel's accounts
+// every half second for those sessions.
+func (f *scaleFleet) moveAndMeasure(ctx context.Context, want map[string]string, graceful bool) (move, error) {
+	var m move
 	own, err := f.round(ctx)
 	if err != nil {
-		return fmt.Errorf("before the kill: %w", err)
+		return m, fmt.Errorf("before stopping an instance: %w", err)
 	}
 	victim := -1
 	for _, i := range f.live() {
@@ -503,46 +557,104 @@ func (f *scaleFleet) killAndMeasure(ctx context.Context, rep *ScaleReport, want 
 			mine = append(mine, id)
 		}
 	}
-	rep.Killed, rep.KilledActive = f.ids[victim], len(mine)
-	f.progress("kill -9 %s (%d sessions)", f.ids[victim], len(mine))
+	m.victim, m.sessions = f.ids[victim], len(mine)
+	how := "kill -9"
+	if graceful {
+		how = "SIGTERM"
+	}
+	f.progress("%s %s (%d sessions)", how, m.victim, len(mine))
 	f.mu.Lock()
 	f.alive[victim] = false
 	f.mu.Unlock()
-	killed := time.Now()
-	_ = f.gws[victim].cmd.Process.Kill()
-	<-f.gws[victim].done
+
+	watch, stopWatch := context.WithCancel(ctx)
+	flapped := map[string]bool{}
+	var watched sync.WaitGroup
+	if graceful {
+		watched.Go(func() {
+			for sleepCtx(watch, 500*time.Millisecond) {
+				accounts, err := f.mock.Accounts(watch)
+				if err != nil {
+					continue
+				}
+				state := make(map[string]string, len(accounts))
+				for _, a := range accounts {
+					state[a.SessionID] = a.EstadoQR
+				}
+				for _, id := range mine {
+					if state[id] != "active" {
+						flapped[id] = true
+					}
+				}
+			}
+		})
+	}
+	signalled := time.Now()
+	if graceful {
+		_ = f.gws[victim].cmd.Process.Signal(syscall.SIGTERM)
+		go func() {
+			<-f.gws[victim].done
+			f.mu.Lock()
+			m.exited = round3(time.Since(signalled).Seconds())
+			f.mu.Unlock()
+		}()
+	} else {
+		_ = f.gws[victim].cmd.Process.Kill()
+		<-f.gws[victim].done
+	}
 	limit := f.opts.LeaseTTL + 2*time.Minute
 	for {
 		o, err := f.round(ctx)
 		if err == nil {
-			rep.OwnershipRounds++
-			rep.Doubles = append(rep.Doubles, o.Doubles...)
+			m.rounds++
+			m.doubles = append(m.doubles, o.Doubles...)
 			missing := 0
 			for _, id := range mine {
-				if len(o.Where[id]) != 1 {
+				if on := o.Where[id]; len(on) != 1 || on[0] == m.victim {
 					missing++
 				}
 			}
 			if missing == 0 {
-				rep.TakeoverSeconds = round3(time.Since(killed).Seconds())
+				m.moved = round3(time.Since(signalled).Seconds())
 				break
 			}
 		}
-		if time.Since(killed) > limit {
-			return fmt.Errorf("%s's %d sessions not all taken over after %s", f.ids[victim], len(mine), limit)
+		if time.Since(signalled) > limit {
+			stopWatch()
+			watched.Wait()
+			return m, fmt.Errorf("%s's %d sessions not all on another instance %s after %s", m.victim, len(mine), limit, how)
 		}
 		if !sleepCtx(ctx, 500*time.Millisecond) {
-			return ctx.Err()
+			stopWatch()
+			watched.Wait()
+			return m, ctx.Err()
 		}
 	}
-	f.progress("all %d taken over after %.1fs", len(mine), rep.TakeoverSeconds)
+	f.progress("all %d on another instance after %.1fs", len(mine), m.moved)
+	if graceful {
+		select {
+		case <-f.gws[victim].done:
+		case <-time.After(time.Minute):
+		}
+		sleepCtx(ctx, 2*time.Second) // the batches of the last second land
+	}
+	stopWatch()
+	watched.Wait()
+	for id := range flapped {
+		m.flaps = append(m.flaps, id)
+	}
+	slices.Sort(m.flaps)
+	f.mu.Lock()
+	exited := m.exited
+	f.mu.Unlock()
+	m.exited = exited
 	// Laravel must still be right for every session: nothing flapped to
 	// inactive and stayed there.
 	n, ex := f.waitLaravel(ctx, want, time.Minute)
 	if n > 0 {
-		return fmt.Errorf("after the kill Laravel differs for %d sessions, e.g. %v", n, ex)
+		return m, fmt.Errorf("after %s of %s Laravel differs for %d sessions, e.g. %v", how, m.victim, n, ex)
 	}
-	return nil
+	return m, nil
 }
 
 // startScaleRedis is StartRedis, with AOF when asked (production runs it).

@@ -36,6 +36,10 @@ func ScaleMarkdown(reps []ScaleReport) string {
 			fmt.Fprintf(&b, "\nkill -9 of %s (%d active sessions) with %d instances: every one on exactly one survivor after %.1f s (LEASE_TTL %s).\n",
 				r.Killed, r.KilledActive, r.Instances, r.TakeoverSeconds, r.LeaseTTL)
 		}
+		if r.Termed != "" {
+			fmt.Fprintf(&b, "\nSIGTERM of %s (%d active sessions) with %d others live: it exited after %.1f s, every session on exactly one other instance after %.1f s; Laravel showed %d of them as not active meanwhile (read every 0.5 s).\n",
+				r.Termed, r.TermedActive, len(r.Usage)-1-btoi(r.Killed != ""), r.TermExitSeconds, r.HandoverSeconds, r.HandoverFlaps)
+		}
 		if len(r.ActionErrors) > 0 {
 			fmt.Fprintf(&b, "\nplan request errors with %d instances: %v\n", r.Instances, r.ActionErrors)
 		}
@@ -44,4 +48,11 @@ func ScaleMarkdown(reps []ScaleReport) string {
 		fmt.Fprintf(&b, "\n`uptime` at the end: %s\n", last.Uptime)
 	}
 	return b.String()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -62,8 +62,10 @@ type Config struct {
 	Logger        *slog.Logger
 }
 
-// takeoverParallel is how many orphans one node starts at once.
-const takeoverParallel = 8
+// takeoverParallel is how many orphans one node starts at once: enough to
+// keep Redis round trips overlapping when a dead instance left thousands
+// (8 took 8.9 s past the lease for 17,620 sessions on 3 survivors).
+const takeoverParallel = 32
 
 // Node is this instance's member of the cluster.
 type Node struct {

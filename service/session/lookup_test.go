@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -360,5 +361,38 @@ func TestSessionsReadsL2InOneBatch(t *testing.T) {
 	}
 	if l2.batches != 1 || l2.single != 0 {
 		t.Fatalf("L2 read %d times one by one and %d times in batches; want one batch", l2.single, l2.batches)
+	}
+}
+
+// Close hands sessions over several at once: an instance may hold tens of
+// thousands, and one at a time would not fit in SHUTDOWN_TIMEOUT. Each
+// driver Stop here returns only once four are in flight together, which a
+// Close that stops one session at a time never reaches.
+func TestCloseHandsSessionsOverSeveralAtOnce(t *testing.T) {
+	ids := []string{"a", "b", "c", "d"}
+	h := newMgrHarness(t, nil)
+	h.expectStarts(ids...)
+	for _, id := range ids {
+		h.start(t, id)
+	}
+	var inFlight atomic.Int32
+	together := make(chan struct{})
+	h.drv.EXPECT().Stop(tmock.Anything, tmock.Anything).RunAndReturn(func(ctx context.Context, id string) error {
+		if inFlight.Add(1) == int32(len(ids)) {
+			close(together)
+		}
+		select {
+		case <-together:
+			return nil
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("stop %s: the other stops never came while it was in flight", id)
+		}
+	}).Times(len(ids))
+	if err := h.m.Close(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	orphans, _ := h.leases.Orphans(context.Background())
+	if len(orphans) != len(ids) {
+		t.Fatalf("Orphans after handover = %v, want all of %v", orphans, ids)
 	}
 }

@@ -106,6 +106,7 @@ type managedSession struct {
 	updatedAt    time.Time
 	lease        service.Lease // this instance's hold on the session
 	renewedAt    time.Time     // when the last confirmed renewal was sent
+	renewSent    time.Time     // when the last renewal (or the Take) was sent
 }
 
 // New returns a manager; call Run to consume driver events. It fails when
@@ -385,6 +386,9 @@ func (m *Manager) Restore(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
+// closeParallel is how many sessions Close stops or hands over at once.
+const closeParallel = 16
+
 // Close stops every session of this instance (keeping devices). With
 // handover (other instances are alive) it publishes nothing and hands each
 // lease over, so the others take the sessions at once and Laravel sees no
@@ -401,24 +405,51 @@ func (m *Manager) Close(ctx context.Context, handover bool) error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var errs []error
-	for _, id := range ids {
-		s := taken[id]
-		if !handover {
-			if err := m.stop(ctx, id, s, service.ReasonStopped); err != nil {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		if err := m.deps.Driver.Stop(ctx, id); err != nil {
-			errs = append(errs, fmt.Errorf("stop session %s: %w", id, err))
-		}
-		if s.lease.Valid() {
-			if err := m.deps.Leases.Handover(ctx, s.lease); err != nil {
-				errs = append(errs, fmt.Errorf("hand session %s over: %w", id, err))
-			}
-		}
+	// A few sessions at once: each is a driver stop and a Redis round trip
+	// or two, an instance may hold tens of thousands, and all of it must
+	// fit in SHUTDOWN_TIMEOUT (one at a time, what it missed would wait
+	// for its lease to lapse instead of moving at once).
+	var (
+		mu   sync.Mutex
+		errs []error
+		next int
+		wg   sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
 	}
+	for range closeParallel {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if next == len(ids) {
+					mu.Unlock()
+					return
+				}
+				id := ids[next]
+				next++
+				mu.Unlock()
+				s := taken[id]
+				if !handover {
+					if err := m.stop(ctx, id, s, service.ReasonStopped); err != nil {
+						fail(err)
+					}
+					continue
+				}
+				if err := m.deps.Driver.Stop(ctx, id); err != nil {
+					fail(fmt.Errorf("stop session %s: %w", id, err))
+				}
+				if s.lease.Valid() {
+					if err := m.deps.Leases.Handover(ctx, s.lease); err != nil {
+						fail(fmt.Errorf("hand session %s over: %w", id, err))
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 	if handover {
 		m.log.Info("sessions handed over", "count", len(ids))
 	} else {

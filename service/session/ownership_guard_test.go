@@ -26,6 +26,7 @@ type renewals struct {
 	mu        sync.Mutex
 	fail      bool
 	deadlines []time.Duration // time left on each Renew's context
+	renewed   [][]string      // the sessions of each Renew
 }
 
 func (r *renewals) Renew(ctx context.Context, ttl time.Duration, leases ...service.Lease) ([]bool, error) {
@@ -34,6 +35,11 @@ func (r *renewals) Renew(ctx context.Context, ttl time.Duration, leases ...servi
 	if d, ok := ctx.Deadline(); ok {
 		r.deadlines = append(r.deadlines, time.Until(d))
 	}
+	ids := make([]string, len(leases))
+	for i, l := range leases {
+		ids[i] = l.SessionID
+	}
+	r.renewed = append(r.renewed, ids)
 	if r.fail {
 		return nil, errors.New("redis unreachable")
 	}
@@ -123,5 +129,32 @@ func TestUnconfirmedRenewalsStopTheSessionBeforeItsLeaseLapses(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "lease lost, session stopped here") || strings.Contains(logs.String(), `"msg":"stop session"`) {
 		t.Fatalf("log: want the lost lease and no failed stop:\n%s", logs.String())
+	}
+}
+
+// Each lease is renewed in the phase of its Take, not all together: when
+// an instance dies its leases then lapse spread over LEASE_TTL/3, and the
+// survivors restart its sessions as they lapse rather than all at once.
+// "g" is taken at 0 s and "h" at 0.6 s; each is renewed alone, every
+// 0.9 s from its own Take (LEASE_TTL/3 = 1 s, checked every 0.3 s).
+func TestLeasesAreRenewedInThePhaseOfTheirTake(t *testing.T) {
+	store := &renewals{}
+	m, drv, clock, _ := newGuarded(t, store)
+	step(t, clock, 2) // 0.6 s
+	drv.EXPECT().Start(tmock.Anything, "h").Return(nil).Once()
+	if _, err := m.Start(context.Background(), "h"); err != nil {
+		t.Fatal(err)
+	}
+	step(t, clock, 6) // 2.4 s
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	want := [][]string{{"g"}, {"h"}, {"g"}, {"h"}} // at 0.9, 1.5, 1.8 and 2.4 s
+	if len(store.renewed) != len(want) {
+		t.Fatalf("renewals %v, want %v", store.renewed, want)
+	}
+	for i := range want {
+		if len(store.renewed[i]) != 1 || store.renewed[i][0] != want[i][0] {
+			t.Fatalf("renewals %v, want %v: each lease alone, in the phase of its Take", store.renewed, want)
+		}
 	}
 }

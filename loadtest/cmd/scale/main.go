@@ -45,6 +45,7 @@ func run() int {
 		steady    = flag.Duration("steady", time.Minute, "window after every session settled over which the steady CPU is measured")
 		settle    = flag.Duration("settle", 10*time.Minute, "longest wait for every session to settle after the plan")
 		kill      = flag.Bool("kill", false, "after the steady window, kill -9 the busiest instance and time the takeover (runs with ≥ 2 instances)")
+		term      = flag.Bool("term", false, "after the steady window (and -kill), SIGTERM the busiest live instance and time the handover (runs with ≥ 2 live instances)")
 		workers   = flag.Int("workers", 32, "concurrent plan requests")
 		aof       = flag.Bool("aof", true, "run the redis-server with appendonly yes (appendfsync everysec), as production must")
 		redisBin  = flag.String("redis-server", "redis-server", "redis-server binary")
@@ -100,7 +101,7 @@ func run() int {
 		}
 		opts := loadtest.ScaleOptions{
 			Instances: n, Workload: wl, TimeScale: *scale, LeaseTTL: *leaseTTL, Steady: *steady, Settle: *settle,
-			Kill: *kill, Workers: *workers, AOF: *aof, GatewayBin: bin, RedisBin: *redisBin, Dir: runDir,
+			Kill: *kill, Term: *term, Workers: *workers, AOF: *aof, GatewayBin: bin, RedisBin: *redisBin, Dir: runDir,
 			Source: loadtest.SourceVersion(ctx, root), Logger: log, Progress: os.Stderr,
 		}
 		rep, err := loadtest.RunScale(ctx, opts, strings.Join(os.Args, " "))
