@@ -160,10 +160,15 @@ func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Dur
 	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
 		return service.Lease{}, false, err
 	}
-	res, err := acked(ctx, l.rdb, l.replicas, func(p goredis.Pipeliner) *goredis.Cmd {
+	// An unconfirmed take still counts: a failover that loses it is
+	// repaired by the owner's next renewal or fenced write, which take the
+	// free lease back (renewScript); refusing it would stop every session
+	// start while no replica is in sync.
+	cmd, _ := acked(ctx, l.rdb, l.replicas, func(p goredis.Pipeliner) *goredis.Cmd {
 		return takeScript.Eval(ctx, p, []string{l.key(sessionID), l.fenceKey(sessionID), l.runningKey(), l.expiryKey()},
 			owner, ttl.Milliseconds(), sessionID)
-	}).Slice()
+	})
+	res, err := cmd.Slice()
 	if err != nil {
 		return service.Lease{}, false, fmt.Errorf("redis leases: take %s: %w", sessionID, err)
 	}
