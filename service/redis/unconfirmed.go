@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -106,44 +107,57 @@ func (u *unconfirmed) settled(lane service.Lane, ids []string) {
 }
 
 // due returns the kept items of lane when it is time to write them again.
-func (u *unconfirmed) due(lane service.Lane, now time.Time) []*unconfirmedItem {
+// rewrite is a kept item and a copy of it taken under the lock.
+type rewrite struct {
+	e  *unconfirmedItem
+	it service.Update
+}
+
+func (u *unconfirmed) due(lane service.Lane, now time.Time) []rewrite {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if now.Before(u.next[lane]) {
 		return nil
 	}
-	var out []*unconfirmedItem
+	var out []rewrite
 	for _, e := range u.byKey {
 		if e.item.Lane == lane {
-			out = append(out, e)
+			out = append(out, rewrite{e: e, it: e.item})
 		}
 	}
 	return out
 }
 
 // rewritten records the new stream ids of items written again (ids[i] ""
-// when Redis kept another entry of the key), and drops them all when a
-// replica confirmed; an item replaced by a newer Add meanwhile stays.
-func (u *unconfirmed) rewritten(lane service.Lane, items []*unconfirmedItem, ids []string, confirmed bool, now time.Time) {
+// when Redis kept another entry of the key), and drops them when a replica
+// confirmed; an item replaced by a newer Add meanwhile stays.
+func (u *unconfirmed) rewritten(items []rewrite, ids []string, confirmed bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i, r := range items {
+		if u.byKey[r.it.Key()] != r.e {
+			continue
+		}
+		if confirmed {
+			delete(u.byKey, r.it.Key())
+		} else if ids[i] != "" {
+			r.e.item.ID = ids[i]
+		}
+	}
+}
+
+// tried sets lane's next rewrite: at its next Claim after a confirmed one,
+// else after the doubled backoff.
+func (u *unconfirmed) tried(lane service.Lane, confirmed bool, now time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if confirmed {
 		delete(u.backoff, lane)
 		delete(u.next, lane)
-	} else {
-		u.backoff[lane] = min(max(2*u.backoff[lane], time.Second), maxConfirmBackoff)
-		u.next[lane] = now.Add(u.backoff[lane])
+		return
 	}
-	for i, e := range items {
-		if u.byKey[e.item.Key()] != e {
-			continue
-		}
-		if confirmed {
-			delete(u.byKey, e.item.Key())
-		} else if ids[i] != "" {
-			e.item.ID = ids[i]
-		}
-	}
+	u.backoff[lane] = min(max(2*u.backoff[lane], time.Second), maxConfirmBackoff)
+	u.next[lane] = now.Add(u.backoff[lane])
 }
 
 // oldest returns how many items are kept and since when the oldest waits.
@@ -193,21 +207,44 @@ func (o *Outbox) confirm(ctx context.Context, lane service.Lane) error {
 		o.logUnconfirmed(ctx)
 		return nil
 	}
+	all := true
+	for chunk := range slices.Chunk(items, rewriteChunk) {
+		ok, err := o.rewrite(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		all = all && ok
+	}
+	o.unconf.tried(lane, all, now)
+	o.logUnconfirmed(ctx)
+	return nil
+}
+
+// rewriteChunk bounds one pipeline of confirm: QR items carry a PNG of
+// about 2 KB, and a pipeline must finish within the client's timeouts.
+const rewriteChunk = 256
+
+// rewrite writes items again with WAIT in one pipeline (no WAIT once one
+// timed out: the skip second) and reports whether a replica confirmed.
+func (o *Outbox) rewrite(ctx context.Context, items []rewrite) (bool, error) {
 	cmds := make([]*goredis.Cmd, len(items))
 	var wait *goredis.Cmd
+	waitOn := o.acks.due()
 	_, err := o.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, e := range items {
-			it := e.item
+		for i, r := range items {
+			it := r.it
 			it.ID, it.Attempts = "", 0
 			payload, _ := json.Marshal(it) // an Update always encodes
 			cmds[i] = readdScript.Eval(ctx, p, []string{o.streams[service.LaneHigh], o.streams[service.LaneNormal], o.newestKey},
 				laneIndex(it.Lane), it.Key(), payload, it.At.UnixMicro(), group)
 		}
-		wait = p.Do(ctx, "WAIT", o.acks.n, replicaWaitTimeout.Milliseconds())
+		if waitOn {
+			wait = p.Do(ctx, "WAIT", o.acks.n, replicaWaitTimeout.Milliseconds())
+		}
 		return nil
 	})
 	if err != nil && isConnError(err) {
-		return err
+		return false, err
 	}
 	ids := make([]string, len(items))
 	for i, c := range cmds {
@@ -215,9 +252,9 @@ func (o *Outbox) confirm(ctx context.Context, lane service.Lane) error {
 			ids[i], _ = res[0].(string)
 		}
 	}
-	o.unconf.rewritten(lane, items, ids, o.acks.confirmed(wait), now)
-	o.logUnconfirmed(ctx)
-	return nil
+	confirmed := o.acks.confirmed(wait)
+	o.unconf.rewritten(items, ids, confirmed)
+	return confirmed, nil
 }
 
 // logUnconfirmed says once per episode that items wait long for a replica,
