@@ -216,7 +216,7 @@ func TestScaleBehindSentinelWithFailover(t *testing.T) {
 	ids := startSpread(t, f, "s", 90)
 	clusterStates(t, f, ids, 2*time.Minute)
 	tr := startFleetTraffic(f, "live", 50*time.Millisecond)
-	time.Sleep(time.Second)
+	time.Sleep(3 * time.Second) // sessions that settle during the cut
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	before, _ := s.CurrentMaster(ctx)
