@@ -78,3 +78,48 @@ func TestUnconfirmedItemSurvivesFailover(t *testing.T) {
 		t.Errorf("the item confirmed before the failover was not claimed after it: %v", claimed)
 	}
 }
+
+// Behind Sentinel, a session that ended while no replica confirmed the end
+// does not come back as an orphan after a failover to a replica that still
+// has its lease: Orphans ends it again first. Without that, its lease
+// lapses on the new master and an instance starts the ended session anew.
+func TestUnconfirmedEndSurvivesFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: a Sentinel failover takes 10–20 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := redistest.StartSentinel(t)
+	leases := redis.NewLeases(s.Client(t), "").WaitReplicas(1)
+	const ttl = time.Second
+	lease, ok, err := leases.Take(ctx, "ended", "gw-1", ttl)
+	if err != nil || !ok {
+		t.Fatalf("Take: %v, %v", ok, err)
+	}
+	if err := s.CutReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := leases.End(ctx, lease); err != nil {
+		t.Fatalf("End with no replica confirming: %v", err)
+	}
+	if _, err := s.Failover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Past the lease's lapse on the new master, and one scan more.
+	deadline := time.Now().Add(3 * ttl)
+	for scans := 0; time.Now().Before(deadline) || scans < 2; scans++ {
+		orphans, err := leases.Orphans(ctx)
+		if err == nil {
+			if _, back := orphans["ended"]; back {
+				t.Fatalf("the ended session is an orphan after the failover: %v", orphans)
+			}
+		} else {
+			scans-- // the client still follows the new master
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("Orphans never answered after the failover")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
