@@ -13,6 +13,7 @@ import (
 
 	"wagateway/internal/redistest"
 	"wagateway/internal/tcpproxy"
+	"wagateway/mocklaravel"
 )
 
 // scaleEnv is fastEnv for the scale scenarios: 70 % of the phones scan.
@@ -200,10 +201,12 @@ func TestScalePartitionFromRedis(t *testing.T) {
 // traffic to a replica that was cut off its master for the last 1.5 s (as
 // a network fault would): every write of those seconds is on the old
 // master alone, and Redis loses it when the Sentinels turn that master into
-// a replica of the new one. The gateway accepted those writes unconfirmed
-// (WAIT found no replica) and keeps them until a replica confirms them, so
-// every session, started before, during or after the switch, ends right in
-// Laravel; every active session runs on exactly one instance, none ever on
+// a replica of the new one. Laravel is down from the cut until 2 s after
+// the switch, so the updates of those seconds are not delivered from the
+// old master before it is lost. The gateway accepted those writes
+// unconfirmed (WAIT found no replica) and keeps them, and the sessions'
+// ends, until a replica confirms them, so every session, started before,
+// during or after the switch, ends right in Laravel; every active session runs on exactly one instance, none ever on
 // two. LEASE_TTL is 10 s here: the lease renewals and heartbeats of the cut
 // are lost too, and with the 3 s of the other scenarios the new master's
 // leases lapsed while their owners still ran the sessions (another
@@ -220,6 +223,7 @@ func TestScaleBehindSentinelWithFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	before, _ := s.CurrentMaster(ctx)
+	l.SetFaults(t, mocklaravel.Faults{Down: true})
 	if err := s.CutReplica(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +236,9 @@ func TestScaleBehindSentinelWithFailover(t *testing.T) {
 	}
 	t.Logf("sentinel failover %s → %s in %s under traffic, %d sessions started while the replica was cut off",
 		before, now, time.Since(at).Round(10*time.Millisecond), len(tr.Accepted())-cut)
-	time.Sleep(3 * time.Second)
+	time.Sleep(2 * time.Second)
+	l.SetFaults(t, mocklaravel.Faults{})
+	time.Sleep(time.Second)
 	all := append(slices.Clone(ids), tr.Stop()...)
 	final := ownerStates(t, f, all, 2*time.Minute)
 	waitDelivered(t, l, final, time.Minute)
