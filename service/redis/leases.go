@@ -283,20 +283,26 @@ return 1
 // does not answer.
 func (l *Leases) endAgain(ctx context.Context) {
 	l.endsMu.Lock()
-	if len(l.ends) == 0 || !l.replicas.due() {
+	if len(l.ends) == 0 {
 		l.endsMu.Unlock()
 		return
 	}
 	ends := slices.Collect(maps.Values(l.ends))
 	l.endsMu.Unlock()
 	for chunk := range slices.Chunk(ends, 256) {
+		// Applied even while WAIT is skipped (the takes of new sessions use
+		// up each second's WAIT): after a failover the new master needs the
+		// end before this very scan reads the lapsed leases.
 		var wait *goredis.Cmd
+		waitOn := l.replicas.due()
 		_, err := l.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for _, lease := range chunk {
 				endAgainScript.Eval(ctx, p, []string{l.key(lease.SessionID), l.fenceKey(lease.SessionID), l.runningKey(), l.expiryKey()},
 					leaseValue(lease), lease.Token, lease.SessionID, lease.Owner)
 			}
-			wait = p.Do(ctx, "WAIT", l.replicas.n, replicaWaitTimeout.Milliseconds())
+			if waitOn {
+				wait = p.Do(ctx, "WAIT", l.replicas.n, replicaWaitTimeout.Milliseconds())
+			}
 			return nil
 		})
 		if err != nil || !l.replicas.confirmed(wait) {

@@ -183,11 +183,12 @@ func (u *unconfirmed) len() int {
 func (o *Outbox) Unconfirmed() int { return o.unconf.len() }
 
 // confirm writes lane's unconfirmed items again, with WAIT in the same
-// pipeline, and forgets them once a replica confirms. It does nothing while
-// writes skip WAIT (no replica in sync), and backs off while rewrites go
-// unconfirmed (maxConfirmBackoff): each rewrite costs a script per item.
-// The first one after a failover puts the items the new master lacks into
-// its stream, so they are delivered even before a replica confirms them.
+// pipeline unless writes skip WAIT (no replica in sync; the Adds of new
+// events use up each second's WAIT), and forgets them once a replica
+// confirms. It backs off while rewrites go unconfirmed (maxConfirmBackoff):
+// each rewrite costs a script per item. The first one after a failover puts
+// the items the new master lacks into its stream, so they are delivered
+// even before a replica confirms them.
 //
 // The write is readdScript: newest-wins as Add, except that a pending entry
 // of the key with the same event time is kept (it is this item, written
@@ -198,10 +199,6 @@ func (o *Outbox) Unconfirmed() int { return o.unconf.len() }
 // it was delivered and acknowledged reaches Laravel twice, never lost.
 func (o *Outbox) confirm(ctx context.Context, lane service.Lane) error {
 	now := o.cfg.Clock.Now()
-	if !o.acks.due() {
-		o.logUnconfirmed(ctx)
-		return nil
-	}
 	items := o.unconf.due(lane, now)
 	if len(items) == 0 {
 		o.logUnconfirmed(ctx)
