@@ -13,6 +13,7 @@ import (
 
 	"wagateway/internal/redistest"
 	"wagateway/internal/tcpproxy"
+	"wagateway/mocklaravel"
 )
 
 // scaleEnv is fastEnv for the scale scenarios: 70 % of the phones scan.
@@ -197,57 +198,51 @@ func TestScalePartitionFromRedis(t *testing.T) {
 }
 
 // Behind Sentinel (master, replica, three Sentinels), a failover under
-// traffic: the instances follow the new master, every session started
-// after the switch ends right in Laravel, every active session runs on
-// exactly one instance, none ever on two. Redis replicates asynchronously
-// and Sentinel does not pause writes while it switches: the updates of the
-// switch's own second may be lost (the gateway WAITs for a replica, which
-// narrows but cannot close that window); the test counts them and bounds
-// them at 10 % of the sessions started before the switch.
+// traffic to a replica that was cut off its master for the last 1.5 s (as
+// a network fault would): every write of those seconds is on the old
+// master alone, and Redis loses it when the Sentinels turn that master into
+// a replica of the new one. Laravel is down from the cut until 2 s after
+// the switch, so the updates of those seconds are not delivered from the
+// old master before it is lost. The gateway accepted those writes
+// unconfirmed (WAIT found no replica) and keeps them, and the sessions'
+// ends, until a replica confirms them, so every session, started before,
+// during or after the switch, ends right in Laravel; every active session runs on exactly one instance, none ever on
+// two. LEASE_TTL is 10 s here: the lease renewals and heartbeats of the cut
+// are lost too, and with the 3 s of the other scenarios the new master's
+// leases lapsed while their owners still ran the sessions (another
+// instance took them over, and both ran them until the owners' next
+// renewal failed); docs/scaling.md, Sentinel and failover.
 func TestScaleBehindSentinelWithFailover(t *testing.T) {
 	since := time.Now()
 	s, l := redistest.StartSentinel(t), startLaravel(t)
-	f := startFleet(t, 3, scaleEnv(s.URL(), l)...)
+	f := startFleet(t, 3, append(scaleEnv(s.URL(), l), "LEASE_TTL=10s")...)
 	ids := startSpread(t, f, "s", 90)
 	clusterStates(t, f, ids, 2*time.Minute)
-	tr := startFleetTraffic(f, "live", 100*time.Millisecond)
-	time.Sleep(time.Second) // traffic in flight when the master changes
+	tr := startFleetTraffic(f, "live", 50*time.Millisecond)
+	time.Sleep(3 * time.Second) // sessions that settle during the cut
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	before, _ := s.CurrentMaster(ctx)
+	l.SetFaults(t, mocklaravel.Faults{Down: true})
+	if err := s.CutReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cut := len(tr.Accepted())
+	time.Sleep(1500 * time.Millisecond) // traffic the replica never gets
 	at := time.Now()
 	now, err := s.Failover(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("sentinel failover %s → %s in %s under traffic", before, now, time.Since(at).Round(10*time.Millisecond))
-	time.Sleep(time.Second)
-	tr.mu.Lock()
-	switched := len(tr.accepted) // sessions from here on started on the new master
-	tr.mu.Unlock()
+	t.Logf("sentinel failover %s → %s in %s under traffic, %d sessions started while the replica was cut off",
+		before, now, time.Since(at).Round(10*time.Millisecond), len(tr.Accepted())-cut)
 	time.Sleep(2 * time.Second)
-	all := tr.Stop()
-	after := all[switched:]
-	final := clusterStates(t, f, after, 2*time.Minute)
+	l.SetFaults(t, mocklaravel.Faults{})
+	time.Sleep(time.Second)
+	all := append(slices.Clone(ids), tr.Stop()...)
+	final := ownerStates(t, f, all, 2*time.Minute)
 	waitDelivered(t, l, final, time.Minute)
-	t.Logf("%d sessions started after the switch: every final state in Laravel", len(after))
-
-	// The sessions of before the switch: how many does Laravel hold right?
-	pre := append(slices.Clone(ids), all[:switched]...)
-	time.Sleep(2 * time.Second) // let the last batches land
-	accounts := l.Accounts(t)
-	var wrong []string
-	for _, id := range pre {
-		sv, err := sessionAnywhere(f, id)
-		if err != nil || sv.Status == "pending" || accounts[id].EstadoQR != sv.Status {
-			wrong = append(wrong, fmt.Sprintf("%s: gateway %q, laravel %q", id, sv.Status, accounts[id].EstadoQR))
-		}
-	}
-	t.Logf("sessions started before the switch: %d of %d end right in Laravel; lost in the switch: %v",
-		len(pre)-len(wrong), len(pre), wrong[:min(5, len(wrong))])
-	if len(wrong)*10 > len(pre) {
-		t.Errorf("%d of %d sessions of before the failover wrong in Laravel, want at most 10 %%", len(wrong), len(pre))
-	}
+	t.Logf("%d sessions (%d started under traffic): every final state in Laravel", len(all), len(all)-len(ids))
 	f.waitRound(t)
 	for id, on := range f.Running("active") {
 		if len(on) != 1 {
@@ -257,10 +252,34 @@ func TestScaleBehindSentinelWithFailover(t *testing.T) {
 	f.CheckOwnership(t, since)
 }
 
-// sessionAnywhere is GET /sessions/{id} through any instance (forwarded to
-// the owner when one runs it).
-func sessionAnywhere(f *Fleet, id string) (SessionView, error) {
-	var sv SessionView
-	_, err := f.Any().Do(http.MethodGet, "/sessions/"+id, nil, &sv)
-	return sv, err
+// ownerStates waits until none of ids is pending as its owner sees it
+// (GET /sessions/{id}, forwarded to the instance running it) and returns
+// each one's state. The cluster's list reads the other instances' sessions
+// from the status cache, which a Redis failover can set back to an older
+// state until the session's next change.
+func ownerStates(t *testing.T, f *Fleet, ids []string, limit time.Duration) map[string]string {
+	t.Helper()
+	out := make(map[string]string, len(ids))
+	waiting := ""
+	defer func() {
+		if t.Failed() && waiting != "" {
+			t.Logf("still waiting for %s", waiting)
+		}
+	}()
+	waitFor(t, limit, "every session active or expired on its owner", func() bool {
+		for _, id := range ids {
+			if _, ok := out[id]; ok {
+				continue
+			}
+			var sv SessionView
+			if _, err := f.Any().Do(http.MethodGet, "/sessions/"+id, nil, &sv); err != nil || (sv.Status != "active" && sv.Status != "expired") {
+				waiting = fmt.Sprintf("%s (%q, %v)", id, sv.Status, err)
+				return false
+			}
+			out[id] = sv.Status
+		}
+		waiting = ""
+		return true
+	})
+	return out
 }

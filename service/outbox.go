@@ -134,6 +134,10 @@ type OutboxStats struct {
 	// Buffered counts items (included in Depth) held only in memory because
 	// the durable store is unreachable: they are lost if the process dies.
 	Buffered int `json:"buffered"`
+	// Unconfirmed counts items the store accepted that no replica has
+	// confirmed yet (Redis behind Sentinel): also held in memory until one
+	// does, since a failover would lose them.
+	Unconfirmed int `json:"unconfirmed,omitempty"`
 }
 
 // Publisher accepts an event's item for delivery to Laravel: it is in the

@@ -81,6 +81,24 @@ func (s *Sentinel) Failover(ctx context.Context) (string, error) {
 	}
 }
 
+// CutReplica makes the first replica replicate from a port nobody listens
+// on: it stays a replica the Sentinels can promote (for down-after × 10,
+// 10 s), without any write the master takes from now on. A failover soon
+// after loses those writes on Redis, as when Sentinel promotes a replica
+// cut off by a network fault.
+func (s *Sentinel) CutReplica(ctx context.Context) error {
+	port, err := localserver.FreePort()
+	if err != nil {
+		return err
+	}
+	c := redis.NewClient(&redis.Options{Addr: s.Replica})
+	defer c.Close()
+	if err := c.ReplicaOf(ctx, "127.0.0.1", strconv.Itoa(port)).Err(); err != nil {
+		return fmt.Errorf("cut replica %s off: %w", s.Replica, err)
+	}
+	return nil
+}
+
 // StartSentinel starts a new Sentinel setup for this test, flushed and
 // stopped with the test.
 func StartSentinel(t testing.TB) *Sentinel {
@@ -130,7 +148,10 @@ func startSentinel() (*Sentinel, func(), error) {
 		}
 		return port, err
 	}
-	mport, err := start("master", "--appendonly", "yes")
+	// The first sync starts at once (Redis waits 5 s for more replicas by
+	// default); after a failover the new master keeps that default, as a
+	// production one would.
+	mport, err := start("master", "--appendonly", "yes", "--repl-diskless-sync-delay", "0")
 	if err != nil {
 		return nil, stop, err
 	}
@@ -169,15 +190,19 @@ func startSentinel() (*Sentinel, func(), error) {
 		}
 		s.Sentinels = append(s.Sentinels, fmt.Sprintf("127.0.0.1:%d", port))
 	}
-	// Ready once the replica is in sync and the Sentinels see it (a
-	// failover needs a known replica).
+	// Ready once the replica is in sync (a write can be confirmed by WAIT)
+	// and the Sentinels see it (a failover needs a known replica).
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0]})
 	defer sc.Close()
+	rc := redis.NewClient(&redis.Options{Addr: s.Replica})
+	defer rc.Close()
 	for {
 		reps, err := sc.Replicas(ctx, SentinelMaster).Result()
-		if err == nil && len(reps) > 0 && reps[0]["flags"] == "slave" {
+		info, _ := rc.Info(ctx, "replication").Result()
+		synced := strings.Contains(info, "master_link_status:up")
+		if err == nil && synced && len(reps) > 0 && reps[0]["flags"] == "slave" {
 			sents, err := sc.Sentinels(ctx, SentinelMaster).Result()
 			if err == nil && len(sents) >= 2 {
 				return s, stop, nil

@@ -19,6 +19,7 @@ type stateCollector struct {
 	statsErrors atomic.Int64
 
 	depth, oldest, buffered, deadLetter *prometheus.Desc
+	unconfirmed                         *prometheus.Desc
 	hits, misses, sets, invalidations   *prometheus.Desc
 	cacheErrors, redisErrors            *prometheus.Desc
 	ready, redisUp                      *prometheus.Desc
@@ -37,6 +38,7 @@ func newStateCollector(src Sources) *stateCollector {
 		oldest:        d("outbox_oldest_age_seconds", "Age of the oldest waiting item, by lane (0 when none waits).", "lane"),
 		buffered:      d("outbox_buffered", "Items held only in memory while Redis is unreachable (lost if the process dies)."),
 		deadLetter:    d("outbox_dead_letters", "Dead-lettered items kept for inspection."),
+		unconfirmed:   d("outbox_unconfirmed", "Items Redis accepted that no replica confirmed yet (behind Sentinel), also held in memory until one does."),
 		hits:          d("cache_hits_total", "Cache hits, by level (l1 memory, l2 Redis).", "level"),
 		misses:        d("cache_misses_total", "Cache misses, by level.", "level"),
 		sets:          d("cache_sets_total", "Cache writes, by level.", "level"),
@@ -49,7 +51,7 @@ func newStateCollector(src Sources) *stateCollector {
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.depth, c.oldest, c.buffered, c.deadLetter,
+	for _, d := range []*prometheus.Desc{c.depth, c.oldest, c.buffered, c.deadLetter, c.unconfirmed,
 		c.hits, c.misses, c.sets, c.invalidations, c.cacheErrors, c.redisErrors, c.ready, c.redisUp} {
 		ch <- d
 	}
@@ -93,6 +95,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			gauge(c.buffered, float64(st.Buffered))
 			gauge(c.deadLetter, float64(st.DeadLettered))
+			gauge(c.unconfirmed, float64(st.Unconfirmed))
 		}
 	}
 

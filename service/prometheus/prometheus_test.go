@@ -75,6 +75,7 @@ func TestStateAtScrape(t *testing.T) {
 		Depth:        map[service.Lane]int{service.LaneHigh: 3, service.LaneNormal: 7},
 		OldestAge:    map[service.Lane]time.Duration{service.LaneHigh: 1500 * time.Millisecond},
 		Buffered:     2,
+		Unconfirmed:  4,
 		DeadLettered: 1,
 	}}
 	m := prometheus.New(prometheus.Sources{
@@ -93,6 +94,7 @@ func TestStateAtScrape(t *testing.T) {
 		`wagateway_outbox_oldest_age_seconds{lane="high"} 1.5`,
 		`wagateway_outbox_oldest_age_seconds{lane="normal"} 0`,
 		`wagateway_outbox_buffered 2`,
+		`wagateway_outbox_unconfirmed 4`,
 		`wagateway_cache_hits_total{level="l1"} 10`,
 		`wagateway_cache_misses_total{level="l2"} 2`,
 		`wagateway_redis_errors_total{source="cache"} 6`,

@@ -38,9 +38,11 @@ func (d *Devices) Device(ctx context.Context, sessionID string) (string, bool, e
 }
 
 func (d *Devices) SaveDevice(ctx context.Context, sessionID, jid string) error {
-	if err := acked(ctx, d.rdb, d.replicas, func(p goredis.Pipeliner) *goredis.IntCmd {
+	// Unconfirmed is accepted: see docs/scaling.md (Sentinel and failover).
+	cmd, _ := acked(ctx, d.rdb, d.replicas, func(p goredis.Pipeliner) *goredis.IntCmd {
 		return p.HSet(ctx, d.key, sessionID, jid)
-	}).Err(); err != nil {
+	})
+	if err := cmd.Err(); err != nil {
 		return fmt.Errorf("redis devices: save %s: %w", sessionID, err)
 	}
 	return nil

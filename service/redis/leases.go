@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,12 @@ type Leases struct {
 	// beforeConfirm runs between reading the candidates and confirming
 	// them (tests: a session ends in between).
 	beforeConfirm func()
+
+	endsMu sync.Mutex
+	// ends holds the leases End gave up that no replica confirmed: a
+	// Sentinel failover would bring the session back as an orphan and an
+	// instance would start it again. Orphans applies them again first.
+	ends map[string]service.Lease
 }
 
 // fullSweepEvery: one Orphans call in this many reads the whole running
@@ -160,10 +167,18 @@ func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Dur
 	if err := service.ValidateLease(sessionID, owner, ttl); err != nil {
 		return service.Lease{}, false, err
 	}
-	res, err := acked(ctx, l.rdb, l.replicas, func(p goredis.Pipeliner) *goredis.Cmd {
+	l.endsMu.Lock()
+	delete(l.ends, sessionID) // a new run here supersedes an unconfirmed end
+	l.endsMu.Unlock()
+	// An unconfirmed take still counts: a failover that loses it is
+	// repaired by the owner's next renewal or fenced write, which take the
+	// free lease back (renewScript); refusing it would stop every session
+	// start while no replica is in sync.
+	cmd, _ := acked(ctx, l.rdb, l.replicas, func(p goredis.Pipeliner) *goredis.Cmd {
 		return takeScript.Eval(ctx, p, []string{l.key(sessionID), l.fenceKey(sessionID), l.runningKey(), l.expiryKey()},
 			owner, ttl.Milliseconds(), sessionID)
-	}).Slice()
+	})
+	res, err := cmd.Slice()
 	if err != nil {
 		return service.Lease{}, false, fmt.Errorf("redis leases: take %s: %w", sessionID, err)
 	}
@@ -227,12 +242,80 @@ func (l *Leases) giveUp(ctx context.Context, lease service.Lease, end bool) erro
 	if end {
 		flag = "1"
 	}
-	err := giveUpScript.Run(ctx, l.rdb, []string{l.key(lease.SessionID), l.runningKey(), l.expiryKey()},
-		leaseValue(lease), lease.SessionID, flag).Err()
+	cmd, confirmed := acked(ctx, l.rdb, l.replicas, func(p goredis.Pipeliner) *goredis.Cmd {
+		return giveUpScript.Eval(ctx, p, []string{l.key(lease.SessionID), l.runningKey(), l.expiryKey()},
+			leaseValue(lease), lease.SessionID, flag)
+	})
+	n, err := cmd.Int()
 	if err != nil {
 		return fmt.Errorf("redis leases: give up %s: %w", lease.SessionID, err)
 	}
+	if end && n == 1 && !confirmed {
+		// A handover lost the same way only delays the takeover.
+		l.endsMu.Lock()
+		if l.ends == nil {
+			l.ends = make(map[string]service.Lease)
+		}
+		l.ends[lease.SessionID] = lease
+		l.endsMu.Unlock()
+	}
 	return nil
+}
+
+// endAgainScript is End applied again for a lease whose end no replica
+// confirmed: the lease goes if it is still this one, or free with no newer
+// token handed out (a failover lost the end, then the lease lapsed), and
+// the session leaves the running hash if this owner is still its last.
+// KEYS lease, fence, running, expiry; ARGV value, token, session id, owner.
+var endAgainScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur ~= ARGV[1] and (cur or (tonumber(redis.call('GET', KEYS[2])) or 0) > tonumber(ARGV[2])) then return 0 end
+if cur then redis.call('DEL', KEYS[1]) end
+if redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[4] then
+  redis.call('HDEL', KEYS[3], ARGV[3])
+  redis.call('ZREM', KEYS[4], ARGV[3])
+end
+return 1
+`)
+
+// endAgain applies the unconfirmed ends again, with WAIT, and forgets them
+// once a replica confirms. Best effort: Orphans fails on its own if Redis
+// does not answer.
+func (l *Leases) endAgain(ctx context.Context) {
+	l.endsMu.Lock()
+	if len(l.ends) == 0 {
+		l.endsMu.Unlock()
+		return
+	}
+	ends := slices.Collect(maps.Values(l.ends))
+	l.endsMu.Unlock()
+	for chunk := range slices.Chunk(ends, 256) {
+		// Applied even while WAIT is skipped (the takes of new sessions use
+		// up each second's WAIT): after a failover the new master needs the
+		// end before this very scan reads the lapsed leases.
+		var wait *goredis.Cmd
+		waitOn := l.replicas.due()
+		_, err := l.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, lease := range chunk {
+				endAgainScript.Eval(ctx, p, []string{l.key(lease.SessionID), l.fenceKey(lease.SessionID), l.runningKey(), l.expiryKey()},
+					leaseValue(lease), lease.Token, lease.SessionID, lease.Owner)
+			}
+			if waitOn {
+				wait = p.Do(ctx, "WAIT", l.replicas.n, replicaWaitTimeout.Milliseconds())
+			}
+			return nil
+		})
+		if err != nil || !l.replicas.confirmed(wait) {
+			return
+		}
+		l.endsMu.Lock()
+		for _, lease := range chunk {
+			if l.ends[lease.SessionID] == lease {
+				delete(l.ends, lease.SessionID)
+			}
+		}
+		l.endsMu.Unlock()
+	}
 }
 
 // Orphans maps the sessions that should run somewhere and have no lease to
@@ -245,6 +328,7 @@ func (l *Leases) giveUp(ctx context.Context, lease service.Lease, end bool) erro
 // fullSweepEvery-th call, the first included, reads the whole running
 // hash instead.
 func (l *Leases) Orphans(ctx context.Context) (map[string]string, error) {
+	l.endAgain(ctx)
 	if l.scans.Add(1)%fullSweepEvery == 1 {
 		return l.sweep(ctx)
 	}

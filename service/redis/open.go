@@ -150,26 +150,48 @@ func ReplicaAcks(rawURL string) int {
 }
 
 // replicaWaitTimeout bounds WAIT: a replica that is down or resyncing (just
-// after a failover) must not stall the gateway; the write then counts with
-// the acknowledgements it got.
+// after a failover) must not stall the gateway.
 const replicaWaitTimeout = 100 * time.Millisecond
 
-// replicaAcks makes writes wait for n replicas (WAIT), degrading to no
-// wait for a second after a WAIT that timed out: just after a failover the
-// new master has no replica in sync yet, and every event must not pay the
-// timeout meanwhile.
+// replicaAcks makes writes wait for n replicas (WAIT), skipping the wait
+// for a second after a WAIT that timed out: just after a failover the new
+// master has no replica in sync yet, and every event must not pay the
+// timeout meanwhile. A write that skipped WAIT is not confirmed: the outbox
+// keeps such items until a replica confirms them (unconfirmed.go).
 type replicaAcks struct {
 	n         int
 	skipUntil atomic.Int64 // unix ns
 }
 
+// due reports whether a write now sends WAIT.
+func (ra *replicaAcks) due() bool {
+	return ra != nil && ra.n > 0 && time.Now().UnixNano() >= ra.skipUntil.Load()
+}
+
+// confirmed reads the reply of a WAIT (nil: none was sent) and reports
+// whether n replicas have the writes before it; when not, the next second's
+// writes skip WAIT.
+func (ra *replicaAcks) confirmed(wait *goredis.Cmd) bool {
+	if ra == nil || ra.n <= 0 {
+		return true
+	}
+	if wait == nil {
+		return false
+	}
+	if got, err := wait.Int(); err == nil && got >= ra.n {
+		return true
+	}
+	ra.skipUntil.Store(time.Now().Add(time.Second).UnixNano())
+	return false
+}
+
 // acked runs write and, while acks are on, WAIT in the same pipeline (one
-// connection): a write that counts is on the replicas too, and so is every
-// write Redis got before it. Best effort, bounded by replicaWaitTimeout.
-func acked[C goredis.Cmder](ctx context.Context, rdb goredis.UniversalClient, ra *replicaAcks, write func(p goredis.Pipeliner) C) C {
-	var cmd C
+// connection): confirmed reports whether the replicas have it, and every
+// write Redis got before it (always true without acks). Bounded by
+// replicaWaitTimeout; an unconfirmed write still happened on the master.
+func acked[C goredis.Cmder](ctx context.Context, rdb goredis.UniversalClient, ra *replicaAcks, write func(p goredis.Pipeliner) C) (cmd C, confirmed bool) {
 	var wait *goredis.Cmd
-	on := ra != nil && ra.n > 0 && time.Now().UnixNano() >= ra.skipUntil.Load()
+	on := ra.due()
 	_, _ = rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		cmd = write(p)
 		if on {
@@ -177,12 +199,7 @@ func acked[C goredis.Cmder](ctx context.Context, rdb goredis.UniversalClient, ra
 		}
 		return nil
 	})
-	if wait != nil {
-		if got, err := wait.Int(); err == nil && got < ra.n {
-			ra.skipUntil.Store(time.Now().Add(time.Second).UnixNano())
-		}
-	}
-	return cmd
+	return cmd, ra.confirmed(wait)
 }
 
 // IsCluster reports whether rdb talks to a Redis Cluster, where a command

@@ -83,6 +83,7 @@ type Outbox struct {
 
 	buf       *buffer
 	acks      *replicaAcks
+	unconf    *unconfirmed // accepted, not yet on a replica (ReplicaAcks > 0)
 	down      atomic.Bool
 	probeMu   sync.Mutex // one probe at a time; others use the buffer meanwhile
 	lastProbe atomic.Int64
@@ -124,6 +125,7 @@ func NewOutbox(rdb goredis.UniversalClient, cfg OutboxConfig) (*Outbox, error) {
 
 		newestKey: coreKey(cfg.Prefix, "outbox:newest"),
 		acks:      &replicaAcks{n: cfg.ReplicaAcks},
+		unconf:    newUnconfirmed(),
 		buf:       newBuffer(cfg.BufferSize, cfg.DeadLetterCap),
 	}
 	for _, l := range service.Lanes {
@@ -187,10 +189,11 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 		if lease != nil {
 			keys, args = o.fence(keys, args, *lease)
 		}
-		res, err := acked(ctx, o.rdb, o.acks, func(p goredis.Pipeliner) *goredis.Cmd {
+		cmd, confirmed := acked(ctx, o.rdb, o.acks, func(p goredis.Pipeliner) *goredis.Cmd {
 			// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
 			return addScript.Eval(ctx, p, keys, args...)
-		}).Slice()
+		})
+		res, err := cmd.Slice()
 		if err != nil && lease != nil && strings.HasPrefix(err.Error(), "FENCED") {
 			return service.Update{}, fmt.Errorf("redis outbox: add %s: %w", it,
 				service.Errorf(service.ECONFLICT, "lease of %s (token %d) is no longer held by %s", it.SessionID, lease.Token, lease.Owner))
@@ -200,6 +203,14 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 		}
 		if err == nil {
 			it.ID, _ = res[0].(string)
+			if it.ID != "" && o.acks.n > 0 {
+				// Only the master may have it: a failover would lose it.
+				if confirmed {
+					o.unconf.confirmedAdd(it)
+				} else {
+					o.unconf.keep(it, o.cfg.Clock.Now())
+				}
+			}
 			if n, _ := res[1].(int64); n > 0 {
 				// A removed update a consumer had claimed may still reach
 				// Laravel: it counts only if its delivery fails.
@@ -232,6 +243,9 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	o.superseded.Claimed(lane)
 	if o.usable(ctx) {
 		err := o.moveBuffered(ctx, lane)
+		if err == nil && o.acks.n > 0 {
+			err = o.confirm(ctx, lane)
+		}
 		if err == nil {
 			var items []service.Update
 			items, err = o.claimStream(ctx, lane, max)
@@ -256,6 +270,7 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	if len(stored) == 0 {
 		return nil
 	}
+	o.unconf.settled(lane, stored) // delivered, whatever Redis loses
 	if !o.usable(ctx) {
 		return unavailable("ack %d items of %s", len(stored), lane)
 	}
@@ -294,6 +309,7 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 		// memory only as long as Redis is away.
 		o.buf.remove(lane, memIDs)
 	}
+	o.unconf.settled(lane, storedIDs)
 	if len(stored) > 0 && !o.usable(ctx) {
 		o.buf.keepDead(memDead...)
 		return unavailable("dead-letter %d items of %s", len(stored), lane)
@@ -500,6 +516,7 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 		DeadLettered: bs.dead,
 		Buffered:     bs.total,
 		Superseded:   o.superseded.Counts(),
+		Unconfirmed:  o.unconf.len(),
 	}
 	for _, l := range service.Lanes {
 		st.Depth[l] = bs.depth[l]
@@ -742,6 +759,8 @@ func (o *Outbox) moveBuffered(ctx context.Context, lane service.Lane) error {
 	stream := o.streams[lane]
 	cmds := make([]*goredis.StringCmd, len(moved))
 	var deadCmds []*goredis.StringCmd
+	var wait *goredis.Cmd
+	waitOn := o.acks.due()
 	_, err := o.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, e := range moved {
 			it := e.item
@@ -752,6 +771,9 @@ func (o *Outbox) moveBuffered(ctx context.Context, lane service.Lane) error {
 		for _, d := range dead {
 			deadCmds = append(deadCmds, o.xaddDead(ctx, p, d))
 		}
+		if waitOn && len(moved) > 0 {
+			wait = p.Do(ctx, "WAIT", o.acks.n, replicaWaitTimeout.Milliseconds())
+		}
 		return nil
 	})
 	written := make([]string, len(moved))
@@ -760,6 +782,7 @@ func (o *Outbox) moveBuffered(ctx context.Context, lane service.Lane) error {
 			written[i] = c.Val()
 		}
 	}
+	confirmed := o.acks.n == 0 || len(moved) == 0 || o.acks.confirmed(wait)
 	var lostDead []service.DeadLetter
 	for i, c := range deadCmds {
 		if c.Err() != nil {
@@ -767,11 +790,23 @@ func (o *Outbox) moveBuffered(ctx context.Context, lane service.Lane) error {
 		}
 	}
 	o.buf.keepDead(lostDead...)
-	if acked := o.buf.finishMove(lane, moved, written); len(acked) > 0 {
+	acked := o.buf.finishMove(lane, moved, written)
+	if len(acked) > 0 {
 		// Acknowledged while being written: nobody has read them from the
 		// stream yet, so deleting them is enough.
 		if derr := o.rdb.XDel(ctx, stream, acked...).Err(); derr != nil {
 			err = errors.Join(err, derr)
+		}
+	}
+	if !confirmed {
+		// Written to the master alone: kept until a replica confirms.
+		now := o.cfg.Clock.Now()
+		for i, e := range moved {
+			if written[i] != "" && !slices.Contains(acked, written[i]) {
+				it := e.item
+				it.ID, it.Attempts = written[i], 0
+				o.unconf.keep(it, now)
+			}
 		}
 	}
 	if err != nil {
