@@ -32,6 +32,10 @@ func (r *routeTo) Route(ctx context.Context, id string, starting bool) (string, 
 	return "", nil
 }
 
+func (r *routeTo) RouteRead(ctx context.Context, id string) (string, error) {
+	return r.Route(ctx, id, false)
+}
+
 // Two instances: a request to A for a session B runs is answered by B,
 // and B checks the API key again.
 func TestForwardToOwner(t *testing.T) {
