@@ -18,8 +18,18 @@ import (
 type Cache struct {
 	rdb    goredis.UniversalClient
 	prefix string
+	behind *writeBehind[cacheWrite] // nil: every write goes at once
 
 	count service.CacheCounters
+}
+
+// cacheWrite is one SET of a cache key, queued by write-behind.
+type cacheWrite struct {
+	key   string
+	value []byte
+	ttl   time.Duration // 0 = none
+	newer bool          // a status: keep the stored one when it is newer
+	atMs  int64
 }
 
 // CacheOption configures a Cache.
@@ -28,6 +38,18 @@ type CacheOption func(*Cache)
 // WithPrefix replaces DefaultPrefix in every key.
 func WithPrefix(prefix string) CacheOption {
 	return func(c *Cache) { c.prefix = keyPrefix(prefix) }
+}
+
+// WithWriteBehind queues the writes and sends them together delay after
+// the first (see writeBehind): a write returns before it reaches Redis,
+// reads in this process still see it, other instances up to delay later.
+// Close sends what is queued.
+func WithWriteBehind(delay time.Duration) CacheOption {
+	return func(c *Cache) {
+		if delay > 0 {
+			c.behind = newWriteBehind(delay, c.sendBatch)
+		}
+	}
 }
 
 // NewCache returns a Cache on rdb.
@@ -102,12 +124,75 @@ func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl tim
 		c.count.Failure()
 		return fmt.Errorf("redis cache: encode status:%s: %w", id, err)
 	}
-	if err := setNewerScript.Run(ctx, c.rdb, []string{sessionKey(c.prefix, "status", id)}, b, at, max(ttl.Milliseconds(), 0)).Err(); err != nil {
+	return c.write(ctx, cacheWrite{key: sessionKey(c.prefix, "status", id), value: b, ttl: max(ttl, 0), newer: true, atMs: at})
+}
+
+// write sends w now, or queues it with write-behind.
+func (c *Cache) write(ctx context.Context, w cacheWrite) error {
+	if c.behind != nil {
+		c.behind.add(ctx, w)
+		return nil
+	}
+	var err error
+	if w.newer {
+		err = setNewerScript.Run(ctx, c.rdb, []string{w.key}, w.value, w.atMs, w.ttl.Milliseconds()).Err()
+	} else {
+		err = c.rdb.Set(ctx, w.key, w.value, w.ttl).Err()
+	}
+	if err != nil {
 		c.count.Failure()
-		return fmt.Errorf("redis cache: set status:%s: %w", id, err)
+		return fmt.Errorf("redis cache: set %s: %w", w.key, err)
 	}
 	c.count.Set()
 	return nil
+}
+
+// sendBatch writes a write-behind batch in one pipeline, in order. A
+// failed write is only counted: the cache is refilled from the session or
+// Laravel, and the outbox, not the cache, carries the update.
+func (c *Cache) sendBatch(ctx context.Context, batch []cacheWrite) {
+	cmds := make([]goredis.Cmder, len(batch))
+	_, _ = c.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, w := range batch {
+			if w.newer {
+				// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+				cmds[i] = setNewerScript.Eval(ctx, p, []string{w.key}, w.value, w.atMs, w.ttl.Milliseconds())
+			} else {
+				cmds[i] = p.Set(ctx, w.key, w.value, w.ttl)
+			}
+		}
+		return nil
+	})
+	for _, cmd := range cmds {
+		if cmd.Err() != nil {
+			c.count.Failure()
+		} else {
+			c.count.Set()
+		}
+	}
+}
+
+// Close sends the queued writes; later writes go to Redis one by one. The
+// gateway calls it before it closes the Redis client.
+func (c *Cache) Close(ctx context.Context) {
+	if c.behind != nil {
+		c.behind.close(ctx)
+	}
+}
+
+// flushKey sends the queued writes when one is for key, so a read in this
+// process sees what it wrote.
+func (c *Cache) flushKey(ctx context.Context, key string) {
+	if c.behind != nil {
+		c.behind.flushIf(ctx, func(w cacheWrite) bool { return w.key == key })
+	}
+}
+
+// flushAll sends every queued write.
+func (c *Cache) flushAll(ctx context.Context) {
+	if c.behind != nil {
+		c.behind.flushIf(ctx, nil)
+	}
 }
 
 func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.StatusRecord, bool, error) {
@@ -127,6 +212,7 @@ const statusBatch = 1000
 // GetStatuses reads the status of each of ids, statusBatch GETs per
 // pipeline; on a Cluster go-redis sends each GET to its slot's master.
 func (c *Cache) GetStatuses(ctx context.Context, ids []string) (map[string]service.StatusRecord, error) {
+	c.flushAll(ctx)
 	out := make(map[string]service.StatusRecord, len(ids))
 	for chunk := range slices.Chunk(ids, statusBatch) {
 		cmds := make([]*goredis.StringCmd, len(chunk))
@@ -160,6 +246,8 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 		c.count.Failure()
 		return err
 	}
+	// A queued write would put the value back after the DEL.
+	c.flushAll(ctx)
 	if err := c.rdb.Del(ctx, sessionKey(c.prefix, "qr", sessionID), sessionKey(c.prefix, "status", sessionID)).Err(); err != nil {
 		c.count.Failure()
 		return fmt.Errorf("redis cache: invalidate %s: %w", sessionID, err)
@@ -174,6 +262,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 // batch of keys from many slots would be refused (CROSSSLOT), and go-redis
 // sends each command of a pipeline to its slot's master.
 func (c *Cache) InvalidateAll(ctx context.Context) error {
+	c.flushAll(ctx)
 	err := forEachMaster(ctx, c.rdb, func(ctx context.Context, node goredis.UniversalClient) error {
 		for _, kind := range []string{"qr:", "status:"} {
 			iter := node.Scan(ctx, 0, c.prefix+kind+"*", 500).Iterator()
@@ -226,15 +315,7 @@ func (c *Cache) set(ctx context.Context, kind, id string, value any, ttl time.Du
 		c.count.Failure()
 		return fmt.Errorf("redis cache: encode %s:%s: %w", kind, id, err)
 	}
-	if ttl < 0 {
-		ttl = 0
-	}
-	if err := c.rdb.Set(ctx, sessionKey(c.prefix, kind, id), b, ttl).Err(); err != nil {
-		c.count.Failure()
-		return fmt.Errorf("redis cache: set %s:%s: %w", kind, id, err)
-	}
-	c.count.Set()
-	return nil
+	return c.write(ctx, cacheWrite{key: sessionKey(c.prefix, kind, id), value: b, ttl: max(ttl, 0)})
 }
 
 func (c *Cache) get(ctx context.Context, kind, id string, v any) (bool, error) {
@@ -242,7 +323,9 @@ func (c *Cache) get(ctx context.Context, kind, id string, v any) (bool, error) {
 		c.count.Failure()
 		return false, err
 	}
-	b, err := c.rdb.Get(ctx, sessionKey(c.prefix, kind, id)).Bytes()
+	key := sessionKey(c.prefix, kind, id)
+	c.flushKey(ctx, key)
+	b, err := c.rdb.Get(ctx, key).Bytes()
 	switch {
 	case errors.Is(err, goredis.Nil):
 		c.count.Miss()
