@@ -33,3 +33,16 @@ func FuzzValidateSessionID(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkValidateSessionID(b *testing.B) {
+	b.Run("regexp", func(b *testing.B) {
+		for b.Loop() {
+			_ = sessionIDPattern.MatchString("user_123456")
+		}
+	})
+	b.Run("bytes", func(b *testing.B) {
+		for b.Loop() {
+			_ = ValidateSessionID("user_123456")
+		}
+	})
+}

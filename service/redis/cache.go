@@ -18,12 +18,12 @@ import (
 type Cache struct {
 	rdb    goredis.UniversalClient
 	prefix string
-	behind *writeBehind[cacheWrite] // nil: every write goes at once
+	behind *WriteBehind // nil: every write goes at once
 
 	count service.CacheCounters
 }
 
-// cacheWrite is one SET of a cache key, queued by write-behind.
+// cacheWrite is one SET of a cache key.
 type cacheWrite struct {
 	key   string
 	value []byte
@@ -40,16 +40,11 @@ func WithPrefix(prefix string) CacheOption {
 	return func(c *Cache) { c.prefix = keyPrefix(prefix) }
 }
 
-// WithWriteBehind queues the writes and sends them together delay after
-// the first (see writeBehind): a write returns before it reaches Redis,
-// reads in this process still see it, other instances up to delay later.
-// Close sends what is queued.
-func WithWriteBehind(delay time.Duration) CacheOption {
-	return func(c *Cache) {
-		if delay > 0 {
-			c.behind = newWriteBehind(delay, c.sendBatch)
-		}
-	}
+// WithWriteBehind queues the writes on w (see WriteBehind): a write returns
+// before it reaches Redis; reads in this process still see it, other
+// instances up to w's delay later.
+func WithWriteBehind(w *WriteBehind) CacheOption {
+	return func(c *Cache) { c.behind = w }
 }
 
 // NewCache returns a Cache on rdb.
@@ -127,10 +122,10 @@ func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl tim
 	return c.write(ctx, cacheWrite{key: sessionKey(c.prefix, "status", id), value: b, ttl: max(ttl, 0), newer: true, atMs: at})
 }
 
-// write sends w now, or queues it with write-behind.
+// write sends w now, or queues it behind.
 func (c *Cache) write(ctx context.Context, w cacheWrite) error {
 	if c.behind != nil {
-		c.behind.add(ctx, w)
+		c.behind.add(ctx, queuedWrite{key: w.key, write: w.pipe, done: c.written})
 		return nil
 	}
 	var err error
@@ -139,59 +134,36 @@ func (c *Cache) write(ctx context.Context, w cacheWrite) error {
 	} else {
 		err = c.rdb.Set(ctx, w.key, w.value, w.ttl).Err()
 	}
+	c.written(err)
 	if err != nil {
-		c.count.Failure()
 		return fmt.Errorf("redis cache: set %s: %w", w.key, err)
 	}
-	c.count.Set()
 	return nil
 }
 
-// sendBatch writes a write-behind batch in one pipeline, in order. A
-// failed write is only counted: the cache is refilled from the session or
-// Laravel, and the outbox, not the cache, carries the update.
-func (c *Cache) sendBatch(ctx context.Context, batch []cacheWrite) {
-	cmds := make([]goredis.Cmder, len(batch))
-	_, _ = c.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, w := range batch {
-			if w.newer {
-				// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
-				cmds[i] = setNewerScript.Eval(ctx, p, []string{w.key}, w.value, w.atMs, w.ttl.Milliseconds())
-			} else {
-				cmds[i] = p.Set(ctx, w.key, w.value, w.ttl)
-			}
-		}
-		return nil
-	})
-	for _, cmd := range cmds {
-		if cmd.Err() != nil {
-			c.count.Failure()
-		} else {
-			c.count.Set()
-		}
+// written counts a write's outcome.
+func (c *Cache) written(err error) {
+	if err != nil {
+		c.count.Failure()
+	} else {
+		c.count.Set()
 	}
 }
 
-// Close sends the queued writes; later writes go to Redis one by one. The
-// gateway calls it before it closes the Redis client.
-func (c *Cache) Close(ctx context.Context) {
-	if c.behind != nil {
-		c.behind.close(ctx)
+// pipe adds w to a write-behind pipeline.
+func (w cacheWrite) pipe(ctx context.Context, p goredis.Pipeliner) []goredis.Cmder {
+	if w.newer {
+		// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+		return []goredis.Cmder{setNewerScript.Eval(ctx, p, []string{w.key}, w.value, w.atMs, w.ttl.Milliseconds())}
 	}
+	return []goredis.Cmder{p.Set(ctx, w.key, w.value, w.ttl)}
 }
 
 // flushKey sends the queued writes when one is for key, so a read in this
-// process sees what it wrote.
+// process sees what it wrote ("" for any key).
 func (c *Cache) flushKey(ctx context.Context, key string) {
 	if c.behind != nil {
-		c.behind.flushIf(ctx, func(w cacheWrite) bool { return w.key == key })
-	}
-}
-
-// flushAll sends every queued write.
-func (c *Cache) flushAll(ctx context.Context) {
-	if c.behind != nil {
-		c.behind.flushIf(ctx, nil)
+		c.behind.flushIf(ctx, key)
 	}
 }
 
@@ -212,7 +184,7 @@ const statusBatch = 1000
 // GetStatuses reads the status of each of ids, statusBatch GETs per
 // pipeline; on a Cluster go-redis sends each GET to its slot's master.
 func (c *Cache) GetStatuses(ctx context.Context, ids []string) (map[string]service.StatusRecord, error) {
-	c.flushAll(ctx)
+	c.flushKey(ctx, "")
 	out := make(map[string]service.StatusRecord, len(ids))
 	for chunk := range slices.Chunk(ids, statusBatch) {
 		cmds := make([]*goredis.StringCmd, len(chunk))
@@ -247,7 +219,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 		return err
 	}
 	// A queued write would put the value back after the DEL.
-	c.flushAll(ctx)
+	c.flushKey(ctx, "")
 	if err := c.rdb.Del(ctx, sessionKey(c.prefix, "qr", sessionID), sessionKey(c.prefix, "status", sessionID)).Err(); err != nil {
 		c.count.Failure()
 		return fmt.Errorf("redis cache: invalidate %s: %w", sessionID, err)
@@ -262,7 +234,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 // batch of keys from many slots would be refused (CROSSSLOT), and go-redis
 // sends each command of a pipeline to its slot's master.
 func (c *Cache) InvalidateAll(ctx context.Context) error {
-	c.flushAll(ctx)
+	c.flushKey(ctx, "")
 	err := forEachMaster(ctx, c.rdb, func(ctx context.Context, node goredis.UniversalClient) error {
 		for _, kind := range []string{"qr:", "status:"} {
 			iter := node.Scan(ctx, 0, c.prefix+kind+"*", 500).Iterator()

@@ -21,29 +21,20 @@ type History struct {
 	clock  service.Clock
 	max    int
 	maxAge time.Duration
-	behind *writeBehind[historyWrite] // nil: every change is written at once
+	behind *WriteBehind // nil: every change is written at once
 	log    *slog.Logger
-}
-
-// historyWrite is one change queued by write-behind.
-type historyWrite struct {
-	key   string
-	value []byte
 }
 
 // HistoryOption configures a History.
 type HistoryOption func(*History)
 
-// HistoryWriteBehind queues the changes and writes them together delay
-// after the first (see writeBehind): Record returns before the change is in
-// Redis, History in this process still shows it, on other instances it
-// shows up to delay later. A failed write is logged on log. Close writes
-// what is queued.
-func HistoryWriteBehind(delay time.Duration, log *slog.Logger) HistoryOption {
+// HistoryWriteBehind queues the changes on w (see WriteBehind): Record
+// returns before the change is in Redis; History in this process still
+// shows it, on other instances it shows up to w's delay later. A change
+// that fails to be written is logged on log.
+func HistoryWriteBehind(w *WriteBehind, log *slog.Logger) HistoryOption {
 	return func(h *History) {
-		if delay > 0 {
-			h.behind = newWriteBehind(delay, h.sendBatch)
-		}
+		h.behind = w
 		if log != nil {
 			h.log = log
 		}
@@ -71,42 +62,31 @@ func (h *History) Record(ctx context.Context, sessionID string, c service.Status
 	if err != nil {
 		return fmt.Errorf("redis history: encode: %w", err)
 	}
-	w := historyWrite{key: h.key(sessionID), value: b}
+	k := h.key(sessionID)
 	if h.behind != nil {
-		h.behind.add(ctx, w)
+		h.behind.add(ctx, queuedWrite{key: k, write: func(ctx context.Context, p goredis.Pipeliner) []goredis.Cmder {
+			return h.push(ctx, p, k, b)
+		}, done: logFailure(h.log, "status history not recorded", "session_id", sessionID)})
 		return nil
 	}
-	if err := h.write(ctx, []historyWrite{w}); err != nil {
+	_, err = h.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		h.push(ctx, p, k, b)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("redis history: record %s: %w", sessionID, err)
 	}
 	return nil
 }
 
-// write records the changes in order, each list trimmed and expiring
-// atomically with its push.
-func (h *History) write(ctx context.Context, batch []historyWrite) error {
-	_, err := h.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		for _, w := range batch {
-			p.LPush(ctx, w.key, w.value)
-			p.LTrim(ctx, w.key, 0, int64(h.max-1))
-			p.PExpire(ctx, w.key, h.maxAge)
-		}
-		return nil
-	})
-	return err
-}
-
-func (h *History) sendBatch(ctx context.Context, batch []historyWrite) {
-	if err := h.write(ctx, batch); err != nil {
-		h.log.WarnContext(ctx, "status history not recorded", "changes", len(batch), "err", err)
-	}
-}
-
-// Close writes the queued changes; later ones are written one by one. The
-// gateway calls it before it closes the Redis client.
-func (h *History) Close(ctx context.Context) {
-	if h.behind != nil {
-		h.behind.close(ctx)
+// push adds a change to the list at k, trimmed and expiring. Behind, the
+// three commands are not in a MULTI: a reader may catch the list one
+// entry over its cap for an instant, which History's LRANGE bound hides.
+func (h *History) push(ctx context.Context, p goredis.Pipeliner, k string, change []byte) []goredis.Cmder {
+	return []goredis.Cmder{
+		p.LPush(ctx, k, change),
+		p.LTrim(ctx, k, 0, int64(h.max-1)),
+		p.PExpire(ctx, k, h.maxAge),
 	}
 }
 
@@ -116,8 +96,7 @@ func (h *History) History(ctx context.Context, sessionID string, limit int) ([]s
 		return out, nil
 	}
 	if h.behind != nil {
-		k := h.key(sessionID)
-		h.behind.flushIf(ctx, func(w historyWrite) bool { return w.key == k })
+		h.behind.flushIf(ctx, h.key(sessionID))
 	}
 	raw, err := h.rdb.LRange(ctx, h.key(sessionID), 0, int64(min(limit, h.max)-1)).Result()
 	if err != nil {

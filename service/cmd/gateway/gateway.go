@@ -155,13 +155,12 @@ func (m *Main) openStores(ctx context.Context) error {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
 	// Cache and history writes are not the durable record: they wait a few
-	// ms to share a pipeline, so an event costs one round trip (the outbox).
-	l2 := redis.NewCache(rdb, redis.WithWriteBehind(redis.DefaultWriteBehind))
-	history := redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge, redis.HistoryWriteBehind(redis.DefaultWriteBehind, log))
-	m.flushBehind = func(ctx context.Context) { l2.Close(ctx); history.Close(ctx) }
-	m.l2, m.outbox, m.leases = l2, ob, redis.NewLeases(rdb, "").WaitReplicas(acks)
+	// ms to share one pipeline, so an event costs one round trip (the outbox).
+	behind := redis.NewWriteBehind(rdb, redis.DefaultWriteBehind)
+	m.flushBehind = behind.Close
+	m.l2, m.outbox, m.leases = redis.NewCache(rdb, redis.WithWriteBehind(behind)), ob, redis.NewLeases(rdb, "").WaitReplicas(acks)
 	m.instances = redis.NewInstances(rdb, "")
-	m.statusHistory = history
+	m.statusHistory = redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge, redis.HistoryWriteBehind(behind, log))
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	return nil
 }
