@@ -247,6 +247,22 @@ func (n *Node) Route(ctx context.Context, id string, starting bool) (string, err
 	return best.URL, nil
 }
 
+// RouteRead is Route for a request that only reads (GET). When this is the
+// only live instance no other can answer better, so it serves the request
+// here without asking the lease store who holds the session (a Redis round
+// trip per read of a session not running here). A session whose owner's
+// heartbeat lapsed, or that an instance joined less than RegistryCache ago
+// runs, is then answered from the caches instead of forwarded or refused.
+func (n *Node) RouteRead(ctx context.Context, id string) (string, error) {
+	if n.sessions.IsRunning(id) {
+		return "", nil
+	}
+	if live, err := n.Live(ctx); err == nil && len(live) == 1 && live[0].ID == n.cfg.Instance {
+		return "", nil
+	}
+	return n.Route(ctx, id, false)
+}
+
 // room is how many more sessions an instance may start (huge when unlimited).
 func room(in service.Instance) int {
 	if in.MaxSessions <= 0 {

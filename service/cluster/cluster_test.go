@@ -193,3 +193,57 @@ func TestRoute(t *testing.T) {
 		t.Fatalf("Others = %d, %v", others, err)
 	}
 }
+
+// countingLeases counts the owner lookups.
+type countingLeases struct {
+	*inmem.Leases
+	owners int
+}
+
+func (c *countingLeases) Owner(ctx context.Context, id string) (string, error) {
+	c.owners++
+	return c.Leases.Owner(ctx, id)
+}
+
+// A read goes to the session's owner like any request while other
+// instances live; alone, an instance answers reads itself without asking
+// who holds the session.
+func TestRouteRead(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld()
+	leases := &countingLeases{Leases: w.leases}
+	newNode := func(name string) (*cluster.Node, *fakeSessions) {
+		s := &fakeSessions{owner: name, leases: w.leases, running: map[string]service.Lease{}}
+		n := cluster.New(cluster.Config{Instance: name, AdvertiseURL: "http://" + name,
+			LeaseTTL: ttl, Clock: w.clock}, leases, w.instances, s)
+		n.Heartbeat(ctx)
+		return n, s
+	}
+	na, _ := newNode("gw-a")
+	_, b := newNode("gw-b")
+	if _, err := b.Start(ctx, "theirs"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := na.RouteRead(ctx, "theirs"); got != "http://gw-b" || err != nil {
+		t.Fatalf("RouteRead(theirs) with gw-b live = %q, %v; want http://gw-b", got, err)
+	}
+	if leases.owners != 1 {
+		t.Fatalf("%d owner lookups with two live instances, want 1", leases.owners)
+	}
+
+	_ = w.instances.Leave(ctx, "gw-b") // gw-b is gone; its lease outlives it a moment
+	b.renew(t)
+	w.clock.Advance(1500 * time.Millisecond) // past the registry cache
+	if _, err := na.Route(ctx, "theirs", false); service.ErrorCode(err) != service.EUNAVAILABLE {
+		t.Fatalf("Route(theirs) with its owner gone = %v, want EUNAVAILABLE", err)
+	}
+	lookups := leases.owners
+	for _, id := range []string{"theirs", "unknown"} {
+		if got, err := na.RouteRead(ctx, id); got != "" || err != nil {
+			t.Fatalf("RouteRead(%s) alone = %q, %v; want served here", id, got, err)
+		}
+	}
+	if leases.owners != lookups {
+		t.Fatalf("%d owner lookups for reads on the only live instance, want 0", leases.owners-lookups)
+	}
+}

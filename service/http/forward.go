@@ -23,6 +23,9 @@ type Router interface {
 	// starting says the request may start the session, so an unowned one
 	// is placed on an instance with room (MAX_SESSIONS).
 	Route(ctx context.Context, id string, starting bool) (string, error)
+	// RouteRead is Route for a request that only reads the session (GET);
+	// it may answer "" more often (see cluster.Node.RouteRead).
+	RouteRead(ctx context.Context, id string) (string, error)
 }
 
 // ForwardedHeader marks a request one instance forwarded to another; the
@@ -52,7 +55,13 @@ func (s *Server) forward(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		target, err := s.cfg.Router.Route(r.Context(), id, starting)
+		var target string
+		var err error
+		if r.Method == http.MethodGet {
+			target, err = s.cfg.Router.RouteRead(r.Context(), id)
+		} else {
+			target, err = s.cfg.Router.Route(r.Context(), id, starting)
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return

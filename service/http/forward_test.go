@@ -18,6 +18,7 @@ type routeTo struct {
 	to    *string
 	far   map[string]bool
 	calls atomic.Int64
+	reads atomic.Int64 // of calls, those through RouteRead
 	err   error
 }
 
@@ -30,6 +31,31 @@ func (r *routeTo) Route(ctx context.Context, id string, starting bool) (string, 
 		return *r.to, nil
 	}
 	return "", nil
+}
+
+func (r *routeTo) RouteRead(ctx context.Context, id string) (string, error) {
+	r.reads.Add(1)
+	return r.Route(ctx, id, false)
+}
+
+// A GET is routed as a read (the router may skip the owner lookup); what
+// changes a session is routed in full.
+func TestForwardRoutesGETAsARead(t *testing.T) {
+	router := &routeTo{}
+	a := newGateway(t, func(c *gwhttp.Config) { c.Router = router })
+	a.laravel.EXPECT().SessionStatus(tmock.Anything, "s1").Return(service.StatusRecord{}, service.Errorf(service.ENOTFOUND, "404")).Once()
+	if r := a.do(t, "GET", "/sessions/s1", ""); r.status != http.StatusNotFound {
+		t.Fatalf("GET unknown session: %d %s", r.status, r.body)
+	}
+	if router.calls.Load() != 1 || router.reads.Load() != 1 {
+		t.Fatalf("GET: %d routes, %d as reads; want 1, 1", router.calls.Load(), router.reads.Load())
+	}
+	if r := a.do(t, "POST", "/sessions/s1/logout", ""); r.status != http.StatusNotFound {
+		t.Fatalf("logout unknown session: %d %s", r.status, r.body)
+	}
+	if router.calls.Load() != 2 || router.reads.Load() != 1 {
+		t.Fatalf("POST logout: %d routes, %d as reads; want 2, 1", router.calls.Load(), router.reads.Load())
+	}
 }
 
 // Two instances: a request to A for a session B runs is answered by B,

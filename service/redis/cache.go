@@ -18,8 +18,18 @@ import (
 type Cache struct {
 	rdb    goredis.UniversalClient
 	prefix string
+	behind *WriteBehind // nil: every write goes at once
 
 	count service.CacheCounters
+}
+
+// cacheWrite is one SET of a cache key.
+type cacheWrite struct {
+	key   string
+	value []byte
+	ttl   time.Duration // 0 = none
+	newer bool          // a status: keep the stored one when it is newer
+	atMs  int64
 }
 
 // CacheOption configures a Cache.
@@ -28,6 +38,13 @@ type CacheOption func(*Cache)
 // WithPrefix replaces DefaultPrefix in every key.
 func WithPrefix(prefix string) CacheOption {
 	return func(c *Cache) { c.prefix = keyPrefix(prefix) }
+}
+
+// WithWriteBehind queues the writes on w (see WriteBehind): a write returns
+// before it reaches Redis; reads in this process still see it, other
+// instances up to w's delay later.
+func WithWriteBehind(w *WriteBehind) CacheOption {
+	return func(c *Cache) { c.behind = w }
 }
 
 // NewCache returns a Cache on rdb.
@@ -102,12 +119,52 @@ func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl tim
 		c.count.Failure()
 		return fmt.Errorf("redis cache: encode status:%s: %w", id, err)
 	}
-	if err := setNewerScript.Run(ctx, c.rdb, []string{sessionKey(c.prefix, "status", id)}, b, at, max(ttl.Milliseconds(), 0)).Err(); err != nil {
-		c.count.Failure()
-		return fmt.Errorf("redis cache: set status:%s: %w", id, err)
+	return c.write(ctx, cacheWrite{key: sessionKey(c.prefix, "status", id), value: b, ttl: max(ttl, 0), newer: true, atMs: at})
+}
+
+// write sends w now, or queues it behind.
+func (c *Cache) write(ctx context.Context, w cacheWrite) error {
+	if c.behind != nil {
+		c.behind.add(ctx, queuedWrite{key: w.key, write: w.pipe, done: c.written})
+		return nil
 	}
-	c.count.Set()
+	var err error
+	if w.newer {
+		err = setNewerScript.Run(ctx, c.rdb, []string{w.key}, w.value, w.atMs, w.ttl.Milliseconds()).Err()
+	} else {
+		err = c.rdb.Set(ctx, w.key, w.value, w.ttl).Err()
+	}
+	c.written(err)
+	if err != nil {
+		return fmt.Errorf("redis cache: set %s: %w", w.key, err)
+	}
 	return nil
+}
+
+// written counts a write's outcome.
+func (c *Cache) written(err error) {
+	if err != nil {
+		c.count.Failure()
+	} else {
+		c.count.Set()
+	}
+}
+
+// pipe adds w to a write-behind pipeline.
+func (w cacheWrite) pipe(ctx context.Context, p goredis.Pipeliner) []goredis.Cmder {
+	if w.newer {
+		// Eval, not Run: a pipeline cannot fall back from EVALSHA on NOSCRIPT.
+		return []goredis.Cmder{setNewerScript.Eval(ctx, p, []string{w.key}, w.value, w.atMs, w.ttl.Milliseconds())}
+	}
+	return []goredis.Cmder{p.Set(ctx, w.key, w.value, w.ttl)}
+}
+
+// flushKey sends the queued writes when one is for key, so a read in this
+// process sees what it wrote ("" for any key).
+func (c *Cache) flushKey(ctx context.Context, key string) {
+	if c.behind != nil {
+		c.behind.flushIf(ctx, key)
+	}
 }
 
 func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.StatusRecord, bool, error) {
@@ -127,6 +184,7 @@ const statusBatch = 1000
 // GetStatuses reads the status of each of ids, statusBatch GETs per
 // pipeline; on a Cluster go-redis sends each GET to its slot's master.
 func (c *Cache) GetStatuses(ctx context.Context, ids []string) (map[string]service.StatusRecord, error) {
+	c.flushKey(ctx, "")
 	out := make(map[string]service.StatusRecord, len(ids))
 	for chunk := range slices.Chunk(ids, statusBatch) {
 		cmds := make([]*goredis.StringCmd, len(chunk))
@@ -160,6 +218,8 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 		c.count.Failure()
 		return err
 	}
+	// A queued write would put the value back after the DEL.
+	c.flushKey(ctx, "")
 	if err := c.rdb.Del(ctx, sessionKey(c.prefix, "qr", sessionID), sessionKey(c.prefix, "status", sessionID)).Err(); err != nil {
 		c.count.Failure()
 		return fmt.Errorf("redis cache: invalidate %s: %w", sessionID, err)
@@ -174,6 +234,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 // batch of keys from many slots would be refused (CROSSSLOT), and go-redis
 // sends each command of a pipeline to its slot's master.
 func (c *Cache) InvalidateAll(ctx context.Context) error {
+	c.flushKey(ctx, "")
 	err := forEachMaster(ctx, c.rdb, func(ctx context.Context, node goredis.UniversalClient) error {
 		for _, kind := range []string{"qr:", "status:"} {
 			iter := node.Scan(ctx, 0, c.prefix+kind+"*", 500).Iterator()
@@ -226,15 +287,7 @@ func (c *Cache) set(ctx context.Context, kind, id string, value any, ttl time.Du
 		c.count.Failure()
 		return fmt.Errorf("redis cache: encode %s:%s: %w", kind, id, err)
 	}
-	if ttl < 0 {
-		ttl = 0
-	}
-	if err := c.rdb.Set(ctx, sessionKey(c.prefix, kind, id), b, ttl).Err(); err != nil {
-		c.count.Failure()
-		return fmt.Errorf("redis cache: set %s:%s: %w", kind, id, err)
-	}
-	c.count.Set()
-	return nil
+	return c.write(ctx, cacheWrite{key: sessionKey(c.prefix, kind, id), value: b, ttl: max(ttl, 0)})
 }
 
 func (c *Cache) get(ctx context.Context, kind, id string, v any) (bool, error) {
@@ -242,7 +295,9 @@ func (c *Cache) get(ctx context.Context, kind, id string, v any) (bool, error) {
 		c.count.Failure()
 		return false, err
 	}
-	b, err := c.rdb.Get(ctx, sessionKey(c.prefix, kind, id)).Bytes()
+	key := sessionKey(c.prefix, kind, id)
+	c.flushKey(ctx, key)
+	b, err := c.rdb.Get(ctx, key).Bytes()
 	switch {
 	case errors.Is(err, goredis.Nil):
 		c.count.Miss()

@@ -108,6 +108,7 @@ func (m *Manager) onQR(ctx context.Context, ev service.DriverEvent) {
 	s.qr = &qr
 	if first {
 		s.status, s.reason, s.pendingSince, s.updatedAt = service.StatusPending, "", ev.At, ev.At
+		m.pending.push(pendingEntry{id: id, s: s, since: ev.At})
 	}
 	m.mu.Unlock()
 
@@ -176,15 +177,23 @@ func afterPrevious(prev, at time.Time) time.Time {
 	return at
 }
 
-// expireQRs expires pairings nobody scanned within QR_EXPIRES and stops them.
+// expireQRs expires pairings nobody scanned within QR_EXPIRES and stops them;
+// it pops only the due ones off m.pending, not every live session each tick.
 func (m *Manager) expireQRs(ctx context.Context) {
 	now := m.cfg.Clock.Now()
 	expired := map[string]*managedSession{}
 	m.mu.Lock()
-	for id, s := range m.live {
-		if s.status == service.StatusPending && !s.pendingSince.IsZero() && now.Sub(s.pendingSince) >= m.cfg.QRExpires {
-			expired[id] = s
-			m.retire(id, s)
+	for {
+		e, ok := m.pending.popDue(now.Add(-m.cfg.QRExpires))
+		if !ok {
+			break
+		}
+		s := e.s
+		// A session that connected, stopped or paired again since it was
+		// queued is not due (a new pairing has its own entry).
+		if m.live[e.id] == s && s.status == service.StatusPending && s.pendingSince.Equal(e.since) {
+			expired[e.id] = s
+			m.retire(e.id, s)
 		}
 	}
 	m.mu.Unlock()

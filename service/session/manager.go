@@ -87,6 +87,8 @@ type Manager struct {
 	// being given up: a Start of the same id waits for it, or it would keep
 	// that very lease (same owner, same token) and lose it to the End.
 	ending map[string]*endingSession
+	// pending queues the pairings by their first QR, for expireQRs.
+	pending pendingQueue
 }
 
 // endingSession is a session between leaving live and the end of its lease.

@@ -392,6 +392,43 @@ func TestUnscannedQRExpires(t *testing.T) {
 	h.ended(t, "a")
 }
 
+// A pairing that connected and paired again gets a new QR_EXPIRES from its
+// new first code: the expiry of the first pairing does not stop it.
+func TestRepairedSessionExpiresFromItsNewCode(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.expectStarts("a")
+	h.expectStops("a")
+	h.expectPublishes(6) // code, pending, active, code, pending, expired
+	h.run(t)
+	h.start(t, "a")
+	h.send(qrEvent("a", "c1", h.clock.Now()))
+	h.next(t)
+	h.next(t)
+
+	h.waitTimers(t, 1)
+	h.clock.Advance(60 * time.Second)
+	h.send(service.DriverEvent{SessionID: "a", Type: service.EventConnected})
+	wantItem(t, h.next(t), service.KindStatus, service.LaneHigh, service.StatusActive, "")
+	h.send(qrEvent("a", "c2", h.clock.Now())) // paired again at 60 s
+	h.next(t)
+	wantItem(t, h.next(t), service.KindStatus, service.LaneNormal, service.StatusPending, "")
+
+	h.waitTimers(t, 1)
+	h.clock.Advance(61 * time.Second) // 121 s: the first pairing's expiry is due
+	h.waitTimers(t, 1)                // that tick ran
+	if !h.m.IsRunning("a") {
+		t.Fatal("the new pairing expired 61 s after its first code")
+	}
+
+	h.clock.Advance(59 * time.Second) // 180 s: 120 s after the new code
+	got := h.next(t)
+	wantItem(t, got, service.KindStatus, service.LaneNormal, service.StatusExpired, service.ReasonQRExpired)
+	if want := mgrT0.Add(180 * time.Second); !got.At.Equal(want) {
+		t.Errorf("expired at %v, want %v", got.At, want)
+	}
+	h.ended(t, "a")
+}
+
 func TestStartLeaseConflict(t *testing.T) {
 	h := newMgrHarness(t, nil)
 	if _, ok, _ := h.leases.Take(context.Background(), "b", "gw-2", time.Hour); !ok {

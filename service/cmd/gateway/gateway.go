@@ -47,6 +47,7 @@ type Main struct {
 	leases        service.Leases
 	instances     service.Instances           // nil without Redis: one instance alone
 	ping          func(context.Context) error // nil without Redis
+	flushBehind   func(context.Context)       // sends the queued cache and history writes; nil without Redis
 	statusHistory service.StatusHistory
 
 	metrics  *prometheus.Metrics
@@ -153,9 +154,13 @@ func (m *Main) openStores(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("redis outbox: %w", err)
 	}
-	m.l2, m.outbox, m.leases = redis.NewCache(rdb), ob, redis.NewLeases(rdb, "").WaitReplicas(acks)
+	// Cache and history writes are not the durable record: they wait a few
+	// ms to share one pipeline, so an event costs one round trip (the outbox).
+	behind := redis.NewWriteBehind(rdb, redis.DefaultWriteBehind)
+	m.flushBehind = behind.Close
+	m.l2, m.outbox, m.leases = redis.NewCache(rdb, redis.WithWriteBehind(behind)), ob, redis.NewLeases(rdb, "").WaitReplicas(acks)
 	m.instances = redis.NewInstances(rdb, "")
-	m.statusHistory = redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
+	m.statusHistory = redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge, redis.HistoryWriteBehind(behind, log))
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	return nil
 }
@@ -448,6 +453,9 @@ func (m *Main) close() error {
 		if err := m.driver.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close driver: %w", err))
 		}
+	}
+	if m.flushBehind != nil {
+		m.flushBehind(ctx)
 	}
 	if m.redis != nil {
 		if err := m.redis.Close(); err != nil {
