@@ -520,7 +520,7 @@ func (f *scaleFleet) termAndMeasure(ctx context.Context, rep *ScaleReport, want 
 	rep.OwnershipRounds += m.rounds
 	rep.Doubles = append(rep.Doubles, m.doubles...)
 	if err == nil && len(m.flaps) > 0 {
-		err = fmt.Errorf("Laravel showed %d handed-over sessions as not active while they moved, e.g. %v", len(m.flaps), rep.HandoverFlapExamples)
+		err = fmt.Errorf("%d handed-over sessions shown as not active by Laravel while they moved, e.g. %v", len(m.flaps), rep.HandoverFlapExamples)
 	}
 	return err
 }
