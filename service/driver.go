@@ -39,7 +39,19 @@ const (
 	EventReconnecting EventType = "reconnecting" // transient drop, reconnecting: status unchanged
 	EventClosed       EventType = "closed"       // closed for good → inactive (Reason says why)
 	EventQRTimeout    EventType = "qr_timeout"   // no code was scanned → expired
+	// EventStarted opens a run: a RunMarker driver sends it first for every
+	// Start, so late events of the run before (a close that raced a
+	// restart) are told apart from the new run's.
+	EventStarted EventType = "started"
 )
+
+// RunMarker is implemented by drivers that send EventStarted for every
+// Start before any other event of the run it begins. The session manager
+// then ignores a restarted session's events until that marker: the ones
+// before it belong to an earlier run.
+type RunMarker interface {
+	MarksRuns() bool
+}
 
 // Reasons a session closed, stable strings a user (and Laravel) can act on.
 const (

@@ -54,7 +54,12 @@ func (m *Manager) handle(ctx context.Context, ev service.DriverEvent) {
 	if ev.At.IsZero() {
 		ev.At = m.cfg.Clock.Now()
 	}
+	if m.earlierRun(ev) {
+		return
+	}
 	switch ev.Type {
+	case service.EventStarted:
+		// A run already open, or a session not running here: nothing to do.
 	case service.EventQR:
 		m.onQR(ctx, ev)
 	case service.EventConnected:
@@ -75,6 +80,24 @@ func (m *Manager) handle(ctx context.Context, ev service.DriverEvent) {
 	default:
 		m.log.Warn("unknown driver event ignored", "session_id", ev.SessionID, "event", string(ev.Type))
 	}
+}
+
+// earlierRun reports whether ev is to be ignored because its session waits
+// for the driver's EventStarted: an event queued before that marker belongs
+// to the run before (the close of a pairing that raced its restart), and
+// applied to the new run it would end it. The marker itself opens the run.
+func (m *Manager) earlierRun(ev service.DriverEvent) bool {
+	m.mu.Lock()
+	s, ok := m.live[ev.SessionID]
+	waiting := ok && s.awaitingRun
+	if waiting && ev.Type == service.EventStarted {
+		s.awaitingRun = false
+	}
+	m.mu.Unlock()
+	if waiting && ev.Type != service.EventStarted {
+		m.log.Debug("event of an earlier run ignored", "session_id", ev.SessionID, "event", string(ev.Type))
+	}
+	return waiting
 }
 
 func (m *Manager) onQR(ctx context.Context, ev service.DriverEvent) {

@@ -89,6 +89,9 @@ type Manager struct {
 	ending map[string]*endingSession
 	// pending queues the pairings by their first QR, for expireQRs.
 	pending pendingQueue
+	// marksRuns: the driver sends EventStarted first for every Start
+	// (service.RunMarker), so a new run ignores the events before it.
+	marksRuns bool
 }
 
 // endingSession is a session between leaving live and the end of its lease.
@@ -109,6 +112,7 @@ type managedSession struct {
 	lease        service.Lease // this instance's hold on the session
 	renewedAt    time.Time     // when the last confirmed renewal was sent
 	renewSent    time.Time     // when the last renewal (or the Take) was sent
+	awaitingRun  bool          // until the driver's EventStarted: events are an earlier run's
 }
 
 // New returns a manager; call Run to consume driver events. It fails when
@@ -123,12 +127,14 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	rm, marks := deps.Driver.(service.RunMarker)
 	return &Manager{
-		cfg:    cfg,
-		deps:   deps,
-		log:    deps.Logger.With("component", "manager"),
-		live:   map[string]*managedSession{},
-		ending: map[string]*endingSession{},
+		cfg:       cfg,
+		deps:      deps,
+		log:       deps.Logger.With("component", "manager"),
+		live:      map[string]*managedSession{},
+		ending:    map[string]*endingSession{},
+		marksRuns: marks && rm.MarksRuns(),
 	}, nil
 }
 
@@ -180,7 +186,7 @@ func (m *Manager) Start(ctx context.Context, id string) (service.Session, error)
 		return service.Session{}, service.Errorf(service.EUNAVAILABLE,
 			"this instance runs MAX_SESSIONS (%d) sessions already", m.cfg.MaxSessions)
 	}
-	s := &managedSession{startedAt: now, updatedAt: now}
+	s := &managedSession{startedAt: now, updatedAt: now, awaitingRun: m.marksRuns}
 	m.live[id] = s // reserved, so a concurrent Start is a duplicate
 	m.mu.Unlock()
 

@@ -61,7 +61,13 @@ type mgrHarness struct {
 	items   chan service.Update
 	logs    *logtest.Buffer
 	renders int
+	marking bool // the driver is a service.RunMarker (set it in setup)
 }
+
+// markingDriver is the mockery driver as a service.RunMarker.
+type markingDriver struct{ *mock.Driver }
+
+func (markingDriver) MarksRuns() bool { return true }
 
 var mgrT0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
@@ -94,7 +100,7 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		LeaseTTL:   h.ttl,
 		QRThrottle: 30 * time.Second,
 	}), session.Deps{
-		Driver:    h.drv,
+		Driver:    h.driver(),
 		L1:        h.cache1,
 		L2:        h.cache2,
 		Publisher: h.pub,
@@ -111,6 +117,14 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 	}
 	h.m = m
 	return h
+}
+
+// driver is the mockery driver, as a RunMarker when the test asked.
+func (h *mgrHarness) driver() service.Driver {
+	if h.marking {
+		return markingDriver{h.drv}
+	}
+	return h.drv
 }
 
 // mockCaches gives the manager mockery caches, for a test that checks its
@@ -604,5 +618,30 @@ func TestGuardIsNotHeldUpByAHangingStop(t *testing.T) {
 		}
 		h.waitTimers(t, 0)
 		h.clock.Advance(time.Second)
+	}
+}
+
+// With a driver that marks runs, a restarted session ignores the events
+// queued before its run's EventStarted: the close of the run before, which
+// raced the restart, does not end the new run (at time ×72 the outage run
+// saw a fresh pairing end at once with the previous pairing's logged_out,
+// then show codes nobody took).
+func TestEventsOfAnEarlierRunDoNotEndTheNewRun(t *testing.T) {
+	h := newMgrHarness(t, func(h *mgrHarness) { h.marking = true })
+	h.expectStarts("a")
+	h.expectPublishes(2) // the new run's code and pending; no inactive
+	h.run(t)
+	h.start(t, "a")
+	h.send(service.DriverEvent{SessionID: "a", Type: service.EventClosed, Reason: service.ReasonLoggedOut}) // the run before
+	h.send(qrEvent("a", "old", h.clock.Now()))                                                              // the run before
+	h.send(service.DriverEvent{SessionID: "a", Type: service.EventStarted})
+	h.send(qrEvent("a", "new", h.clock.Now()))
+	wantItem(t, h.next(t), service.KindQR, service.LaneHigh, "", "")
+	wantItem(t, h.next(t), service.KindStatus, service.LaneNormal, service.StatusPending, "")
+	if got, src, err := h.m.Session(context.Background(), "a"); err != nil || src != service.SourceLive || got.Status != service.StatusPending || got.QR == nil || got.QR.Code != "new" {
+		t.Fatalf("session = %+v from %v, %v; want live, pending with the new run's code", got, src, err)
+	}
+	if h.renders != 1 {
+		t.Fatalf("rendered %d codes, want only the new run's", h.renders)
 	}
 }

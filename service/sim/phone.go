@@ -55,6 +55,10 @@ func (p *phone) begin() {
 	if p.state == stateDone {
 		return
 	}
+	if p.d.cfg.MarkRuns && !p.emit(service.DriverEvent{Type: service.EventStarted}) {
+		p.end()
+		return
+	}
 	if p.jid != "" {
 		p.state = stateConnected
 		if !p.emit(service.DriverEvent{Type: service.EventConnected, JID: p.jid}) {
@@ -68,6 +72,15 @@ func (p *phone) begin() {
 	// Keys stay the same for the whole pairing, the reference changes per code.
 	p.keys = "," + p.d.randomBase64(32) + "," + p.d.randomBase64(32) + "," + p.d.randomBase64(32)
 	p.showCode()
+}
+
+// mark sends EventStarted for a Start that found this phone running.
+func (p *phone) mark() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != stateDone {
+		p.emit(service.DriverEvent{Type: service.EventStarted})
+	}
 }
 
 // showCode emits the next code and arms its expiry; the caller holds mu.

@@ -46,6 +46,10 @@ type Config struct {
 	// (Redis when REDIS_URL is set), so another instance can take a
 	// session over without a new QR; nil keeps them in this process.
 	Devices Devices
+	// MarkRuns sends service.EventStarted first for every Start (see
+	// service.RunMarker); the gateway sets it, tests that read Events
+	// directly mostly do not.
+	MarkRuns bool
 }
 
 // Devices stores the simulated phones' paired devices: session id → JID.
@@ -113,6 +117,9 @@ func New(cfg Config) *Driver {
 // Events delivers every event of every session; Close closes it.
 func (d *Driver) Events() <-chan service.DriverEvent { return d.events }
 
+// MarksRuns says whether Start sends service.EventStarted first (MarkRuns).
+func (d *Driver) MarksRuns() bool { return d.cfg.MarkRuns }
+
 // Start begins pairing, or reconnects a paired session. Starting a running
 // session does nothing.
 func (d *Driver) Start(ctx context.Context, sessionID string) error {
@@ -124,7 +131,16 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 	if d.closed {
 		return service.Errorf(service.EUNAVAILABLE, "sim driver is closed")
 	}
-	if _, ok := d.phones[sessionID]; ok {
+	if p, ok := d.phones[sessionID]; ok {
+		if d.cfg.MarkRuns {
+			// The manager started a run on a phone it had let go of: what
+			// the phone sends from here on belongs to that run.
+			d.begins.Add(1)
+			go func() {
+				defer d.begins.Done()
+				p.mark()
+			}()
+		}
 		return nil
 	}
 	if _, ok := d.paired[sessionID]; !ok && d.cfg.Devices != nil {

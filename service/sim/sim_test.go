@@ -285,3 +285,29 @@ func TestPhonesOnTheSystemClockNeedNoGoroutineEach(t *testing.T) {
 		t.Errorf("at least %d more goroutines with %d phones pairing: one per phone is back", fewest, phones)
 	}
 }
+
+// With MarkRuns, every Start sends EventStarted before anything else of
+// the run, also a Start that finds the phone running (the manager had let
+// it go and starts a run on it).
+func TestMarkRunsOpensEveryRun(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDriver(t, sim.Config{TimeScale: 10, Seed: 1, MarkRuns: true})
+	if !d.MarksRuns() {
+		t.Fatal("MarksRuns() = false with MarkRuns set")
+	}
+	if err := d.Start(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, d); ev.Type != service.EventStarted || ev.SessionID != "a" {
+		t.Fatalf("first event %+v, want started", ev)
+	}
+	if ev := next(t, d); ev.Type != service.EventQR {
+		t.Fatalf("second event %+v, want the first code", ev)
+	}
+	if err := d.Start(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, d); ev.Type != service.EventStarted || ev.SessionID != "a" {
+		t.Fatalf("after a second Start: %+v, want started", ev)
+	}
+}

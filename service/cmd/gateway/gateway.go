@@ -251,6 +251,7 @@ func (m *Main) openDriver(ctx context.Context) error {
 	cfg, log := m.Config, m.Logger
 	if cfg.Driver == config.DriverSim {
 		m.sim = sim.New(sim.Config{
+			MarkRuns:        true,
 			TimeScale:       cfg.SimTimeScale,
 			ScanProbability: cfg.SimScanProbability,
 			ScanDelay:       cfg.SimScanDelay,
