@@ -12,6 +12,7 @@
     authRequired: false,
     sessions: new Map(), // id → session as GET /sessions/{id} answers
     seenHistory: new Map(), // id → [{estado_qr, reason, at}] seen over SSE
+    deleted: new Set(), // deleted here: the stop's own update, pushed late, must not bring the row back
     events: null,
     current: "", // id of the session view, "" on the list
     countdown: 0,
@@ -108,6 +109,7 @@
       await api(a.method, a.path(id));
       notice(a.label + ": done for " + id + ".");
       if (name === "delete") {
+        state.deleted.add(id);
         state.sessions.delete(id);
         renderSessions();
         if (state.current === id) location.hash = "#/";
@@ -376,6 +378,9 @@
         renderSessions();
         return;
       }
+      // A deleted session comes back only when it runs again.
+      if (state.deleted.has(s.session_id) && s.source !== "live") return;
+      state.deleted.delete(s.session_id);
       upsert(s);
     });
     es.addEventListener("error", () => {
@@ -474,6 +479,7 @@
       $("start-error").textContent = "";
       try {
         const res = await api("POST", "/start", { session_id: id });
+        state.deleted.delete(res.session_id);
         $("start-id").value = "";
         await refreshSession(res.session_id);
         location.hash = "#/sessions/" + encodeURIComponent(res.session_id);
