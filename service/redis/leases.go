@@ -301,7 +301,7 @@ func (l *Leases) endAgain(ctx context.Context) {
 					leaseValue(lease), lease.Token, lease.SessionID, lease.Owner)
 			}
 			if waitOn {
-				wait = p.Do(ctx, "WAIT", l.replicas.n, replicaWaitTimeout.Milliseconds())
+				wait = l.replicas.wait(ctx, p)
 			}
 			return nil
 		})

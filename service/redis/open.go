@@ -185,6 +185,11 @@ func (ra *replicaAcks) confirmed(wait *goredis.Cmd) bool {
 	return false
 }
 
+// wait adds WAIT for n replicas, bounded by replicaWaitTimeout, to p.
+func (ra *replicaAcks) wait(ctx context.Context, p goredis.Pipeliner) *goredis.Cmd {
+	return p.Do(ctx, "WAIT", ra.n, replicaWaitTimeout.Milliseconds())
+}
+
 // acked runs write and, while acks are on, WAIT in the same pipeline (one
 // connection): confirmed reports whether the replicas have it, and every
 // write Redis got before it (always true without acks). Bounded by
@@ -195,7 +200,7 @@ func acked[C goredis.Cmder](ctx context.Context, rdb goredis.UniversalClient, ra
 	_, _ = rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		cmd = write(p)
 		if on {
-			wait = p.Do(ctx, "WAIT", ra.n, replicaWaitTimeout.Milliseconds())
+			wait = ra.wait(ctx, p)
 		}
 		return nil
 	})

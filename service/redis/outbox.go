@@ -772,7 +772,7 @@ func (o *Outbox) moveBuffered(ctx context.Context, lane service.Lane) error {
 			deadCmds = append(deadCmds, o.xaddDead(ctx, p, d))
 		}
 		if waitOn && len(moved) > 0 {
-			wait = p.Do(ctx, "WAIT", o.acks.n, replicaWaitTimeout.Milliseconds())
+			wait = o.acks.wait(ctx, p)
 		}
 		return nil
 	})
@@ -782,7 +782,7 @@ func (o *Outbox) moveBuffered(ctx context.Context, lane service.Lane) error {
 			written[i] = c.Val()
 		}
 	}
-	confirmed := o.acks.n == 0 || len(moved) == 0 || o.acks.confirmed(wait)
+	confirmed := len(moved) == 0 || o.acks.confirmed(wait)
 	var lostDead []service.DeadLetter
 	for i, c := range deadCmds {
 		if c.Err() != nil {

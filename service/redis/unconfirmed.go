@@ -160,8 +160,10 @@ func (u *unconfirmed) tried(lane service.Lane, confirmed bool, now time.Time) {
 	u.next[lane] = now.Add(u.backoff[lane])
 }
 
-// oldest returns how many items are kept and since when the oldest waits.
-func (u *unconfirmed) oldest() (n int, since time.Time) {
+// episode says whether the "no replica confirms" log is due: warn when
+// items have waited unconfirmedWarnAfter (once an episode), recovered when
+// none are left after a warning. n and since: how many, since when.
+func (u *unconfirmed) episode(now time.Time) (n int, since time.Time, warn, recovered bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, e := range u.byKey {
@@ -169,7 +171,14 @@ func (u *unconfirmed) oldest() (n int, since time.Time) {
 			since = e.since
 		}
 	}
-	return len(u.byKey), since
+	n = len(u.byKey)
+	switch {
+	case n > 0 && !u.warned && now.Sub(since) >= unconfirmedWarnAfter:
+		u.warned, warn = true, true
+	case n == 0 && u.warned:
+		u.warned, recovered = false, true
+	}
+	return n, since, warn, recovered
 }
 
 func (u *unconfirmed) len() int {
@@ -236,7 +245,7 @@ func (o *Outbox) rewrite(ctx context.Context, items []rewrite) (bool, error) {
 				laneIndex(it.Lane), it.Key(), payload, it.At.UnixMicro(), group)
 		}
 		if waitOn {
-			wait = p.Do(ctx, "WAIT", o.acks.n, replicaWaitTimeout.Milliseconds())
+			wait = o.acks.wait(ctx, p)
 		}
 		return nil
 	})
@@ -257,16 +266,12 @@ func (o *Outbox) rewrite(ctx context.Context, items []rewrite) (bool, error) {
 // logUnconfirmed says once per episode that items wait long for a replica,
 // and once that they are all confirmed again.
 func (o *Outbox) logUnconfirmed(ctx context.Context) {
-	n, since := o.unconf.oldest()
-	o.unconf.mu.Lock()
-	defer o.unconf.mu.Unlock()
+	n, since, warn, recovered := o.unconf.episode(o.cfg.Clock.Now())
 	switch {
-	case n > 0 && !o.unconf.warned && o.cfg.Clock.Now().Sub(since) >= unconfirmedWarnAfter:
-		o.unconf.warned = true
+	case warn:
 		o.log.WarnContext(ctx, "no redis replica confirms outbox writes; the unconfirmed items are kept in memory too (lost if this process dies before a replica has them)",
 			"unconfirmed", n, "since", since, "replica_acks", o.acks.n)
-	case n == 0 && o.unconf.warned:
-		o.unconf.warned = false
+	case recovered:
 		o.log.InfoContext(ctx, "a redis replica confirmed every outbox item again")
 	}
 }
