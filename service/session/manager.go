@@ -417,44 +417,14 @@ func (m *Manager) Close(ctx context.Context, handover bool) error {
 	// or two, an instance may hold tens of thousands, and all of it must
 	// fit in SHUTDOWN_TIMEOUT (one at a time, what it missed would wait
 	// for its lease to lapse instead of moving at once).
-	var (
-		mu   sync.Mutex
-		errs []error
-		next int
-		wg   sync.WaitGroup
-	)
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-	}
-	for range closeParallel {
+	errs := make([]error, len(ids))
+	slots := make(chan struct{}, closeParallel)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		slots <- struct{}{}
 		wg.Go(func() {
-			for {
-				mu.Lock()
-				if next == len(ids) {
-					mu.Unlock()
-					return
-				}
-				id := ids[next]
-				next++
-				mu.Unlock()
-				s := taken[id]
-				if !handover {
-					if err := m.stop(ctx, id, s, service.ReasonStopped); err != nil {
-						fail(err)
-					}
-					continue
-				}
-				if err := m.deps.Driver.Stop(ctx, id); err != nil {
-					fail(fmt.Errorf("stop session %s: %w", id, err))
-				}
-				if s.lease.Valid() {
-					if err := m.deps.Leases.Handover(ctx, s.lease); err != nil {
-						fail(fmt.Errorf("hand session %s over: %w", id, err))
-					}
-				}
-			}
+			defer func() { <-slots }()
+			errs[i] = m.leave(ctx, id, taken[id], handover)
 		})
 	}
 	wg.Wait()
@@ -462,6 +432,25 @@ func (m *Manager) Close(ctx context.Context, handover bool) error {
 		m.log.Info("sessions handed over", "count", len(ids))
 	} else {
 		m.log.Info("sessions stopped", "count", len(ids))
+	}
+	return errors.Join(errs...)
+}
+
+// leave takes one session off this instance for Close: stopped with its
+// inactive status, or with handover, stopped silently and its lease handed
+// over.
+func (m *Manager) leave(ctx context.Context, id string, s *managedSession, handover bool) error {
+	if !handover {
+		return m.stop(ctx, id, s, service.ReasonStopped)
+	}
+	var errs []error
+	if err := m.deps.Driver.Stop(ctx, id); err != nil {
+		errs = append(errs, fmt.Errorf("stop session %s: %w", id, err))
+	}
+	if s.lease.Valid() {
+		if err := m.deps.Leases.Handover(ctx, s.lease); err != nil {
+			errs = append(errs, fmt.Errorf("hand session %s over: %w", id, err))
+		}
 	}
 	return errors.Join(errs...)
 }
