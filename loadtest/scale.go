@@ -570,6 +570,8 @@ func (f *scaleFleet) moveAndMeasure(ctx context.Context, want map[string]string,
 	watch, stopWatch := context.WithCancel(ctx)
 	flapped := map[string]bool{}
 	var watched sync.WaitGroup
+	stopWatching := func() { stopWatch(); watched.Wait() }
+	defer stopWatching()
 	if graceful {
 		watched.Go(func() {
 			for sleepCtx(watch, 500*time.Millisecond) {
@@ -590,13 +592,12 @@ func (f *scaleFleet) moveAndMeasure(ctx context.Context, want map[string]string,
 		})
 	}
 	signalled := time.Now()
+	exited := make(chan float64, 1) // seconds from SIGTERM to exit
 	if graceful {
 		_ = f.gws[victim].cmd.Process.Signal(syscall.SIGTERM)
 		go func() {
 			<-f.gws[victim].done
-			f.mu.Lock()
-			m.exited = round3(time.Since(signalled).Seconds())
-			f.mu.Unlock()
+			exited <- round3(time.Since(signalled).Seconds())
 		}()
 	} else {
 		_ = f.gws[victim].cmd.Process.Kill()
@@ -620,34 +621,25 @@ func (f *scaleFleet) moveAndMeasure(ctx context.Context, want map[string]string,
 			}
 		}
 		if time.Since(signalled) > limit {
-			stopWatch()
-			watched.Wait()
 			return m, fmt.Errorf("%s's %d sessions not all on another instance %s after %s", m.victim, len(mine), limit, how)
 		}
 		if !sleepCtx(ctx, 500*time.Millisecond) {
-			stopWatch()
-			watched.Wait()
 			return m, ctx.Err()
 		}
 	}
 	f.progress("all %d on another instance after %.1fs", len(mine), m.moved)
 	if graceful {
 		select {
-		case <-f.gws[victim].done:
+		case m.exited = <-exited:
 		case <-time.After(time.Minute):
 		}
 		sleepCtx(ctx, 2*time.Second) // the batches of the last second land
 	}
-	stopWatch()
-	watched.Wait()
+	stopWatching()
 	for id := range flapped {
 		m.flaps = append(m.flaps, id)
 	}
 	slices.Sort(m.flaps)
-	f.mu.Lock()
-	exited := m.exited
-	f.mu.Unlock()
-	m.exited = exited
 	// Laravel must still be right for every session: nothing flapped to
 	// inactive and stayed there.
 	n, ex := f.waitLaravel(ctx, want, time.Minute)
