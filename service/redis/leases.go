@@ -41,6 +41,10 @@ type Leases struct {
 	// them (tests: a session ends in between).
 	beforeConfirm func()
 
+	// behind: the cache and history writes queued in this process, sent
+	// before a lease is given up (AfterWrites).
+	behind *WriteBehind
+
 	endsMu sync.Mutex
 	// ends holds the leases End gave up that no replica confirmed: a
 	// Sentinel failover would bring the session back as an orphan and an
@@ -62,6 +66,12 @@ func (l *Leases) WaitReplicas(n int) *Leases { l.replicas = &replicaAcks{n: n}; 
 func NewLeases(rdb goredis.UniversalClient, prefix string) *Leases {
 	return &Leases{rdb: rdb, prefix: keyPrefix(prefix)}
 }
+
+// AfterWrites makes End and Handover send w's queued writes first: the
+// session's last state (say its expired status) must be in Redis before its
+// lease is free, or a crash right after would leave the cache showing an
+// older state of a session nobody runs any more.
+func (l *Leases) AfterWrites(w *WriteBehind) *Leases { l.behind = w; return l }
 
 var _ service.Leases = (*Leases)(nil)
 
@@ -237,6 +247,9 @@ func (l *Leases) Handover(ctx context.Context, lease service.Lease) error {
 func (l *Leases) giveUp(ctx context.Context, lease service.Lease, end bool) error {
 	if err := service.ValidateSessionID(lease.SessionID); err != nil {
 		return err
+	}
+	if l.behind != nil {
+		l.behind.flushIf(ctx, "")
 	}
 	flag := "0"
 	if end {

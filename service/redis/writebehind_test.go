@@ -111,3 +111,38 @@ func TestHistoryWriteBehindCloseWrites(t *testing.T) {
 		t.Fatalf("history after Close = %+v, %v; want active, pending", got, err)
 	}
 }
+
+// A lease given up (End, Handover) sends the queued cache writes first: the
+// session's last status is in Redis before any other instance may act on
+// the free lease, so a crash right after the End cannot leave the cache
+// with an older status of a session nobody runs.
+func TestLeaseGivenUpAfterTheQueuedWrites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rdb := redistest.Start(t)
+	behind := redis.NewWriteBehind(rdb, neverByTimer)
+	cache := redis.NewCache(rdb, redis.WithWriteBehind(behind))
+	leases := redis.NewLeases(rdb, "").AfterWrites(behind)
+	for _, giveUp := range []struct {
+		name string
+		call func(context.Context, service.Lease) error
+	}{{"End", leases.End}, {"Handover", leases.Handover}} {
+		id := "ended-" + giveUp.name
+		lease, ok, err := leases.Take(ctx, id, "gw-1", time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("%s: take = %v, %v", giveUp.name, ok, err)
+		}
+		rec := service.StatusRecord{SessionID: id, Status: service.StatusExpired, Reason: service.ReasonQRExpired, UpdatedAt: time.Now()}
+		if err := cache.SetStatus(ctx, rec, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := giveUp.call(ctx, lease); err != nil {
+			t.Fatalf("%s: %v", giveUp.name, err)
+		}
+		// Another client, as another instance reads it: no flush of ours.
+		n, err := rdb.Exists(ctx, redis.DefaultPrefix+"status:{"+id+"}").Result()
+		if err != nil || n != 1 {
+			t.Fatalf("after %s the queued status is not in Redis (exists %d, %v)", giveUp.name, n, err)
+		}
+	}
+}

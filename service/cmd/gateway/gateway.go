@@ -158,7 +158,7 @@ func (m *Main) openStores(ctx context.Context) error {
 	// ms to share one pipeline, so an event costs one round trip (the outbox).
 	behind := redis.NewWriteBehind(rdb, redis.DefaultWriteBehind)
 	m.flushBehind = behind.Close
-	m.l2, m.outbox, m.leases = redis.NewCache(rdb, redis.WithWriteBehind(behind)), ob, redis.NewLeases(rdb, "").WaitReplicas(acks)
+	m.l2, m.outbox, m.leases = redis.NewCache(rdb, redis.WithWriteBehind(behind)), ob, redis.NewLeases(rdb, "").WaitReplicas(acks).AfterWrites(behind)
 	m.instances = redis.NewInstances(rdb, "")
 	m.statusHistory = redis.NewHistory(rdb, "", m.clock, cfg.HistoryMax, cfg.HistoryMaxAge, redis.HistoryWriteBehind(behind, log))
 	m.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
