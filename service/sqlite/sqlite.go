@@ -53,12 +53,13 @@ type Config struct {
 // DB is the open store: the database and the lock on its directory. Build
 // the Outbox, Cache and Leases on it, and Close it last.
 type DB struct {
-	db    *sql.DB
-	lock  *os.File
-	path  string
-	clock service.Clock
-	log   *slog.Logger
-	cache *writeBehind // cache rows waiting for the next commit
+	db         *sql.DB
+	lock       *os.File
+	path       string
+	clock      service.Clock
+	log        *slog.Logger
+	cache      *writeBehind // cache rows waiting for the next commit
+	leaseStmts leaseStmts   // Leases' hot statements
 
 	closeOnce sync.Once
 	closeErr  error
@@ -101,6 +102,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	if err := d.cache.prepare(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if d.leaseStmts, err = prepareLeaseStmts(ctx, db); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
