@@ -65,8 +65,11 @@ func Total(perLane map[service.Lane]int) int {
 }
 
 // MeasuredInterval is a lane's flush interval as the run shows it: the
-// median gap between flushes, requests less than half the configured
-// interval apart counting as one flush (several batches, both endpoints).
+// median gap between flushes, requests within half the configured interval
+// of a flush's first request counting as that flush (several batches, both
+// endpoints). Measured from the first request, not the previous one: a lane
+// flushing at BATCH_SIZE sends requests a few ms apart for seconds, and
+// chained they read as one flush a minute long.
 // A busy machine stretches it; it is never below nominal, so a latency
 // gate on it is never stricter than on the configured interval. With fewer
 // than three flushes it is nominal.
@@ -75,8 +78,8 @@ func MeasuredInterval(requests []time.Time, nominal time.Duration) time.Duration
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 	var gaps []time.Duration
 	for i, last := 1, 0; i < len(times); i++ {
-		if g := times[i].Sub(times[i-1]); g > nominal/2 {
-			gaps = append(gaps, times[i].Sub(times[last]))
+		if g := times[i].Sub(times[last]); g > nominal/2 {
+			gaps = append(gaps, g)
 			last = i
 		}
 	}
