@@ -43,3 +43,22 @@ func TestHistoryRecordDoesNotWalkEverySession(t *testing.T) {
 		t.Fatalf("%d sessions held after maxAge and a sweep interval, want 1 (the new one)", n)
 	}
 }
+
+// BenchmarkHistoryRecord10000 records status changes across 10,000
+// sessions, as the gateway does at that size on the embedded store.
+func BenchmarkHistoryRecord10000(b *testing.B) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	h := inmem.NewHistory(clock, 50, 24*time.Hour)
+	ids := make([]string, 10000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("s-%d", i)
+		_ = h.Record(ctx, ids[i], service.StatusChange{Status: service.StatusPending, At: clock.Now()})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		clock.Advance(time.Millisecond)
+		_ = h.Record(ctx, ids[i%len(ids)], service.StatusChange{Status: service.StatusActive, At: clock.Now()})
+	}
+}

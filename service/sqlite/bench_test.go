@@ -104,3 +104,25 @@ func BenchmarkEventQRToCacheAndOutbox(b *testing.B) {
 	}
 	reportEventsPerSecond(b)
 }
+
+// BenchmarkLeasesRenew100 renews 100 held leases in one call, as the
+// session manager's renewal loop does in chunks.
+func BenchmarkLeasesRenew100(b *testing.B) {
+	ctx := context.Background()
+	l := sqlite.NewLeases(open(b, "", nil))
+	leases := make([]service.Lease, 100)
+	for i := range leases {
+		ls, ok, err := l.Take(ctx, "user_"+strconv.Itoa(i), "gw", time.Minute)
+		if err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		leases[i] = ls
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		held, err := l.Renew(ctx, time.Minute, leases...)
+		if err != nil || !held[len(held)-1] {
+			b.Fatal(held, err)
+		}
+	}
+}
