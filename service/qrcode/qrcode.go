@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"wagateway/service"
 )
@@ -50,7 +51,9 @@ func Render(code string) (string, error) {
 	out := make([]byte, len(prefix)+base64.StdEncoding.EncodedLen(len(png)))
 	copy(out, prefix)
 	base64.StdEncoding.Encode(out[len(prefix):], png)
-	return string(out), nil
+	// out is never written again: the string shares it, as strings.Builder
+	// does, instead of copying the 2 KB (half of a render's bytes).
+	return unsafe.String(unsafe.SliceData(out), len(out)), nil
 }
 
 // PNG returns the image bytes of a data URL produced by Render.
