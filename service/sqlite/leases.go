@@ -80,7 +80,7 @@ func (l *Leases) row(ctx context.Context, tx *sql.Tx, sessionID string, now int6
 	var r leaseRow
 	var owner string
 	var expires int64
-	err := l.stmt(ctx, tx, l.db.leaseStmts.read).QueryRowContext(ctx, sessionID).Scan(&r.token, &owner, &expires, &r.running, &r.last)
+	err := stmtIn(ctx, tx, l.db.leaseStmts.read).QueryRowContext(ctx, sessionID).Scan(&r.token, &owner, &expires, &r.running, &r.last)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return leaseRow{}, nil
@@ -94,8 +94,8 @@ func (l *Leases) row(ctx context.Context, tx *sql.Tx, sessionID string, now int6
 	return r, nil
 }
 
-// stmt is s in tx, or s itself when tx is nil.
-func (l *Leases) stmt(ctx context.Context, tx *sql.Tx, s *sql.Stmt) *sql.Stmt {
+// stmtIn is s in tx, or s itself when tx is nil.
+func stmtIn(ctx context.Context, tx *sql.Tx, s *sql.Stmt) *sql.Stmt {
 	if tx == nil {
 		return s
 	}
@@ -104,7 +104,7 @@ func (l *Leases) stmt(ctx context.Context, tx *sql.Tx, s *sql.Stmt) *sql.Stmt {
 
 // hold writes sessionID held by owner with token until until, running.
 func (l *Leases) hold(ctx context.Context, tx *sql.Tx, sessionID, owner string, token, until int64) error {
-	if _, err := l.stmt(ctx, tx, l.db.leaseStmts.hold).ExecContext(ctx, sessionID, token, owner, until); err != nil {
+	if _, err := stmtIn(ctx, tx, l.db.leaseStmts.hold).ExecContext(ctx, sessionID, token, owner, until); err != nil {
 		return fmt.Errorf("sqlite leases: hold %s: %w", sessionID, err)
 	}
 	return nil
@@ -164,7 +164,7 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 	}
 	held := make([]bool, len(leases))
 	err := l.inTx(ctx, func(tx *sql.Tx, now int64) error {
-		renew := tx.StmtContext(ctx, l.db.leaseStmts.renew)
+		renew := stmtIn(ctx, tx, l.db.leaseStmts.renew)
 		for i, ls := range leases {
 			res, err := renew.ExecContext(ctx, ls.SessionID, ls.Owner, ls.Token, now+ttl.Nanoseconds(), now)
 			if err != nil {
