@@ -126,3 +126,52 @@ func BenchmarkLeasesRenew100(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEventMix10000 is the embedded store's share of a 10,000-session
+// storm: per event the L2 cache row and then the outbox item, QR codes and
+// statuses in turn, with a flush (Claim 50, Ack) after every 50 events.
+func BenchmarkEventMix10000(b *testing.B) {
+	ctx := context.Background()
+	db := open(b, "", nil)
+	ob := newOutbox(b, db, sqlite.OutboxConfig{})
+	cache := sqlite.NewCache(db)
+	img := "data:image/png;base64," + strings.Repeat("iVBORw0KGgo", 173)
+	i := 0
+	for b.Loop() {
+		id := "user_" + strconv.Itoa((i*7919)%10000)
+		now := time.Now()
+		var it service.Update
+		if i%2 == 0 {
+			it = service.Update{Kind: service.KindQR, Lane: service.LaneNormal, SessionID: id, QR: img, At: now}
+			qr := service.QR{SessionID: id, Code: strings.Repeat("2@code,", 33), Image: img, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}
+			if err := cache.SetQR(ctx, qr, 2*time.Minute); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			it = service.Update{Kind: service.KindStatus, Lane: service.LaneHigh, SessionID: id, Status: service.StatusActive, At: now}
+			if err := cache.SetStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusActive, UpdatedAt: now}, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := ob.Add(ctx, it); err != nil {
+			b.Fatal(err)
+		}
+		i++
+		if i%50 == 0 {
+			for _, lane := range []service.Lane{service.LaneHigh, service.LaneNormal} {
+				got, err := ob.Claim(ctx, lane, 50)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids := make([]string, len(got))
+				for j, g := range got {
+					ids[j] = g.ID
+				}
+				if err := ob.Ack(ctx, lane, ids...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	reportEventsPerSecond(b)
+}

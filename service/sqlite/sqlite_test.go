@@ -2,8 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +84,47 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 	_, err := sqlite.Open(context.Background(), sqlite.Config{Dir: dir})
 	if err == nil || !strings.Contains(err.Error(), "newer gateway") {
 		t.Fatalf("Open of a newer schema: %v", err)
+	}
+}
+
+// TestOpenUpgradesVersion1 opens a database as the first embedded store
+// wrote it (a WITHOUT ROWID cache table, user_version 1): the rows stay,
+// the cache table becomes a rowid table, and the version moves to 2.
+func TestOpenUpgradesVersion1(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	v1, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := json.Marshal(service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0})
+	for _, stmt := range []string{
+		`CREATE TABLE cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, at_ns INTEGER NOT NULL DEFAULT 0,
+			expires_ns INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`,
+		`INSERT INTO cache (key, value, at_ns) VALUES ('status:s1', '` + string(rec) + `', 1)`,
+		`CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, item BLOB NOT NULL,
+			added_ns INTEGER NOT NULL, consumer TEXT, claimed_ns INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0)`,
+		`PRAGMA user_version = 1`,
+	} {
+		if _, err := v1.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if err := v1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := open(t, dir, newClock())
+	if got, ok, err := sqlite.NewCache(db).GetStatus(ctx, "s1"); err != nil || !ok || got.Status != service.StatusActive {
+		t.Fatalf("GetStatus after the upgrade = %+v, %v, %v", got, ok, err)
+	}
+	var version int
+	var ddl string
+	if err := rawQuery(t, db, "PRAGMA user_version", &version); err != nil || version != 2 {
+		t.Fatalf("user_version = %d, %v; want 2", version, err)
+	}
+	if err := rawQuery(t, db, "SELECT sql FROM sqlite_schema WHERE name = 'cache'", &ddl); err != nil || strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Fatalf("cache table after the upgrade: %q, %v", ddl, err)
 	}
 }
 
