@@ -55,7 +55,9 @@ type Outbox struct {
 	queueMu sync.Mutex
 	queue   []*pendingAdd
 	commit  chan struct{} // held by the caller writing a group; a channel to select on
-	insert  *sql.Stmt     // prepared once: parsing it per commit cost a tenth of an Add
+	// Prepared once: parsing a statement per call cost a tenth of an Add.
+	insert, supersede *sql.Stmt
+	claims            [3]*sql.Stmt // Claim's three passes, see claimSQL
 
 	// The newest pending update of each Key, kept in memory: this process
 	// owns the file (the lock), so no one else changes the table, and Add
@@ -102,8 +104,19 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.insert, err = db.db.PrepareContext(ctx, `INSERT INTO outbox (lane, item, added_ns) VALUES (?, ?, ?)`); err != nil {
-		return nil, fmt.Errorf("sqlite outbox: prepare insert: %w", err)
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&o.insert, `INSERT INTO outbox (lane, item, added_ns) VALUES (?, ?, ?)`},
+		{&o.supersede, `DELETE FROM outbox WHERE id = ? RETURNING lane, consumer`},
+		{&o.claims[0], fmt.Sprintf(claimSQL, `consumer = ?1`)},
+		{&o.claims[1], fmt.Sprintf(claimSQL, `consumer IS NULL`)},
+		{&o.claims[2], fmt.Sprintf(claimSQL, `consumer != ?1 AND claimed_ns <= ?5`)},
+	} {
+		if *p.stmt, err = db.db.PrepareContext(ctx, p.sql); err != nil {
+			return nil, fmt.Errorf("sqlite outbox: prepare: %w", err)
+		}
 	}
 	released, _ := res.RowsAffected()
 	o.log.InfoContext(ctx, "sqlite outbox open", "path", db.path, "waiting", waiting, "released_claims", released)
@@ -243,7 +256,7 @@ func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
 				}
 				var lane string
 				var consumer sql.NullString
-				err := tx.QueryRowContext(ctx, `DELETE FROM outbox WHERE id = ? RETURNING lane, consumer`, cur.id).Scan(&lane, &consumer)
+				err := tx.StmtContext(ctx, o.supersede).QueryRowContext(ctx, cur.id).Scan(&lane, &consumer)
 				switch {
 				case err == nil && consumer.Valid:
 					// Claimed: its request may still reach Laravel.
@@ -294,6 +307,13 @@ func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
 	}
 }
 
+// claimSQL claims up to ?4 items of lane ?3 that match a condition, for
+// consumer ?1 at time ?2 (?5: the oldest claim time another consumer may
+// still hold); Claim runs it for its three conditions, in order.
+const claimSQL = `UPDATE outbox SET consumer = ?1, claimed_ns = ?2, attempts = attempts + 1
+	WHERE id IN (SELECT id FROM outbox WHERE lane = ?3 AND %s ORDER BY id LIMIT ?4)
+	RETURNING id, item, attempts`
+
 // Claim takes, in one transaction, this consumer's unacknowledged items,
 // then unclaimed ones, then items another consumer has held longer than
 // the claim timeout; each claim renews the claim time and counts an attempt.
@@ -307,27 +327,19 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	o.superseded.Claimed(lane)
 	now := o.db.clock.Now().UnixNano()
 	stale := now - o.cfg.ClaimTimeout.Nanoseconds()
-	queries := []struct {
-		where string
-		args  []any
-	}{
-		{`consumer = ?`, []any{o.cfg.Consumer}},
-		{`consumer IS NULL`, nil},
-		{`consumer != ? AND claimed_ns <= ?`, []any{o.cfg.Consumer, stale}},
-	}
 	var items []service.Update
 	var unreadable []string
 	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
 		items, unreadable = items[:0], unreadable[:0]
-		for _, q := range queries {
+		for i, claim := range o.claims {
 			if len(items)+len(unreadable) >= max {
 				break
 			}
-			args := append([]any{o.cfg.Consumer, now, string(lane)}, q.args...)
-			args = append(args, max-len(items)-len(unreadable))
-			rows, err := tx.QueryContext(ctx, `UPDATE outbox SET consumer = ?, claimed_ns = ?, attempts = attempts + 1
-				WHERE id IN (SELECT id FROM outbox WHERE lane = ? AND `+q.where+` ORDER BY id LIMIT ?)
-				RETURNING id, item, attempts`, args...)
+			args := []any{o.cfg.Consumer, now, string(lane), max - len(items) - len(unreadable), stale}
+			if i < 2 {
+				args = args[:4] // their conditions take no ?5
+			}
+			rows, err := tx.StmtContext(ctx, claim).QueryContext(ctx, args...)
 			if err != nil {
 				return err
 			}
