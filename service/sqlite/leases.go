@@ -18,15 +18,32 @@ import (
 // the read-modify-write of each call. Keeping it on disk keeps the known
 // sessions (which Restore starts), the fencing tokens (they never go down,
 // not even across a restart) and the running set (Orphans) across a restart.
+//
+// A lease's expiry only matters while this process lives: the directory
+// lock proves that the process before it is gone. So a renewal of a lease
+// still held is kept in memory (held) and never written; the row keeps the
+// expiry of its Take. At 10,000 sessions that saves 1,000 row writes a
+// second. After a crash the rows read as expired up to one LEASE_TTL
+// sooner than they would have, which only lets Restore start sooner.
 type Leases struct {
 	db *DB
-	mu sync.Mutex
+	mu sync.Mutex // serializes the read-modify-write calls
+
+	heldMu sync.Mutex
+	held   map[string]heldLease // the leases taken here and not given up
+}
+
+// heldLease is a lease this process took. Its owner and token match the
+// row, and expiresNs, renewed in memory, is never earlier than the row's.
+type heldLease struct {
+	owner            string
+	token, expiresNs int64
 }
 
 // leaseStmts are Leases' hot statements, prepared once by Open: parsing the
 // SQL of every lease read and write was 8 % of the gateway's CPU at 10,000
 // sessions, most of it in the renewals.
-type leaseStmts struct{ read, hold, renew *sql.Stmt }
+type leaseStmts struct{ read, hold, renew, giveUp, register *sql.Stmt }
 
 const (
 	readLeaseSQL = `SELECT token, owner, expires_ns, running, last_owner FROM session_lease WHERE session_id = ?`
@@ -43,6 +60,8 @@ const (
 		WHERE session_id = ?1 AND (
 			(owner = ?2 AND token = ?3 AND expires_ns > ?5)
 			OR ((owner = '' OR expires_ns <= ?5) AND token <= ?3 AND running = 1 AND last_owner = ?2))`
+	giveUpLeaseSQL   = `UPDATE session_lease SET owner = '', expires_ns = 0, running = ?, last_owner = '' WHERE session_id = ?`
+	registerLeaseSQL = `INSERT OR IGNORE INTO known_session (session_id) VALUES (?)`
 )
 
 func prepareLeaseStmts(ctx context.Context, db *sql.DB) (leaseStmts, error) {
@@ -51,7 +70,8 @@ func prepareLeaseStmts(ctx context.Context, db *sql.DB) (leaseStmts, error) {
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
-	}{{&st.read, readLeaseSQL}, {&st.hold, holdLeaseSQL}, {&st.renew, renewLeaseSQL}} {
+	}{{&st.read, readLeaseSQL}, {&st.hold, holdLeaseSQL}, {&st.renew, renewLeaseSQL},
+		{&st.giveUp, giveUpLeaseSQL}, {&st.register, registerLeaseSQL}} {
 		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
 			return leaseStmts{}, fmt.Errorf("sqlite leases: prepare: %w", err)
 		}
@@ -60,7 +80,7 @@ func prepareLeaseStmts(ctx context.Context, db *sql.DB) (leaseStmts, error) {
 }
 
 // NewLeases returns the Leases of db.
-func NewLeases(db *DB) *Leases { return &Leases{db: db} }
+func NewLeases(db *DB) *Leases { return &Leases{db: db, held: make(map[string]heldLease)} }
 
 var _ service.Leases = (*Leases)(nil)
 
@@ -88,6 +108,11 @@ func (l *Leases) row(ctx context.Context, tx *sql.Tx, sessionID string, now int6
 		return leaseRow{}, fmt.Errorf("sqlite leases: read %s: %w", sessionID, err)
 	}
 	r.exists = true
+	l.heldMu.Lock()
+	if h, ok := l.held[sessionID]; ok && h.owner == owner && h.token == r.token {
+		expires = max(expires, h.expiresNs)
+	}
+	l.heldMu.Unlock()
 	if expires > now {
 		r.holder = owner
 	}
@@ -110,10 +135,9 @@ func (l *Leases) hold(ctx context.Context, tx *sql.Tx, sessionID, owner string, 
 	return nil
 }
 
-// inTx runs fn in one transaction under l.mu.
+// inTx runs fn in one transaction; the caller holds l.mu, and changes
+// held only once inTx returned nil (the commit succeeded).
 func (l *Leases) inTx(ctx context.Context, fn func(tx *sql.Tx, now int64) error) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	tx, err := l.db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite leases: begin: %w", err)
@@ -134,6 +158,9 @@ func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Dur
 	}
 	var got service.Lease
 	var ok bool
+	var until int64
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	err := l.inTx(ctx, func(tx *sql.Tx, now int64) error {
 		r, err := l.row(ctx, tx, sessionID, now)
 		if err != nil {
@@ -147,11 +174,14 @@ func (l *Leases) Take(ctx context.Context, sessionID, owner string, ttl time.Dur
 		if r.holder == "" {
 			token++ // a new holder: a new fencing token
 		}
-		got, ok = service.Lease{SessionID: sessionID, Owner: owner, Token: token, TTL: ttl}, true
-		return l.hold(ctx, tx, sessionID, owner, token, now+ttl.Nanoseconds())
+		got, ok, until = service.Lease{SessionID: sessionID, Owner: owner, Token: token, TTL: ttl}, true, now+ttl.Nanoseconds()
+		return l.hold(ctx, tx, sessionID, owner, token, until)
 	})
 	if err != nil {
 		return service.Lease{}, false, err
+	}
+	if ok {
+		l.remember(got, until)
 	}
 	return got, ok, nil
 }
@@ -163,10 +193,31 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 		}
 	}
 	held := make([]bool, len(leases))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.db.clock.Now().UnixNano()
+	until := now + ttl.Nanoseconds()
+	// A lease still held is renewed in memory; the rest go by the rule of
+	// renewLeaseSQL (lapsed, given up, or taken since).
+	var rest []int
+	l.heldMu.Lock()
+	for i, ls := range leases {
+		if h, ok := l.held[ls.SessionID]; ok && h.owner == ls.Owner && h.token == ls.Token && h.expiresNs > now {
+			h.expiresNs = until
+			l.held[ls.SessionID], held[i] = h, true
+			continue
+		}
+		rest = append(rest, i)
+	}
+	l.heldMu.Unlock()
+	if len(rest) == 0 {
+		return held, nil
+	}
 	err := l.inTx(ctx, func(tx *sql.Tx, now int64) error {
 		renew := stmtIn(ctx, tx, l.db.leaseStmts.renew)
-		for i, ls := range leases {
-			res, err := renew.ExecContext(ctx, ls.SessionID, ls.Owner, ls.Token, now+ttl.Nanoseconds(), now)
+		for _, i := range rest {
+			ls := leases[i]
+			res, err := renew.ExecContext(ctx, ls.SessionID, ls.Owner, ls.Token, until, now)
 			if err != nil {
 				return fmt.Errorf("sqlite leases: renew %s: %w", ls.SessionID, err)
 			}
@@ -181,7 +232,19 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 	if err != nil {
 		return nil, err
 	}
+	for _, i := range rest {
+		if held[i] {
+			l.remember(leases[i], until)
+		}
+	}
 	return held, nil
+}
+
+// remember notes ls as held here until untilNs; the caller holds l.mu.
+func (l *Leases) remember(ls service.Lease, untilNs int64) {
+	l.heldMu.Lock()
+	l.held[ls.SessionID] = heldLease{owner: ls.Owner, token: ls.Token, expiresNs: untilNs}
+	l.heldMu.Unlock()
 }
 
 func (l *Leases) End(ctx context.Context, ls service.Lease) error { return l.giveUp(ctx, ls, true) }
@@ -196,7 +259,10 @@ func (l *Leases) giveUp(ctx context.Context, ls service.Lease, end bool) error {
 	if err := service.ValidateSessionID(ls.SessionID); err != nil {
 		return err
 	}
-	return l.inTx(ctx, func(tx *sql.Tx, now int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	given := false
+	err := l.inTx(ctx, func(tx *sql.Tx, now int64) error {
 		r, err := l.row(ctx, tx, ls.SessionID, now)
 		if err != nil {
 			return err
@@ -208,26 +274,39 @@ func (l *Leases) giveUp(ctx context.Context, ls service.Lease, end bool) error {
 		if end {
 			running = 0
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE session_lease SET owner = '', expires_ns = 0, running = ?, last_owner = ''
-			WHERE session_id = ?`, running, ls.SessionID); err != nil {
+		if _, err := stmtIn(ctx, tx, l.db.leaseStmts.giveUp).ExecContext(ctx, running, ls.SessionID); err != nil {
 			return fmt.Errorf("sqlite leases: give up %s: %w", ls.SessionID, err)
 		}
+		given = true
 		return nil
 	})
+	if given && err == nil {
+		l.heldMu.Lock()
+		delete(l.held, ls.SessionID)
+		l.heldMu.Unlock()
+	}
+	return err
 }
 
 func (l *Leases) Orphans(ctx context.Context) (map[string]string, error) {
-	rows, err := l.db.db.QueryContext(ctx, `SELECT session_id, last_owner FROM session_lease
-		WHERE running = 1 AND (owner = '' OR expires_ns <= ?)`, l.db.clock.Now().UnixNano())
+	now := l.db.clock.Now().UnixNano()
+	rows, err := l.db.db.QueryContext(ctx, `SELECT session_id, last_owner, owner, token FROM session_lease
+		WHERE running = 1 AND (owner = '' OR expires_ns <= ?)`, now)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite leases: orphans: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
+	l.heldMu.Lock()
+	defer l.heldMu.Unlock()
 	for rows.Next() {
-		var id, last string
-		if err := rows.Scan(&id, &last); err != nil {
+		var id, last, owner string
+		var token int64
+		if err := rows.Scan(&id, &last, &owner, &token); err != nil {
 			return nil, fmt.Errorf("sqlite leases: orphans: %w", err)
+		}
+		if h, ok := l.held[id]; ok && h.owner == owner && h.token == token && h.expiresNs > now {
+			continue // renewed in memory: still held
 		}
 		out[id] = last
 	}
@@ -288,7 +367,7 @@ func (l *Leases) Register(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
-	if _, err := l.db.db.ExecContext(ctx, `INSERT OR IGNORE INTO known_session (session_id) VALUES (?)`, sessionID); err != nil {
+	if _, err := l.db.leaseStmts.register.ExecContext(ctx, sessionID); err != nil {
 		return fmt.Errorf("sqlite leases: register %s: %w", sessionID, err)
 	}
 	return nil
@@ -300,6 +379,8 @@ func (l *Leases) Forget(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return l.inTx(ctx, func(tx *sql.Tx, _ int64) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM known_session WHERE session_id = ?`, sessionID); err != nil {
 			return fmt.Errorf("sqlite leases: forget %s: %w", sessionID, err)
