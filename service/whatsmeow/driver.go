@@ -27,6 +27,7 @@ import (
 var (
 	_ service.Driver      = (*Driver)(nil)
 	_ service.PhonePairer = (*Driver)(nil)
+	_ service.RunMarker   = (*Driver)(nil)
 )
 
 // storeTimeout bounds database work done on whatsmeow's behalf, so Close
@@ -45,9 +46,16 @@ type Driver struct {
 	events    *emitter
 	// connect dials WhatsApp; tests replace it to stay offline.
 	connect func(ctx context.Context, cli *whatsmeow.Client) error
+	// beforeLastEvent, when set, runs just before a run that ended on its
+	// own sends its last event; tests hold it there.
+	beforeLastEvent func(sessionID string)
 
-	mu     sync.Mutex
-	live   map[string]*session
+	mu   sync.Mutex
+	live map[string]*session
+	// ending holds, per session, a run that ended on its own and has not
+	// sent its last event yet; a Start of that session waits for it, so the
+	// new run's EventStarted comes after every event of the run before.
+	ending map[string]chan struct{}
 	closed bool
 	wg     sync.WaitGroup // connect, QR and clean-up goroutines
 }
@@ -96,6 +104,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		events:    newEmitter(cfg.EventBuffer, cfg.Logger),
 		connect:   func(ctx context.Context, cli *whatsmeow.Client) error { return cli.ConnectContext(ctx) },
 		live:      map[string]*session{},
+		ending:    map[string]chan struct{}{},
 	}
 	d.log.Info("whatsmeow driver ready", "store", redactStore(cfg.Store), "wa_version", waVersion())
 	return d, nil
@@ -104,15 +113,34 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 // Events delivers every event of every session; Close closes it.
 func (d *Driver) Events() <-chan service.DriverEvent { return d.events.out }
 
+// MarksRuns is true: Start sends EventStarted before any other event of the
+// run it begins, also when the session was running already.
+func (d *Driver) MarksRuns() bool { return true }
+
 // Start pairs a new session (QR codes follow as events) or reconnects a
 // paired one. It returns once the client exists; connecting happens in the
-// background. Starting a running session does nothing.
+// background. Starting a running session does nothing but send
+// EventStarted. A session whose run just ended waits until that run's last
+// event is out.
 func (d *Driver) Start(ctx context.Context, sessionID string) error {
 	if err := service.ValidateSessionID(sessionID); err != nil {
 		return err
 	}
 	d.mu.Lock()
+	for d.ending[sessionID] != nil && !d.closed {
+		done := d.ending[sessionID]
+		d.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("start session %s: wait for its last run to end: %w", sessionID, ctx.Err())
+		}
+		d.mu.Lock()
+	}
 	shut, running := d.closed, d.live[sessionID] != nil
+	if running {
+		d.emit(sessionID, service.DriverEvent{Type: service.EventStarted})
+	}
 	d.mu.Unlock()
 	switch {
 	case shut:
@@ -143,11 +171,15 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 		s.cancel()
 		return errShutDown
 	case d.live[sessionID] != nil: // a concurrent Start won; ours never connected
+		d.emit(sessionID, service.DriverEvent{Type: service.EventStarted})
 		d.mu.Unlock()
 		s.cancel()
 		return nil
 	}
 	d.live[sessionID] = s
+	// Under d.mu and before the goroutines that send the run's events start,
+	// so it is the run's first event.
+	d.emit(sessionID, service.DriverEvent{Type: service.EventStarted})
 	d.wg.Add(1)
 	if qr != nil {
 		d.wg.Add(1)
@@ -201,8 +233,10 @@ func (d *Driver) finish(s *session, e ending) {
 		delete(d.live, s.id)
 	}
 	shuttingDown := d.closed // then Close disconnects s and waits for nobody new
+	done := make(chan struct{})
 	if !shuttingDown {
 		d.wg.Add(1)
+		d.ending[s.id] = done
 	}
 	d.mu.Unlock()
 	if shuttingDown {
@@ -211,6 +245,14 @@ func (d *Driver) finish(s *session, e ending) {
 	}
 	go func() {
 		defer d.wg.Done()
+		defer func() {
+			d.mu.Lock()
+			if d.ending[s.id] == done {
+				delete(d.ending, s.id)
+			}
+			d.mu.Unlock()
+			close(done)
+		}()
 		// Forget the row before telling anyone, so a Start prompted by the
 		// event can't race with it.
 		if e.deviceIsGone {
@@ -219,6 +261,9 @@ func (d *Driver) finish(s *session, e ending) {
 			if err := d.sessions.delete(ctx, s.id); err != nil {
 				d.log.Error("forget unlinked session", "session_id", s.id, "err", err)
 			}
+		}
+		if d.beforeLastEvent != nil {
+			d.beforeLastEvent(s.id)
 		}
 		d.emit(s.id, e.ev)
 		s.stop()

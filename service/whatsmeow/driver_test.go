@@ -5,6 +5,7 @@ package whatsmeow
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,9 +278,7 @@ func TestStopWhileConnecting(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for ev := range d.Events() {
-		t.Fatalf("no event expected, got %+v", ev)
-	}
+	noEventBut(t, d)
 }
 
 func TestStopKeepsDeviceLogoutForgetsIt(t *testing.T) {
@@ -353,10 +352,15 @@ func TestStopKeepsDeviceLogoutForgetsIt(t *testing.T) {
 	if client(t, d, "gone").Store.ID != nil {
 		t.Fatal("want a fresh device for a session whose device is gone")
 	}
-	select {
-	case ev := <-d.Events():
-		t.Fatalf("Stop/Logout emit no event, got %+v", ev)
-	default:
+	for drained := false; !drained; {
+		select {
+		case ev := <-d.Events():
+			if ev.Type != service.EventStarted {
+				t.Fatalf("Stop/Logout emit no event, got %+v", ev)
+			}
+		default:
+			drained = true
+		}
 	}
 }
 
@@ -412,13 +416,78 @@ func TestStartAndCloseLifecycle(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := <-d.Events(); ok {
-		t.Fatal("Events still open after Close")
-	}
+	noEventBut(t, d) // returns once Events is closed
 	if err := d.Start(ctx, "s2"); service.ErrorCode(err) != service.EUNAVAILABLE {
 		t.Fatalf("Start after Close = %v, want unavailable", err)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// Every Start sends EventStarted before any other event of its run (the
+// session manager ignores a restarted session's events until then), also
+// for a session running already; and a Start right after a run ended on
+// its own waits until that run's last event is out, so the close is never
+// taken for the new run's.
+func TestStartMarksEveryRun(t *testing.T) {
+	d := newTestDriver(t, "")
+	ctx := context.Background()
+	if !d.MarksRuns() {
+		t.Fatal("MarksRuns = false")
+	}
+	startPairing(t, ctx, d, "s1")
+	if ev := nextAny(t, d, 10*time.Second); ev.Type != service.EventStarted || ev.SessionID != "s1" {
+		t.Fatalf("first event of the run: %+v, want started", ev)
+	}
+	if ev := nextAny(t, d, 10*time.Second); ev.Type != service.EventQR {
+		t.Fatalf("second event: %+v, want the QR", ev)
+	}
+	if err := d.Start(ctx, "s1"); err != nil { // running already
+		t.Fatal(err)
+	}
+	if ev := nextAny(t, d, 10*time.Second); ev.Type != service.EventStarted {
+		t.Fatalf("Start of a running session sent %+v, want started", ev)
+	}
+
+	pairDevice(t, d, "s2", "15551230000")
+	if err := d.Start(ctx, "s2"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextAny(t, d, 10*time.Second); ev.Type != service.EventStarted {
+		t.Fatalf("first event of s2: %+v, want started", ev)
+	}
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(letGo) // before the driver's Close, which waits for the run
+	d.beforeLastEvent = func(string) { <-release }
+	client(t, d, "s2").DangerousInternals().HandleStreamError(ctx, streamError("", "replaced"))
+	for deadline := time.Now().Add(10 * time.Second); d.running("s2"); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) { // hang guard only
+			t.Fatal("the replaced run never ended")
+		}
+	}
+	started := make(chan error, 1)
+	go func() { started <- d.Start(ctx, "s2") }()
+	select {
+	case err := <-started:
+		t.Fatalf("Start returned (%v) before the last run's close was sent", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	letGo()
+	if ev := nextAny(t, d, 10*time.Second); ev.Type != service.EventClosed || ev.Reason != service.ReasonReplaced {
+		t.Fatalf("after the release: %+v, want the old run's close first", ev)
+	}
+	if ev := nextAny(t, d, 10*time.Second); ev.Type != service.EventStarted {
+		t.Fatalf("then %+v, want the new run's started", ev)
+	}
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second): // hang guard only
+		t.Fatal("Start never returned")
 	}
 }

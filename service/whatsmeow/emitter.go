@@ -11,7 +11,10 @@ import (
 // so emit never blocks: when the channel is full, the newest status-relevant
 // event of each session waits in pending and a forwarder delivers it as soon
 // as the consumer catches up. Older overflowed events of that session are
-// superseded (newest wins downstream anyway), never silently lost.
+// superseded (newest wins downstream anyway), never silently lost. A run's
+// EventStarted is never superseded by its own run's events (the session
+// manager ignores a run's events until its marker): it waits in front of
+// them, and only a newer run's marker replaces it.
 type emitter struct {
 	out  chan service.DriverEvent
 	log  *slog.Logger
@@ -20,9 +23,9 @@ type emitter struct {
 	wg   sync.WaitGroup
 
 	mu       sync.Mutex
-	pending  map[string]service.DriverEvent
-	order    []string // session ids in pending, oldest first
-	inflight bool     // the forwarder is sending one taken from pending
+	pending  map[string][]service.DriverEvent // a session's waiting events: [marker,] newest
+	order    []string                         // session ids in pending, oldest first
+	inflight bool                             // the forwarder is sending one taken from pending
 	closed   bool
 }
 
@@ -32,7 +35,7 @@ func newEmitter(size int, log *slog.Logger) *emitter {
 		log:     log,
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
-		pending: map[string]service.DriverEvent{},
+		pending: map[string][]service.DriverEvent{},
 	}
 	e.wg.Add(1)
 	go e.forward()
@@ -55,19 +58,31 @@ func (e *emitter) emit(ev service.DriverEvent) {
 		default:
 		}
 	}
-	old, had := e.pending[ev.SessionID]
-	if had && statusRelevant(old) && !statusRelevant(ev) {
-		e.log.Warn("driver event buffer full, dropping a non-status event", "session_id", ev.SessionID, "type", ev.Type)
-		return
-	}
-	if had {
-		e.log.Warn("driver event buffer full, a newer event of the session replaces a waiting one",
-			"session_id", ev.SessionID, "type", ev.Type, "replaced", old.Type)
-	} else {
+	waiting := e.pending[ev.SessionID]
+	switch {
+	case len(waiting) == 0:
 		e.log.Warn("driver event buffer full, event waits for the consumer", "session_id", ev.SessionID, "type", ev.Type)
 		e.order = append(e.order, ev.SessionID)
+		waiting = []service.DriverEvent{ev}
+	case ev.Type == service.EventStarted:
+		// A new run: what waits of the runs before it no longer applies.
+		e.log.Warn("driver event buffer full, a new run replaces the waiting events", "session_id", ev.SessionID)
+		waiting = []service.DriverEvent{ev}
+	default:
+		old := waiting[len(waiting)-1]
+		if old.Type != service.EventStarted && statusRelevant(old) && !statusRelevant(ev) {
+			e.log.Warn("driver event buffer full, dropping a non-status event", "session_id", ev.SessionID, "type", ev.Type)
+			return
+		}
+		e.log.Warn("driver event buffer full, a newer event of the session replaces a waiting one",
+			"session_id", ev.SessionID, "type", ev.Type, "replaced", old.Type)
+		if waiting[0].Type == service.EventStarted {
+			waiting = []service.DriverEvent{waiting[0], ev} // the marker stays in front
+		} else {
+			waiting = []service.DriverEvent{ev}
+		}
 	}
-	e.pending[ev.SessionID] = ev
+	e.pending[ev.SessionID] = waiting
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -90,16 +105,18 @@ func (e *emitter) forward() {
 				break
 			}
 			id := e.order[0]
-			ev := e.pending[id]
+			evs := e.pending[id]
 			e.order = e.order[1:]
 			delete(e.pending, id)
 			e.inflight = true
 			e.mu.Unlock()
 
-			select {
-			case e.out <- ev:
-			case <-e.done:
-				return
+			for _, ev := range evs {
+				select {
+				case e.out <- ev:
+				case <-e.done:
+					return
+				}
 			}
 			e.mu.Lock()
 			e.inflight = false

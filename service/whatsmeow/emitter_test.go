@@ -3,6 +3,7 @@ package whatsmeow
 import (
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,21 +25,28 @@ func TestEmitterOverflowKeepsLatestPerSession(t *testing.T) {
 		in       []service.DriverEvent
 		wantLast map[string]service.DriverEvent
 		never    []service.DriverEvent
+		always   []service.DriverEvent // delivered, whatever supersedes what
 	}{
 		{"fits", []service.DriverEvent{ev("a", service.EventQR, "1")},
-			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "1")}, nil},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "1")}, nil, nil},
 		{"newer qr supersedes older", []service.DriverEvent{
 			ev("a", service.EventQR, "1"), ev("a", service.EventQR, "2"), ev("a", service.EventQR, "3"), ev("a", service.EventQR, "4")},
-			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "4")}, nil},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "4")}, nil, nil},
 		{"close supersedes qr", []service.DriverEvent{
 			ev("a", service.EventQR, "1"), ev("a", service.EventQR, "2"), ev("a", service.EventQR, "3"), ev("a", service.EventQRTimeout, "")},
-			map[string]service.DriverEvent{"a": ev("a", service.EventQRTimeout, "")}, nil},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQRTimeout, "")}, nil, nil},
 		{"reconnecting never hides a status", []service.DriverEvent{
 			ev("a", service.EventReconnecting, "1"), ev("a", service.EventQR, "x"), ev("a", service.EventConnected, ""), ev("a", service.EventReconnecting, "2")},
-			map[string]service.DriverEvent{"a": ev("a", service.EventConnected, "")}, []service.DriverEvent{ev("a", service.EventReconnecting, "2")}},
+			map[string]service.DriverEvent{"a": ev("a", service.EventConnected, "")}, []service.DriverEvent{ev("a", service.EventReconnecting, "2")}, nil},
 		{"sessions kept apart", []service.DriverEvent{
 			ev("a", service.EventQR, "1"), ev("b", service.EventQR, "1"), ev("c", service.EventConnected, ""), ev("b", service.EventQR, "2"), ev("b", service.EventClosed, "")},
-			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "1"), "b": ev("b", service.EventClosed, ""), "c": ev("c", service.EventConnected, "")}, nil},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "1"), "b": ev("b", service.EventClosed, ""), "c": ev("c", service.EventConnected, "")}, nil, nil},
+		{"a run's marker stays in front of its events", []service.DriverEvent{
+			ev("a", service.EventQR, "1"), ev("a", service.EventStarted, ""), ev("a", service.EventQR, "2"), ev("a", service.EventQR, "3"), ev("a", service.EventClosed, "")},
+			map[string]service.DriverEvent{"a": ev("a", service.EventClosed, "")}, nil, []service.DriverEvent{ev("a", service.EventStarted, "")}},
+		{"a newer run's marker replaces what waits", []service.DriverEvent{
+			ev("a", service.EventQR, "1"), ev("a", service.EventQR, "2"), ev("a", service.EventStarted, ""), ev("a", service.EventQR, "3"), ev("a", service.EventQR, "4")},
+			map[string]service.DriverEvent{"a": ev("a", service.EventQR, "4")}, nil, []service.DriverEvent{ev("a", service.EventStarted, "")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,8 +89,13 @@ func TestEmitterOverflowKeepsLatestPerSession(t *testing.T) {
 			for _, g := range got {
 				for _, n := range tt.never {
 					if g == n {
-						t.Fatalf("%+v delivered after a status event", g)
+						t.Fatalf("%+v delivered, though superseded", g)
 					}
+				}
+			}
+			for _, a := range tt.always {
+				if !slices.Contains(got, a) {
+					t.Fatalf("%+v lost: got %+v", a, got)
 				}
 			}
 			e.close()

@@ -126,7 +126,19 @@ func next(t *testing.T, d *Driver) service.DriverEvent {
 	return nextWithin(t, d, 10*time.Second)
 }
 
+// nextWithin returns the next driver event other than a run's
+// EventStarted (TestStartMarksEveryRun reads those).
 func nextWithin(t *testing.T, d *Driver, hang time.Duration) service.DriverEvent {
+	t.Helper()
+	for {
+		if ev := nextAny(t, d, hang); ev.Type != service.EventStarted {
+			return ev
+		}
+	}
+}
+
+// nextAny returns the next driver event, run markers included.
+func nextAny(t *testing.T, d *Driver, hang time.Duration) service.DriverEvent {
 	t.Helper()
 	select {
 	case ev, ok := <-d.Events():
@@ -138,6 +150,17 @@ func nextWithin(t *testing.T, d *Driver, hang time.Duration) service.DriverEvent
 		t.Fatal("no driver event")
 	}
 	return service.DriverEvent{}
+}
+
+// noEventBut reads Events until Close closed it and fails on anything but
+// run markers.
+func noEventBut(t *testing.T, d *Driver) {
+	t.Helper()
+	for ev := range d.Events() {
+		if ev.Type != service.EventStarted {
+			t.Fatalf("no event expected, got %+v", ev)
+		}
+	}
 }
 
 // Server messages, as whatsmeow's read loop would hand them over.
