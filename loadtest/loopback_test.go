@@ -14,3 +14,23 @@ func TestRequireLoopback(t *testing.T) {
 		}
 	}
 }
+
+// The memory outbox is a setting of the gateways the load test starts; a
+// Redis or an outside gateway would make its figures a lie.
+func TestMemoryOutboxOnlyForOwnGateways(t *testing.T) {
+	base := Options{Workload: DefaultWorkload(10, 1), TimeScale: 1, OutboxMemory: true}
+	if _, err := NewRunner(base); err != nil {
+		t.Fatalf("memory outbox alone refused: %v", err)
+	}
+	for name, o := range map[string]Options{
+		"start-redis": {StartRedis: true},
+		"redis-url":   {RedisURL: "redis://127.0.0.1:6379/2"},
+		"gateway-url": {GatewayURL: "http://127.0.0.1:4000"},
+	} {
+		opts := base
+		opts.StartRedis, opts.RedisURL, opts.GatewayURL = o.StartRedis, o.RedisURL, o.GatewayURL
+		if _, err := NewRunner(opts); err == nil {
+			t.Errorf("memory outbox with %s accepted", name)
+		}
+	}
+}

@@ -60,6 +60,9 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		redisURL = rs.URL
 	}
 	res.Store = StoreEmbedded
+	if r.opts.OutboxMemory {
+		res.Store = StoreMemory
+	}
 	var rc *redis.Client
 	if redisURL != "" {
 		res.Store = StoreRedis
@@ -82,6 +85,9 @@ func (r *Runner) RunMode(ctx context.Context, mode service.DeliveryMode) (ModeRe
 		env := r.settings.Env(mode, addr, r.mockURL, redisURL, store, dataDir)
 		if r.opts.PprofAddr != "" {
 			env = append(env, "PPROF_ADDR="+r.opts.PprofAddr)
+		}
+		if r.opts.OutboxMemory {
+			env = append(env, "OUTBOX=memory")
 		}
 		gw, err := StartGateway(ctx, r.gwBin, r.opts.Dir, "gateway-"+string(mode), addr, env)
 		if err != nil {

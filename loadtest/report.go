@@ -197,8 +197,11 @@ func (r *Report) Markdown() string {
 		return fmt.Sprintf("%s / %s", countOrDash(m.GatewayGoroutinesPeak), countOrDash(m.GatewayFDsPeak))
 	})
 	row("store: Redis used_memory / embedded DATA_DIR peak (MB)", func(m ModeResult) string {
-		if m.Store == StoreEmbedded {
+		switch m.Store {
+		case StoreEmbedded:
 			return fmt.Sprintf("embedded %.2f", m.StoreFileMB)
+		case StoreMemory:
+			return "in process (OUTBOX=memory, not durable)"
 		}
 		return fmt.Sprintf("redis %.2f", m.RedisUsedMemoryMB)
 	})

@@ -51,7 +51,7 @@ type ModeResult struct {
 	GatewayCPUPercent     float64 `json:"gateway_cpu_pct"`         // average, % of one core
 	GatewayCPUPeakPercent float64 `json:"gateway_cpu_peak_pct"`    // busiest sampling second
 	GatewayPeakRSSMB      float64 `json:"gateway_peak_rss_mb"`     // VmHWM
-	Store                 string  `json:"store"`                   // StoreRedis or StoreEmbedded
+	Store                 string  `json:"store"`                   // StoreRedis, StoreEmbedded or StoreMemory
 	RedisUsedMemoryMB     float64 `json:"redis_used_memory_mb"`    // highest used_memory sampled
 	StoreFileMB           float64 `json:"store_file_mb,omitempty"` // embedded store: largest DATA_DIR sampled (database + WAL)
 	GatewayGoroutinesPeak int64   `json:"gateway_goroutines_peak"` // go_goroutines of GET /metrics, 0 if unavailable
@@ -87,4 +87,5 @@ func (m ModeResult) HandlingP99() float64 {
 const (
 	StoreRedis    = "redis"
 	StoreEmbedded = "embedded" // SQLite in DATA_DIR, the default without REDIS_URL
+	StoreMemory   = "memory"   // OUTBOX=memory: in process, not durable
 )

@@ -31,7 +31,10 @@ type Options struct {
 	GatewayBin string // a prebuilt gateway; "" builds ./service/cmd/gateway
 	RedisURL   string // a Redis whose database is flushed before each mode; "": see StartRedis
 	StartRedis bool   // with RedisURL "": a redis-server per mode; false: the embedded store in a fresh DATA_DIR per mode
-	RedisBin   string
+	// OutboxMemory runs the gateways with OUTBOX=memory (outbox, cache and
+	// leases in process, not durable): what the durable store costs.
+	OutboxMemory bool
+	RedisBin     string
 
 	Workers      int           // concurrent plan requests
 	Readers      int           // goroutines reading GET /sessions/{id}
@@ -75,6 +78,9 @@ func NewRunner(opts Options) (*Runner, error) {
 		if m != service.DeliveryModeDirect && m != service.DeliveryModeBatch {
 			return nil, fmt.Errorf("unknown mode %q", m)
 		}
+	}
+	if opts.OutboxMemory && (opts.RedisURL != "" || opts.StartRedis || opts.GatewayURL != "") {
+		return nil, fmt.Errorf("the memory outbox is for the gateways the load test starts, without Redis")
 	}
 	for _, u := range []string{opts.LaravelURL, opts.GatewayURL, opts.RedisURL} {
 		if err := requireLoopback(u); err != nil {

@@ -48,6 +48,7 @@ func run() int {
 		gatewayBin = flag.String("gateway-bin", "", "a prebuilt gateway binary; empty: go build ./service/cmd/gateway")
 		redisURL   = flag.String("redis-url", "", "a Redis (loopback) whose database is FLUSHED before each mode; empty: the gateway's embedded store (SQLite in a fresh DATA_DIR per mode), unless -start-redis")
 		startRedis = flag.Bool("start-redis", false, "with -redis-url empty: start a redis-server per mode instead of the embedded store")
+		outboxMem  = flag.Bool("outbox-memory", false, "run the gateways with OUTBOX=memory (not durable) instead of the embedded store, to measure what durability costs")
 		redisBin   = flag.String("redis-server", "redis-server", "redis-server binary (-start-redis)")
 
 		workers  = flag.Int("workers", 32, "concurrent plan requests (start, scan, close)")
@@ -114,7 +115,7 @@ func run() int {
 	opts := loadtest.Options{
 		Workload: wl, TimeScale: *scale, BatchSize: *batchSize, Modes: splitModes(*modes),
 		LaravelURL: *laravelURL, LaravelApp: *laravelApp, GatewayURL: *gatewayURL, GatewayPID: *gatewayPID, GatewayBin: *gatewayBin,
-		RedisURL: *redisURL, StartRedis: *startRedis, RedisBin: *redisBin,
+		RedisURL: *redisURL, StartRedis: *startRedis, RedisBin: *redisBin, OutboxMemory: *outboxMem,
 		Workers: *workers, Readers: *readers, ReadInterval: *readWait, Drain: *drain, PprofAddr: *pprofAddr,
 		Dir: dir, Logger: logger, Progress: os.Stderr,
 	}
