@@ -57,7 +57,7 @@ type Outbox struct {
 	commit  chan struct{} // held by the caller writing a group; a channel to select on
 	// Prepared once: parsing a statement per call cost a tenth of an Add.
 	insert, supersede *sql.Stmt
-	claims            [3]*sql.Stmt // Claim's three passes, see claimSQL
+	claims            [3]claimPass
 
 	// The newest pending update of each Key, kept in memory: this process
 	// owns the file (the lock), so no one else changes the table, and Add
@@ -110,14 +110,15 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 	}{
 		{&o.insert, `INSERT INTO outbox (lane, item, added_ns) VALUES (?, ?, ?)`},
 		{&o.supersede, `DELETE FROM outbox WHERE id = ? RETURNING lane, consumer`},
-		{&o.claims[0], fmt.Sprintf(claimSQL, `consumer = ?1`)},
-		{&o.claims[1], fmt.Sprintf(claimSQL, `consumer IS NULL`)},
-		{&o.claims[2], fmt.Sprintf(claimSQL, `consumer != ?1 AND claimed_ns <= ?5`)},
+		{&o.claims[0].stmt, fmt.Sprintf(claimSQL, `consumer = ?1`)},
+		{&o.claims[1].stmt, fmt.Sprintf(claimSQL, `consumer IS NULL`)},
+		{&o.claims[2].stmt, fmt.Sprintf(claimSQL, `consumer != ?1 AND claimed_ns <= ?5`)},
 	} {
 		if *p.stmt, err = db.db.PrepareContext(ctx, p.sql); err != nil {
 			return nil, fmt.Errorf("sqlite outbox: prepare: %w", err)
 		}
 	}
+	o.claims[2].stale = true
 	released, _ := res.RowsAffected()
 	o.log.InfoContext(ctx, "sqlite outbox open", "path", db.path, "waiting", waiting, "released_claims", released)
 	return o, nil
@@ -314,6 +315,13 @@ const claimSQL = `UPDATE outbox SET consumer = ?1, claimed_ns = ?2, attempts = a
 	WHERE id IN (SELECT id FROM outbox WHERE lane = ?3 AND %s ORDER BY id LIMIT ?4)
 	RETURNING id, item, attempts`
 
+// claimPass is one of Claim's passes: its prepared claimSQL, and whether
+// its condition takes ?5 (a statement must get exactly its parameters).
+type claimPass struct {
+	stmt  *sql.Stmt
+	stale bool
+}
+
 // Claim takes, in one transaction, this consumer's unacknowledged items,
 // then unclaimed ones, then items another consumer has held longer than
 // the claim timeout; each claim renews the claim time and counts an attempt.
@@ -331,15 +339,15 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	var unreadable []string
 	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
 		items, unreadable = items[:0], unreadable[:0]
-		for i, claim := range o.claims {
+		for _, pass := range o.claims {
 			if len(items)+len(unreadable) >= max {
 				break
 			}
-			args := []any{o.cfg.Consumer, now, string(lane), max - len(items) - len(unreadable), stale}
-			if i < 2 {
-				args = args[:4] // their conditions take no ?5
+			args := []any{o.cfg.Consumer, now, string(lane), max - len(items) - len(unreadable)}
+			if pass.stale {
+				args = append(args, stale)
 			}
-			rows, err := tx.StmtContext(ctx, claim).QueryContext(ctx, args...)
+			rows, err := tx.StmtContext(ctx, pass.stmt).QueryContext(ctx, args...)
 			if err != nil {
 				return err
 			}

@@ -188,7 +188,7 @@ var schema = []string{
 // URL) is about 2.3 KB, and in a WITHOUT ROWID table a row over about 1 KB
 // spills into overflow pages that each rewrite frees and allocates again.
 // As a rowid table the row stays on its leaf page, and the key's index
-// only changes when a key is added: 14 % less CPU per event in
+// only changes when a key is added: about 14 % less time per event in
 // BenchmarkEventMix10000.
 const cacheTable = `CREATE TABLE IF NOT EXISTS cache (
 		key        TEXT PRIMARY KEY,
