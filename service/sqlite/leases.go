@@ -64,19 +64,11 @@ const (
 	registerLeaseSQL = `INSERT OR IGNORE INTO known_session (session_id) VALUES (?)`
 )
 
-func prepareLeaseStmts(ctx context.Context, db *sql.DB) (leaseStmts, error) {
+func prepareLeaseStmts(ctx context.Context, d *DB) (leaseStmts, error) {
 	var st leaseStmts
-	var err error
-	for _, p := range []struct {
-		stmt **sql.Stmt
-		sql  string
-	}{{&st.read, readLeaseSQL}, {&st.hold, holdLeaseSQL}, {&st.renew, renewLeaseSQL},
-		{&st.giveUp, giveUpLeaseSQL}, {&st.register, registerLeaseSQL}} {
-		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
-			return leaseStmts{}, fmt.Errorf("sqlite leases: prepare: %w", err)
-		}
-	}
-	return st, nil
+	err := d.prepareAll(ctx, "leases", toPrepare{&st.read, readLeaseSQL}, toPrepare{&st.hold, holdLeaseSQL},
+		toPrepare{&st.renew, renewLeaseSQL}, toPrepare{&st.giveUp, giveUpLeaseSQL}, toPrepare{&st.register, registerLeaseSQL})
+	return st, err
 }
 
 // NewLeases returns the Leases of db.
@@ -109,9 +101,7 @@ func (l *Leases) row(ctx context.Context, tx *sql.Tx, sessionID string, now int6
 	}
 	r.exists = true
 	l.heldMu.Lock()
-	if h, ok := l.held[sessionID]; ok && h.owner == owner && h.token == r.token {
-		expires = max(expires, h.expiresNs)
-	}
+	expires = max(expires, l.heldUntil(sessionID, owner, r.token))
 	l.heldMu.Unlock()
 	if expires > now {
 		r.holder = owner
@@ -202,9 +192,8 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 	var rest []int
 	l.heldMu.Lock()
 	for i, ls := range leases {
-		if h, ok := l.held[ls.SessionID]; ok && h.owner == ls.Owner && h.token == ls.Token && h.expiresNs > now {
-			h.expiresNs = until
-			l.held[ls.SessionID], held[i] = h, true
+		if l.heldUntil(ls.SessionID, ls.Owner, ls.Token) > now {
+			l.held[ls.SessionID], held[i] = heldLease{owner: ls.Owner, token: ls.Token, expiresNs: until}, true
 			continue
 		}
 		rest = append(rest, i)
@@ -213,7 +202,7 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 	if len(rest) == 0 {
 		return held, nil
 	}
-	err := l.inTx(ctx, func(tx *sql.Tx, now int64) error {
+	err := l.inTx(ctx, func(tx *sql.Tx, _ int64) error {
 		renew := stmtIn(ctx, tx, l.db.leaseStmts.renew)
 		for _, i := range rest {
 			ls := leases[i]
@@ -238,6 +227,16 @@ func (l *Leases) Renew(ctx context.Context, ttl time.Duration, leases ...service
 		}
 	}
 	return held, nil
+}
+
+// heldUntil is the expiry in memory of sessionID's lease as owner holds it
+// with token, 0 when this process holds no such lease; the caller holds
+// heldMu.
+func (l *Leases) heldUntil(sessionID, owner string, token int64) int64 {
+	if h, ok := l.held[sessionID]; ok && h.owner == owner && h.token == token {
+		return h.expiresNs
+	}
+	return 0
 }
 
 // remember notes ls as held here until untilNs; the caller holds l.mu.
@@ -305,7 +304,7 @@ func (l *Leases) Orphans(ctx context.Context) (map[string]string, error) {
 		if err := rows.Scan(&id, &last, &owner, &token); err != nil {
 			return nil, fmt.Errorf("sqlite leases: orphans: %w", err)
 		}
-		if h, ok := l.held[id]; ok && h.owner == owner && h.token == token && h.expiresNs > now {
+		if l.heldUntil(id, owner, token) > now {
 			continue // renewed in memory: still held
 		}
 		out[id] = last

@@ -104,19 +104,14 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []struct {
-		stmt **sql.Stmt
-		sql  string
-	}{
-		{&o.insert, `INSERT INTO outbox (lane, item, added_ns) VALUES (?, ?, ?)`},
-		{&o.supersede, `DELETE FROM outbox WHERE id = ? RETURNING lane, consumer`},
-		{&o.claims[0].stmt, fmt.Sprintf(claimSQL, `consumer = ?1`)},
-		{&o.claims[1].stmt, fmt.Sprintf(claimSQL, `consumer IS NULL`)},
-		{&o.claims[2].stmt, fmt.Sprintf(claimSQL, `consumer != ?1 AND claimed_ns <= ?5`)},
-	} {
-		if *p.stmt, err = db.db.PrepareContext(ctx, p.sql); err != nil {
-			return nil, fmt.Errorf("sqlite outbox: prepare: %w", err)
-		}
+	if err := db.prepareAll(ctx, "outbox",
+		toPrepare{&o.insert, `INSERT INTO outbox (lane, item, added_ns) VALUES (?, ?, ?)`},
+		toPrepare{&o.supersede, `DELETE FROM outbox WHERE id = ? RETURNING lane, consumer`},
+		toPrepare{&o.claims[0].stmt, fmt.Sprintf(claimSQL, `consumer = ?1`)},
+		toPrepare{&o.claims[1].stmt, fmt.Sprintf(claimSQL, `consumer IS NULL`)},
+		toPrepare{&o.claims[2].stmt, fmt.Sprintf(claimSQL, `consumer != ?1 AND claimed_ns <= ?5`)},
+	); err != nil {
+		return nil, err
 	}
 	o.claims[2].stale = true
 	released, _ := res.RowsAffected()

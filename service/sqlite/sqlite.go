@@ -106,7 +106,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		_ = d.Close()
 		return nil, err
 	}
-	if d.leaseStmts, err = prepareLeaseStmts(ctx, db); err != nil {
+	if d.leaseStmts, err = prepareLeaseStmts(ctx, d); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
@@ -234,6 +234,25 @@ func (d *DB) migrate(ctx context.Context) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: migrate %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// toPrepare is a statement that a store prepares once, at open, and where
+// it keeps it: parsing SQL per call cost more than running it.
+type toPrepare struct {
+	stmt **sql.Stmt
+	sql  string
+}
+
+// prepareAll prepares each statement of all; what names the store in the
+// error.
+func (d *DB) prepareAll(ctx context.Context, what string, all ...toPrepare) error {
+	for _, p := range all {
+		var err error
+		if *p.stmt, err = d.db.PrepareContext(ctx, p.sql); err != nil {
+			return fmt.Errorf("sqlite %s: prepare: %w", what, err)
+		}
 	}
 	return nil
 }

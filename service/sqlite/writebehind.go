@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,14 +124,8 @@ func (b *writeBehind) write(ctx context.Context, tx *sql.Tx, rows []cacheWrite, 
 // cost more than running them, and inside a transaction the one
 // connection is taken.
 func (b *writeBehind) prepare(ctx context.Context) error {
-	var err error
-	if b.upsert, err = b.db.db.PrepareContext(ctx, upsertCacheSQL); err != nil {
-		return fmt.Errorf("sqlite cache: prepare: %w", err)
-	}
-	if b.upsertNewer, err = b.db.db.PrepareContext(ctx, upsertCacheSQL+upsertNewerSQL); err != nil {
-		return fmt.Errorf("sqlite cache: prepare: %w", err)
-	}
-	return nil
+	return b.db.prepareAll(ctx, "cache",
+		toPrepare{&b.upsert, upsertCacheSQL}, toPrepare{&b.upsertNewer, upsertCacheSQL + upsertNewerSQL})
 }
 
 // flush commits the queue in a transaction of its own; a failure loses
