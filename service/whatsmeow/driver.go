@@ -139,7 +139,7 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 	}
 	shut, running := d.closed, d.live[sessionID] != nil
 	if running {
-		d.emit(sessionID, service.DriverEvent{Type: service.EventStarted})
+		d.markRun(sessionID)
 	}
 	d.mu.Unlock()
 	switch {
@@ -171,7 +171,7 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 		s.cancel()
 		return errShutDown
 	case d.live[sessionID] != nil: // a concurrent Start won; ours never connected
-		d.emit(sessionID, service.DriverEvent{Type: service.EventStarted})
+		d.markRun(sessionID)
 		d.mu.Unlock()
 		s.cancel()
 		return nil
@@ -179,7 +179,7 @@ func (d *Driver) Start(ctx context.Context, sessionID string) error {
 	d.live[sessionID] = s
 	// Under d.mu and before the goroutines that send the run's events start,
 	// so it is the run's first event.
-	d.emit(sessionID, service.DriverEvent{Type: service.EventStarted})
+	d.markRun(sessionID)
 	d.wg.Add(1)
 	if qr != nil {
 		d.wg.Add(1)
@@ -233,8 +233,9 @@ func (d *Driver) finish(s *session, e ending) {
 		delete(d.live, s.id)
 	}
 	shuttingDown := d.closed // then Close disconnects s and waits for nobody new
-	done := make(chan struct{})
+	var done chan struct{}
 	if !shuttingDown {
+		done = make(chan struct{})
 		d.wg.Add(1)
 		d.ending[s.id] = done
 	}
@@ -269,6 +270,12 @@ func (d *Driver) finish(s *session, e ending) {
 		s.stop()
 	}()
 	d.log.Info("session closed", "session_id", s.id, "reason", e.ev.Reason, "detail", e.ev.Detail)
+}
+
+// markRun sends EventStarted (service.RunMarker); the caller holds d.mu,
+// so no event of the run it opens can come first.
+func (d *Driver) markRun(sessionID string) {
+	d.emit(sessionID, service.DriverEvent{Type: service.EventStarted})
 }
 
 func (d *Driver) emit(sessionID string, ev service.DriverEvent) {
