@@ -18,8 +18,8 @@ const sweepEvery = time.Minute
 
 // Cache is the L2 service.Cache in the table cache: JSON values under
 // qr:{id} and status:{id}, with their expiry; an expired row reads as a miss.
-// Writes are behind by at most one commit (see writeBehind); reads see them
-// at once.
+// Writes reach the table within cacheFlushDelay and the outbox log at once
+// (see writeBehind); reads see them at once.
 type Cache struct {
 	db *DB
 
@@ -76,6 +76,12 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 		return err
 	}
 	c.db.cache.drop("qr:"+sessionID, "status:"+sessionID)
+	// Logged before the rows go: the log's older records of these keys
+	// must not bring them back after a crash.
+	if err := c.db.outbox.writeUncache("qr:"+sessionID, "status:"+sessionID); err != nil {
+		c.count.Failure()
+		return fmt.Errorf("sqlite cache: invalidate %s: %w", sessionID, err)
+	}
 	if _, err := c.db.db.ExecContext(ctx, `DELETE FROM cache WHERE key IN (?, ?)`, "qr:"+sessionID, "status:"+sessionID); err != nil {
 		c.count.Failure()
 		return fmt.Errorf("sqlite cache: invalidate %s: %w", sessionID, err)
@@ -86,6 +92,10 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 
 func (c *Cache) InvalidateAll(ctx context.Context) error {
 	c.db.cache.drop()
+	if err := c.db.outbox.writeUncache(); err != nil {
+		c.count.Failure()
+		return fmt.Errorf("sqlite cache: invalidate all: %w", err)
+	}
 	if _, err := c.db.db.ExecContext(ctx, `DELETE FROM cache`); err != nil {
 		c.count.Failure()
 		return fmt.Errorf("sqlite cache: invalidate all: %w", err)
@@ -120,7 +130,10 @@ func (c *Cache) set(ctx context.Context, prefix, id string, value any, atNs int6
 	if ttl > 0 {
 		w.expiresNs = now.Add(ttl).UnixNano()
 	}
-	c.db.cache.put(w, now.UnixNano())
+	if err := c.db.cache.put(w, now.UnixNano()); err != nil {
+		c.count.Failure()
+		return fmt.Errorf("sqlite cache: set %s%s: %w", prefix, id, err)
+	}
 	c.count.Set()
 	c.sweep(ctx, now)
 	return nil

@@ -78,9 +78,10 @@ func cacheRows(t *testing.T, db *sqlite.DB) int {
 	return n
 }
 
-// Cache writes wait for the next commit: an event's outbox Add carries its
-// cache row, so when Add returned both are in the file.
-func TestCacheRowCommittedWithTheNextAdd(t *testing.T) {
+// An event's cache row is in the outbox log before its item: a crash
+// right after the Add (the row not yet in the table) loses neither, and
+// the reopen commits the row.
+func TestCacheRowSurvivesACrashAfterTheAdd(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, "", newClock())
 	c, ob := sqlite.NewCache(db), newOutbox(t, db, sqlite.OutboxConfig{})
@@ -93,8 +94,45 @@ func TestCacheRowCommittedWithTheNextAdd(t *testing.T) {
 	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, t0)); err != nil {
 		t.Fatal(err)
 	}
-	if n := cacheRows(t, db); n != 1 {
-		t.Fatalf("cache rows in the file after the Add: %d, want 1", n)
+	if n := cacheRows(t, db); n != 0 {
+		t.Fatalf("cache rows in the table before the crash: %d; the test needs them queued", n)
+	}
+	if err := sqlite.Crash(db); err != nil {
+		t.Fatal(err)
+	}
+
+	again := open(t, db.Dir(), newClock())
+	if n := cacheRows(t, again); n != 1 {
+		t.Fatalf("cache rows in the table after the reopen: %d, want 1", n)
+	}
+	if got, ok, err := sqlite.NewCache(again).GetStatus(ctx, "s1"); err != nil || !ok || got.Status != service.StatusActive {
+		t.Fatalf("GetStatus after the crash = %+v, %v, %v", got, ok, err)
+	}
+}
+
+// An invalidation is logged too: the row's older record does not bring it
+// back after a crash.
+func TestCacheInvalidationSurvivesACrash(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c := sqlite.NewCache(db)
+	for _, id := range []string{"s1", "s2"} {
+		if err := c.SetStatus(ctx, service.StatusRecord{SessionID: id, Status: service.StatusActive, UpdatedAt: t0}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Invalidate(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlite.Crash(db); err != nil {
+		t.Fatal(err)
+	}
+	again := sqlite.NewCache(open(t, db.Dir(), newClock()))
+	if _, ok, _ := again.GetStatus(ctx, "s1"); ok {
+		t.Fatal("an invalidated row came back after a crash")
+	}
+	if _, ok, _ := again.GetStatus(ctx, "s2"); !ok {
+		t.Fatal("the row beside it was lost")
 	}
 }
 
@@ -106,7 +144,7 @@ func TestCacheRowCommittedWithoutAnAdd(t *testing.T) {
 	if err := c.SetQR(ctx, service.QR{SessionID: "s1", Image: "data:image/png;base64,x"}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second) // a hang guard: the flush comes after 20 ms
+	deadline := time.Now().Add(10 * time.Second) // a hang guard: the flush comes after 1 s
 	for cacheRows(t, db) != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("a lone cache write never reached the file")
@@ -115,30 +153,33 @@ func TestCacheRowCommittedWithoutAnAdd(t *testing.T) {
 	}
 }
 
-// Newest wins between a stored row and a queued older write too.
+// Newest wins between a stored row and a queued older write too, and
+// when a reopen commits the older write from the log.
 func TestCacheStoredNewerStatusBeatsAQueuedOlderOne(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, "", newClock())
-	c, ob := sqlite.NewCache(db), newOutbox(t, db, sqlite.OutboxConfig{})
-	set := func(st service.Status, at time.Time) {
+	dir := t.TempDir()
+	set := func(c *sqlite.Cache, st service.Status, at time.Time) {
 		t.Helper()
 		if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: st, UpdatedAt: at}, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
-	set(service.StatusInactive, t0.Add(time.Second))
-	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, t0)); err != nil { // commits the row
+	db := open(t, dir, newClock())
+	set(sqlite.NewCache(db), service.StatusInactive, t0.Add(time.Second))
+	if err := db.Close(); err != nil { // commits the row
 		t.Fatal(err)
 	}
-	set(service.StatusPending, t0) // older, queued
+	db = open(t, dir, newClock())
+	c := sqlite.NewCache(db)
+	set(c, service.StatusPending, t0) // older, queued
 	if got, ok, _ := c.GetStatus(ctx, "s1"); !ok || got.Status != service.StatusInactive {
 		t.Fatalf("GetStatus = %+v, %v; want the stored newer inactive", got, ok)
 	}
-	if err := db.Close(); err != nil { // commits the queued one: the statement drops it
+	if err := sqlite.Crash(db); err != nil { // the reopen commits the queued one: the statement drops it
 		t.Fatal(err)
 	}
-	db2 := open(t, db.Dir(), newClock())
-	if got, ok, _ := sqlite.NewCache(db2).GetStatus(ctx, "s1"); !ok || got.Status != service.StatusInactive {
+	db = open(t, dir, newClock())
+	if got, ok, _ := sqlite.NewCache(db).GetStatus(ctx, "s1"); !ok || got.Status != service.StatusInactive {
 		t.Fatalf("after reopen GetStatus = %+v, %v; want inactive", got, ok)
 	}
 }

@@ -1,6 +1,11 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+	"errors"
+
+	"wagateway/service"
+)
 
 // RawQuery runs one query for tests that inspect or damage the file.
 func RawQuery(ctx context.Context, d *DB, q string, into ...any) error {
@@ -15,4 +20,51 @@ func RawQuery(ctx context.Context, d *DB, q string, into ...any) error {
 		}
 	}
 	return rows.Err()
+}
+
+// Crash gives d up as a killed process would: the cache rows still queued
+// are not committed and the log is not synced; only the lock goes.
+func Crash(d *DB) error {
+	d.closeOnce.Do(func() {
+		d.cache.mu.Lock()
+		d.cache.closed = true
+		if d.cache.timer != nil {
+			d.cache.timer.Stop()
+		}
+		d.cache.mu.Unlock()
+		d.outbox.mu.Lock()
+		_ = d.outbox.j.f.Close()
+		d.outbox.j.f = nil
+		d.outbox.mu.Unlock()
+		d.closeErr = errors.Join(d.db.Close(), d.lock.Close())
+	})
+	return d.closeErr
+}
+
+// CompactEvery makes the log compact whenever it grew by size bytes.
+func CompactEvery(d *DB, size int64) {
+	d.outbox.mu.Lock()
+	defer d.outbox.mu.Unlock()
+	d.outbox.j.grow = size
+	d.outbox.j.postpone()
+}
+
+// LogSize is the log's size now.
+func LogSize(d *DB) int64 {
+	d.outbox.mu.Lock()
+	defer d.outbox.mu.Unlock()
+	return d.outbox.j.size
+}
+
+// AddRawItem logs an item of lane whose payload is the given bytes, as a
+// damaged or future-version record would hold, and returns its id.
+func AddRawItem(d *DB, lane service.Lane, payload []byte) (int64, error) {
+	l := d.outbox
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	it := &logItem{id: l.seq + 1, lane: lane, payload: payload}
+	if err := l.write(func(e *encoder) { encodeAdd(e, it, 0) }); err != nil {
+		return 0, err
+	}
+	return it.id, l.insert(it, 0)
 }

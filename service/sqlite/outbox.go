@@ -4,13 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"wagateway/service"
@@ -21,10 +19,6 @@ const (
 	DefaultClaimTimeout  = 30 * time.Second
 	DefaultDeadLetterCap = 10_000
 	DefaultConsumer      = "gateway"
-
-	// maxGroup bounds the items one group commit writes, so one transaction
-	// stays short while a burst queues up behind it.
-	maxGroup = 1_000
 )
 
 // OutboxConfig configures an Outbox; zero fields take the defaults.
@@ -40,50 +34,22 @@ type OutboxConfig struct {
 	DeadLetterCap int
 }
 
-// Outbox is the durable service.Outbox in SQLite: one row per item in the
-// table outbox, claimed by setting its consumer and claim time, deleted on
-// Ack; refused items move to the table deadletter with the reason.
-//
-// Add commits before it returns. Concurrent Adds share one transaction
-// (group commit): while one caller commits, the others queue up and the
-// next caller to commit writes the whole queue at once.
+// Outbox is the durable service.Outbox of the embedded store for one
+// consumer. The pending items are the DB's outbox log (outboxLog: memory,
+// each change appended to the file outbox.log before it counts); refused
+// items move to the table deadletter with the reason.
 type Outbox struct {
 	db  *DB
+	log *outboxLog
 	cfg OutboxConfig
-	log *slog.Logger
+	lg  *slog.Logger
 
-	queueMu sync.Mutex
-	queue   []*pendingAdd
-	commit  chan struct{} // held by the caller writing a group; a channel to select on
-	// Prepared once: parsing a statement per call cost a tenth of an Add.
-	insert, supersede *sql.Stmt
-	claims            [3]claimPass
-
-	// The newest pending update of each Key, kept in memory: this process
-	// owns the file (the lock), so no one else changes the table, and Add
-	// finds what it supersedes without an index to maintain on disk.
-	keysMu     sync.Mutex
-	newest     map[string]pendingKey    // Key → its pending update
-	keyOf      map[int64]string         // row id → Key
 	superseded service.SupersededCounts // updates Add removed or refused, since start
 }
 
-// pendingKey is where the newest pending update of a Key is.
-type pendingKey struct {
-	id   int64
-	atNs int64
-}
-
-// pendingAdd is one Add waiting for its group's commit.
-type pendingAdd struct {
-	item    service.Update
-	payload []byte
-	added   int64
-	done    chan error // buffered 1; item.ID is set before nil is sent
-}
-
-// NewOutbox returns the Outbox of db and releases claims the previous
-// process left (it died, or db would not have opened).
+// NewOutbox returns the Outbox of db for cfg.Consumer and releases the
+// claims other consumers hold: they belonged to a process that died (or
+// db would not have opened).
 func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 	if cfg.Consumer == "" {
 		cfg.Consumer = DefaultConsumer
@@ -94,74 +60,15 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 	if cfg.DeadLetterCap <= 0 {
 		cfg.DeadLetterCap = DefaultDeadLetterCap
 	}
-	o := &Outbox{db: db, cfg: cfg, log: db.log.With("consumer", cfg.Consumer),
-		commit: make(chan struct{}, 1), newest: make(map[string]pendingKey), keyOf: make(map[int64]string)}
-	res, err := db.db.ExecContext(ctx, `UPDATE outbox SET consumer = NULL WHERE consumer IS NOT NULL AND consumer != ?`, cfg.Consumer)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite outbox: release old claims: %w", err)
-	}
-	waiting, err := o.loadKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.prepareAll(ctx, "outbox",
-		toPrepare{&o.insert, `INSERT INTO outbox (lane, item, added_ns) VALUES (?, ?, ?)`},
-		toPrepare{&o.supersede, `DELETE FROM outbox WHERE id = ? RETURNING lane, consumer`},
-		toPrepare{&o.claims[0].stmt, fmt.Sprintf(claimSQL, `consumer = ?1`)},
-		toPrepare{&o.claims[1].stmt, fmt.Sprintf(claimSQL, `consumer IS NULL`)},
-		toPrepare{&o.claims[2].stmt, fmt.Sprintf(claimSQL, `consumer != ?1 AND claimed_ns <= ?5`)},
-	); err != nil {
-		return nil, err
-	}
-	o.claims[2].stale = true
-	released, _ := res.RowsAffected()
-	o.log.InfoContext(ctx, "sqlite outbox open", "path", db.path, "waiting", waiting, "released_claims", released)
+	o := &Outbox{db: db, log: db.outbox, cfg: cfg, lg: db.log.With("consumer", cfg.Consumer)}
+	released := o.log.release(cfg.Consumer)
+	o.lg.InfoContext(ctx, "sqlite outbox open", "path", o.log.j.path, "waiting", o.log.depth(), "released_claims", released)
 	return o, nil
 }
 
 var _ service.Outbox = (*Outbox)(nil)
 
-// loadKeys reads the Key of every waiting row; it returns how many wait.
-func (o *Outbox) loadKeys(ctx context.Context) (int, error) {
-	rows, err := o.db.db.QueryContext(ctx, `SELECT id, item FROM outbox ORDER BY id`)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite outbox: read keys: %w", err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var id int64
-		var b []byte
-		if err := rows.Scan(&id, &b); err != nil {
-			return n, fmt.Errorf("sqlite outbox: read keys: %w", err)
-		}
-		n++
-		var it service.Update
-		if json.Unmarshal(b, &it) != nil {
-			continue // Claim dead-letters it
-		}
-		// Rows of one key from before superseding existed: the last wins.
-		o.newest[it.Key()], o.keyOf[id] = pendingKey{id: id, atNs: it.At.UnixNano()}, it.Key()
-	}
-	return n, rows.Err()
-}
-
-// forget drops ids from the key index (acknowledged or dead-lettered).
-func (o *Outbox) forget(ids []any) {
-	o.keysMu.Lock()
-	defer o.keysMu.Unlock()
-	for _, v := range ids {
-		id := v.(int64)
-		if k, ok := o.keyOf[id]; ok {
-			if o.newest[k].id == id {
-				delete(o.newest, k)
-			}
-			delete(o.keyOf, id)
-		}
-	}
-}
-
-// Durable is true: Add returns after its commit reached the database file.
+// Durable is true: Add returns after its record reached the log file.
 func (o *Outbox) Durable() bool { return true }
 
 func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, error) {
@@ -173,153 +80,48 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	if err != nil {
 		return service.Update{}, fmt.Errorf("sqlite outbox: encode %s: %w", it, err)
 	}
-	p := &pendingAdd{item: it, payload: payload, added: o.db.clock.Now().UnixNano(), done: make(chan error, 1)}
-	o.queueMu.Lock()
-	o.queue = append(o.queue, p)
-	o.queueMu.Unlock()
-
-	select {
-	case err := <-p.done: // a caller committing before us took ours along
-		return p.result(err)
-	case o.commit <- struct{}{}:
-	case <-ctx.Done():
-		// The item may still be committed by another caller's group: at
-		// worst it is delivered although Add failed, never lost silently.
-		return service.Update{}, fmt.Errorf("sqlite outbox: add %s: %w", it, ctx.Err())
+	item := &logItem{lane: it.Lane, addedNs: o.db.clock.Now().UnixNano(), payload: payload, key: it.Key(), atNs: it.At.UnixNano()}
+	l := o.log
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Each update removes the pending one of its Key that it is Newer than
+	// (a later event time; on a tie the later id, which it always has); one
+	// older than the pending one is not stored (its ID stays empty).
+	var drop *logItem
+	if el, ok := l.newest[item.key]; ok {
+		drop = el.Value.(*logItem)
+		if item.atNs < drop.atNs {
+			o.superseded.Superseded(it.Kind)
+			return it, nil
+		}
 	}
-	defer func() { <-o.commit }()
-	select {
-	case err := <-p.done: // committed while we waited for the turn
-		return p.result(err)
-	default:
+	item.id = l.seq + 1
+	var dropID int64
+	if drop != nil {
+		dropID = drop.id
 	}
-	// Holding commit: nobody else can take p from the queue now.
-	o.queueMu.Lock()
-	n := min(len(o.queue), maxGroup)
-	group := slices.Clone(o.queue[:n])
-	o.queue = slices.Delete(o.queue, 0, n)
-	o.queueMu.Unlock()
-	if !slices.Contains(group, p) {
-		// Older queued items filled the group; ours goes in the next one.
-		o.writeGroup(context.WithoutCancel(ctx), group)
-		o.queueMu.Lock()
-		o.queue = slices.DeleteFunc(o.queue, func(q *pendingAdd) bool { return q == p })
-		o.queueMu.Unlock()
-		group = []*pendingAdd{p}
+	if err := l.write(func(e *encoder) { encodeAdd(e, item, dropID) }); err != nil {
+		return service.Update{}, fmt.Errorf("sqlite outbox: add %s: %w", it, err)
 	}
-	o.writeGroup(context.WithoutCancel(ctx), group)
-	return p.result(<-p.done)
+	if drop != nil {
+		if drop.consumer != "" {
+			// Claimed: its request may still reach Laravel.
+			o.superseded.InFlight(strconv.FormatInt(drop.id, 10), drop.lane, it.Kind)
+		} else {
+			o.superseded.Superseded(it.Kind)
+		}
+	}
+	if err := l.insert(item, dropID); err != nil {
+		return service.Update{}, err // not reached: Validate checked the lane
+	}
+	it.ID = strconv.FormatInt(item.id, 10)
+	return it, nil
 }
 
-func (p *pendingAdd) result(err error) (service.Update, error) {
-	if err != nil {
-		return service.Update{}, err
-	}
-	return p.item, nil
-}
-
-// writeGroup inserts group in one transaction and tells each caller. Each
-// update removes the pending one of its Key that it is Newer than (a later
-// event time; on a tie the later id, which it always has), and one older
-// than the pending one is not stored (its ID stays empty). It ignores the
-// callers' contexts: they share the transaction.
-func (o *Outbox) writeGroup(ctx context.Context, group []*pendingAdd) {
-	ids := make([]int64, len(group))
-	// Decided against the index plus this group's own changes; applied to
-	// the index only once the commit succeeded.
-	o.keysMu.Lock()
-	overlay := make(map[string]pendingKey, len(group))
-	lookup := func(k string) (pendingKey, bool) {
-		if v, ok := overlay[k]; ok {
-			return v, v.id != 0
-		}
-		v, ok := o.newest[k]
-		return v, ok
-	}
-	var dropped []int64
-	var counted []service.Kind // superseded, not claimed
-	var inFlight []service.Update
-	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
-		counted, inFlight = counted[:0], inFlight[:0]
-		stmt := tx.StmtContext(ctx, o.insert)
-		for i, p := range group {
-			k, atNs := p.item.Key(), p.item.At.UnixNano()
-			if cur, ok := lookup(k); ok {
-				if atNs < cur.atNs {
-					counted = append(counted, p.item.Kind)
-					ids[i] = 0 // a newer update of its key waits already
-					continue
-				}
-				var lane string
-				var consumer sql.NullString
-				err := tx.StmtContext(ctx, o.supersede).QueryRowContext(ctx, cur.id).Scan(&lane, &consumer)
-				switch {
-				case err == nil && consumer.Valid:
-					// Claimed: its request may still reach Laravel.
-					inFlight = append(inFlight, service.Update{ID: strconv.FormatInt(cur.id, 10), Lane: service.Lane(lane), Kind: p.item.Kind})
-				case err == nil || errors.Is(err, sql.ErrNoRows):
-					counted = append(counted, p.item.Kind)
-				default:
-					return err
-				}
-				dropped = append(dropped, cur.id)
-			}
-			res, err := stmt.ExecContext(ctx, string(p.item.Lane), p.payload, p.added)
-			if err != nil {
-				return err
-			}
-			if ids[i], err = res.LastInsertId(); err != nil {
-				return err
-			}
-			overlay[k] = pendingKey{id: ids[i], atNs: atNs}
-		}
-		// The cache rows of these events (written just before) share the commit.
-		return o.db.cache.writeIn(ctx, tx, o.db.clock.Now())
-	})
-	if err == nil {
-		for _, id := range dropped {
-			delete(o.keyOf, id)
-		}
-		for k, v := range overlay {
-			o.newest[k], o.keyOf[v.id] = v, k
-		}
-		for _, kind := range counted {
-			o.superseded.Superseded(kind)
-		}
-		for _, it := range inFlight {
-			o.superseded.InFlight(it.ID, it.Lane, it.Kind)
-		}
-	}
-	o.keysMu.Unlock()
-	for i, p := range group {
-		switch {
-		case err != nil:
-			p.done <- fmt.Errorf("sqlite outbox: add %s: %w", p.item, err)
-			continue
-		case ids[i] != 0:
-			p.item.ID = strconv.FormatInt(ids[i], 10)
-		}
-		p.done <- nil
-	}
-}
-
-// claimSQL claims up to ?4 items of lane ?3 that match a condition, for
-// consumer ?1 at time ?2 (?5: the oldest claim time another consumer may
-// still hold); Claim runs it for its three conditions, in order.
-const claimSQL = `UPDATE outbox SET consumer = ?1, claimed_ns = ?2, attempts = attempts + 1
-	WHERE id IN (SELECT id FROM outbox WHERE lane = ?3 AND %s ORDER BY id LIMIT ?4)
-	RETURNING id, item, attempts`
-
-// claimPass is one of Claim's passes: its prepared claimSQL, and whether
-// its condition takes ?5 (a statement must get exactly its parameters).
-type claimPass struct {
-	stmt  *sql.Stmt
-	stale bool
-}
-
-// Claim takes, in one transaction, this consumer's unacknowledged items,
-// then unclaimed ones, then items another consumer has held longer than
-// the claim timeout; each claim renews the claim time and counts an attempt.
+// Claim takes this consumer's unacknowledged items, then unclaimed ones,
+// then items another consumer has held longer than the claim timeout,
+// oldest first in each; each claim renews the claim time and counts an
+// attempt.
 func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]service.Update, error) {
 	if !lane.Valid() {
 		return nil, service.Errorf(service.EINVALID, "unknown lane %q", lane)
@@ -330,50 +132,57 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	o.superseded.Claimed(lane)
 	now := o.db.clock.Now().UnixNano()
 	stale := now - o.cfg.ClaimTimeout.Nanoseconds()
-	var items []service.Update
-	var unreadable []string
-	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
-		items, unreadable = items[:0], unreadable[:0]
-		for _, pass := range o.claims {
-			if len(items)+len(unreadable) >= max {
-				break
+	l := o.log
+	l.mu.Lock()
+	var own, free, taken []*logItem
+	for el := l.lanes[lane].Front(); el != nil && len(own) < max; el = el.Next() {
+		switch it := el.Value.(*logItem); {
+		case it.consumer == o.cfg.Consumer:
+			own = append(own, it)
+		case it.consumer == "":
+			if len(free) < max {
+				free = append(free, it)
 			}
-			args := []any{o.cfg.Consumer, now, string(lane), max - len(items) - len(unreadable)}
-			if pass.stale {
-				args = append(args, stale)
-			}
-			rows, err := tx.StmtContext(ctx, pass.stmt).QueryContext(ctx, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id int64
-				var payload []byte
-				var attempts int
-				if err := rows.Scan(&id, &payload, &attempts); err != nil {
-					rows.Close()
-					return err
-				}
-				var it service.Update
-				if err := json.Unmarshal(payload, &it); err != nil || it.Validate() != nil {
-					unreadable = append(unreadable, strconv.FormatInt(id, 10))
-					continue
-				}
-				it.ID, it.Lane, it.Attempts = strconv.FormatInt(id, 10), lane, attempts
-				items = append(items, it)
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if err := rows.Err(); err != nil {
-				return err
+		case it.claimedNs <= stale:
+			if len(taken) < max {
+				taken = append(taken, it)
 			}
 		}
-		return nil
+	}
+	picked := slices.Concat(own, free, taken)
+	picked = picked[:min(len(picked), max)]
+	if len(picked) == 0 {
+		l.mu.Unlock()
+		return nil, nil
+	}
+	ids := make([]int64, len(picked))
+	for i, it := range picked {
+		ids[i] = it.id
+	}
+	err := l.write(func(e *encoder) {
+		e.byte(recClaim)
+		e.string(o.cfg.Consumer)
+		e.varint(now)
+		encodeIDs(e, ids)
 	})
 	if err != nil {
+		l.mu.Unlock()
 		return nil, fmt.Errorf("sqlite outbox: claim %s: %w", lane, err)
 	}
+	items := make([]service.Update, 0, len(picked))
+	var unreadable []string
+	for _, it := range picked {
+		it.claim(o.cfg.Consumer, now)
+		id := strconv.FormatInt(it.id, 10)
+		u, err := decodeItem(it.payload)
+		if err != nil {
+			unreadable = append(unreadable, id)
+			continue
+		}
+		u.ID, u.Lane, u.Attempts = id, lane, it.attempts
+		items = append(items, u)
+	}
+	l.mu.Unlock()
 	if len(unreadable) > 0 {
 		o.deadLetterUnreadable(ctx, lane, unreadable)
 	}
@@ -381,16 +190,16 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	return items, nil
 }
 
-// deadLetterUnreadable moves rows that are not items out of the way, so
+// deadLetterUnreadable moves items that do not read out of the way, so
 // they cannot block a lane.
 func (o *Outbox) deadLetterUnreadable(ctx context.Context, lane service.Lane, ids []string) {
-	o.log.ErrorContext(ctx, "unreadable outbox rows dead-lettered", "lane", lane, "ids", ids)
+	o.lg.ErrorContext(ctx, "unreadable outbox items dead-lettered", "lane", lane, "ids", ids)
 	dead := make([]service.DeadLetter, len(ids))
 	for i, id := range ids {
 		dead[i] = service.DeadLetter{Item: service.Update{ID: id, Lane: lane}, Reason: "unreadable outbox entry"}
 	}
 	if err := o.DeadLetter(ctx, lane, dead); err != nil {
-		o.log.ErrorContext(ctx, "dead-lettering unreadable rows failed", "lane", lane, "err", err)
+		o.lg.ErrorContext(ctx, "dead-lettering unreadable items failed", "lane", lane, "err", err)
 	}
 }
 
@@ -398,18 +207,43 @@ func (o *Outbox) Ack(ctx context.Context, lane service.Lane, ids ...string) erro
 	if !lane.Valid() {
 		return service.Errorf(service.EINVALID, "unknown lane %q", lane)
 	}
-	keys := rowIDs(ids)
-	if len(keys) == 0 {
+	if err := o.removeItems(lane, ids); err != nil {
+		return fmt.Errorf("sqlite outbox: ack %d items of %s: %w", len(ids), lane, err)
+	}
+	o.superseded.Settled(lane, ids...)
+	return nil
+}
+
+// removeItems drops the items of ids that wait in lane, after writing
+// that they go; ids naming nothing pending are ignored.
+func (o *Outbox) removeItems(lane service.Lane, ids []string) error {
+	l := o.log
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var pending []int64
+	for _, s := range ids {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			continue
+		}
+		if el, ok := l.byID[id]; ok && el.Value.(*logItem).lane == lane {
+			pending = append(pending, id)
+		}
+	}
+	if len(pending) == 0 {
 		return nil
 	}
-	err := o.db.inTx(ctx, func(tx *sql.Tx) error {
-		return deleteItems(ctx, tx, lane, keys)
+	err := l.write(func(e *encoder) {
+		e.byte(recRemove)
+		e.string(string(lane))
+		encodeIDs(e, pending)
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite outbox: ack %d items of %s: %w", len(keys), lane, err)
+		return err
 	}
-	o.forget(keys)
-	o.superseded.Settled(lane, ids...)
+	for _, id := range pending {
+		l.remove(lane, id)
+	}
 	return nil
 }
 
@@ -446,12 +280,16 @@ func (o *Outbox) DeadLetter(ctx context.Context, lane service.Lane, dead []servi
 		if _, err := tx.ExecContext(ctx, `DELETE FROM deadletter WHERE id <= (SELECT max(id) FROM deadletter) - ?`, o.cfg.DeadLetterCap); err != nil {
 			return err
 		}
-		return deleteItems(ctx, tx, lane, rowIDs(ids))
+		return nil
 	})
+	if err == nil {
+		// After the dead letters committed: a crash between the two
+		// delivers an item again, never loses it.
+		err = o.removeItems(lane, ids)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite outbox: dead-letter %d items of %s: %w", len(dead), lane, err)
 	}
-	o.forget(rowIDs(ids))
 	o.superseded.Settled(lane, ids...)
 	return nil
 }
@@ -551,34 +389,11 @@ func (o *Outbox) PruneDeadLetters(ctx context.Context, keep int, olderThan time.
 }
 
 func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
-	now := o.db.clock.Now()
 	st := service.OutboxStats{
 		Depth:     make(map[service.Lane]int, len(service.Lanes)),
 		OldestAge: make(map[service.Lane]time.Duration, len(service.Lanes)),
 	}
-	for _, l := range service.Lanes {
-		st.Depth[l], st.OldestAge[l] = 0, 0
-	}
-	rows, err := o.db.db.QueryContext(ctx, `SELECT lane, count(*), min(added_ns) FROM outbox GROUP BY lane`)
-	if err != nil {
-		return st, fmt.Errorf("sqlite outbox: stats: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var lane string
-		var n int
-		var oldest int64
-		if err := rows.Scan(&lane, &n, &oldest); err != nil {
-			return st, fmt.Errorf("sqlite outbox: stats: %w", err)
-		}
-		l := service.Lane(lane)
-		st.Depth[l] = n
-		st.OldestAge[l] = max(0, now.Sub(time.Unix(0, oldest)))
-	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("sqlite outbox: stats: %w", err)
-	}
-	rows.Close()
+	o.log.stats(o.db.clock.Now(), &st)
 	if err := o.db.db.QueryRowContext(ctx, `SELECT count(*) FROM deadletter`).Scan(&st.DeadLettered); err != nil {
 		return st, fmt.Errorf("sqlite outbox: stats: %w", err)
 	}
@@ -586,8 +401,8 @@ func (o *Outbox) Stats(ctx context.Context) (service.OutboxStats, error) {
 	return st, nil
 }
 
-// rowIDs keeps the ids that can be rows of the outbox; others name nothing
-// stored, and acknowledging nothing is harmless.
+// rowIDs keeps the ids that can be rows (of dead letters); others name
+// nothing stored.
 func rowIDs(ids []string) []any {
 	out := make([]any, 0, len(ids))
 	for _, id := range ids {
@@ -596,20 +411,4 @@ func rowIDs(ids []string) []any {
 		}
 	}
 	return out
-}
-
-// deleteItems removes ids of lane, in chunks under SQLite's limit of
-// parameters per statement.
-func deleteItems(ctx context.Context, tx *sql.Tx, lane service.Lane, ids []any) error {
-	const chunk = 500
-	for len(ids) > 0 {
-		n := min(len(ids), chunk)
-		args := append([]any{string(lane)}, ids[:n]...)
-		q := `DELETE FROM outbox WHERE lane = ? AND id IN (?` + strings.Repeat(",?", n-1) + `)`
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return err
-		}
-		ids = ids[n:]
-	}
-	return nil
 }

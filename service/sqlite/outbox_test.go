@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -154,19 +155,20 @@ func TestOutboxDeadLettersAreCapped(t *testing.T) {
 	}
 }
 
-// A row that is no item (a damaged file, a future version) is moved to the
+// An entry that is no item (damage, a future version) is moved to the
 // dead letters instead of blocking its lane.
 func TestOutboxUnreadableRowIsDeadLettered(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, "", newClock())
 	ob := newOutbox(t, db, sqlite.OutboxConfig{})
-	items := outboxtest.AddN(t, ob, service.LaneHigh, 2)
-	if err := rawQuery(t, db, "UPDATE outbox SET item = 'not json' WHERE id = "+items[0].ID); err != nil {
+	id, err := sqlite.AddRawItem(db, service.LaneHigh, []byte("not json"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	outboxtest.SameIDs(t, "claim", outboxtest.MustClaim(t, ob, service.LaneHigh, 10), items[1:])
+	items := outboxtest.AddN(t, ob, service.LaneHigh, 1)
+	outboxtest.SameIDs(t, "claim", outboxtest.MustClaim(t, ob, service.LaneHigh, 10), items)
 	list, err := ob.DeadLetters(ctx, service.DeadLetterQuery{Limit: 10})
-	if err != nil || len(list) != 1 || list[0].Item.ID != items[0].ID || list[0].Reason != "unreadable outbox entry" {
+	if err != nil || len(list) != 1 || list[0].Item.ID != strconv.FormatInt(id, 10) || list[0].Reason != "unreadable outbox entry" {
 		t.Fatalf("dead letters: %+v, %v", list, err)
 	}
 }

@@ -59,7 +59,8 @@ type DB struct {
 	path       string
 	clock      service.Clock
 	log        *slog.Logger
-	cache      *writeBehind // cache rows waiting for the next commit
+	outbox     *outboxLog   // the pending outbox items and their log
+	cache      *writeBehind // cache rows waiting for their commit
 	leaseStmts leaseStmts   // Leases' hot statements
 
 	closeOnce sync.Once
@@ -98,6 +99,20 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db.SetConnMaxIdleTime(0)
 	d := &DB{db: db, lock: lock, path: path, clock: cfg.Clock, log: cfg.Logger.With("component", "sqlite")}
 	d.cache = newWriteBehind(d)
+	d.outbox = newOutboxLog(cfg.Dir, d.log)
+	d.outbox.flushCache = d.cache.commit
+	var replayed []cacheOp
+	skipped, err := d.outbox.replay(func(op cacheOp) { replayed = append(replayed, op) })
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if skipped > 0 {
+		// A write a crash cut off (or damage): keep the file for an
+		// operator; the snapshot below starts a whole one.
+		d.log.ErrorContext(ctx, "outbox log: damaged tail skipped", "path", d.outbox.j.path, "bytes", skipped,
+			"kept_as", setAside(d.outbox.j.path, d.clock.Now()))
+	}
 	if err := d.migrate(ctx); err != nil {
 		_ = d.Close()
 		return nil, err
@@ -105,6 +120,26 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := d.cache.prepare(ctx); err != nil {
 		_ = d.Close()
 		return nil, err
+	}
+	legacy, err := d.loadOutboxTable(ctx)
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if err := d.cache.replay(ctx, replayed); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	// A fresh log: the snapshot of the items, the cache rows now in the table.
+	d.outbox.mu.Lock()
+	err = d.outbox.j.replace(d.outbox.snapshot())
+	d.outbox.mu.Unlock()
+	if err == nil && legacy {
+		_, err = d.db.ExecContext(ctx, `DROP TABLE outbox`)
+	}
+	if err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if d.leaseStmts, err = prepareLeaseStmts(ctx, d); err != nil {
 		_ = d.Close()
@@ -126,7 +161,7 @@ func (d *DB) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		d.cache.close(ctx)
-		d.closeErr = d.db.Close()
+		d.closeErr = errors.Join(d.outbox.close(), d.db.Close())
 		if d.lock != nil {
 			d.closeErr = errors.Join(d.closeErr, d.lock.Close())
 		}
@@ -143,22 +178,12 @@ func (d *DB) Ping(ctx context.Context) error {
 }
 
 // schemaVersion is the user_version this gateway writes and reads.
-const schemaVersion = 2
+// Version 3 keeps the outbox in the log (outbox.log), not in a table.
+const schemaVersion = 3
 
 // schema creates the database as of schemaVersion. Times are unix
 // nanoseconds of the injected clock; expires 0 means never.
 var schema = []string{
-	// AUTOINCREMENT: ids are never reused, so they increase like stream ids.
-	`CREATE TABLE IF NOT EXISTS outbox (
-		id         INTEGER PRIMARY KEY AUTOINCREMENT,
-		lane       TEXT    NOT NULL,
-		item       BLOB    NOT NULL,
-		added_ns   INTEGER NOT NULL,
-		consumer   TEXT,
-		claimed_ns INTEGER NOT NULL DEFAULT 0,
-		attempts   INTEGER NOT NULL DEFAULT 0
-	)`,
-	`CREATE INDEX IF NOT EXISTS outbox_lane_consumer ON outbox (lane, consumer, id)`,
 	`CREATE TABLE IF NOT EXISTS deadletter (
 		id         INTEGER PRIMARY KEY AUTOINCREMENT,
 		session_id TEXT    NOT NULL,
@@ -206,6 +231,53 @@ var upgrades = [][]string{
 		`INSERT INTO cache (key, value, at_ns, expires_ns) SELECT key, value, at_ns, expires_ns FROM cache_v1`,
 		`DROP TABLE cache_v1`,
 	},
+	// 2 → 3: the outbox moves to the log; Open moves the rows of the table
+	// outbox (loadOutboxTable), then drops it.
+	{},
+}
+
+// loadOutboxTable moves the items of the table outbox, which gateways
+// before the log kept, into the log's memory; Open writes them to the log
+// and then drops the table, so a crash in between finds the table again.
+// It reports whether the table was there.
+func (d *DB) loadOutboxTable(ctx context.Context) (bool, error) {
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'outbox'`).Scan(&n); err != nil || n == 0 {
+		return false, err
+	}
+	l := d.outbox
+	var seq int64
+	err := d.db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'outbox'`).Scan(&seq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+	}
+	l.seq = max(l.seq, seq) // ids keep increasing past the table's
+	rows, err := d.db.QueryContext(ctx, `SELECT id, lane, item, added_ns, coalesce(consumer, ''), claimed_ns, attempts FROM outbox ORDER BY id`)
+	if err != nil {
+		return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+	}
+	defer rows.Close()
+	moved := 0
+	for rows.Next() {
+		it := &logItem{}
+		var lane string
+		if err := rows.Scan(&it.id, &lane, &it.payload, &it.addedNs, &it.consumer, &it.claimedNs, &it.attempts); err != nil {
+			return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+		}
+		it.lane = service.Lane(lane)
+		if _, ok := l.byID[it.id]; ok {
+			continue // moved before a crash: the log has it
+		}
+		if err := l.insert(it, 0); err != nil {
+			return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+		}
+		moved++
+	}
+	if err := rows.Err(); err != nil {
+		return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+	}
+	d.log.InfoContext(ctx, "outbox table moved to the log", "items", moved)
+	return true, nil
 }
 
 func (d *DB) migrate(ctx context.Context) error {

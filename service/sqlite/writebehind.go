@@ -3,14 +3,17 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// cacheFlushDelay bounds how long a cache write waits for an outbox commit
-// to ride along before it gets a transaction of its own.
-const cacheFlushDelay = 20 * time.Millisecond
+// cacheFlushDelay is how long cache rows wait in memory before one
+// transaction commits them all. Their records are in the outbox log
+// already (a crash loses none), so the delay only trades memory for
+// fewer transactions.
+const cacheFlushDelay = time.Second
 
 // cacheWrite is one row waiting for its transaction.
 type cacheWrite struct {
@@ -21,17 +24,21 @@ type cacheWrite struct {
 	newestWins bool  // keep a live stored row with a later atNs
 }
 
-// writeBehind holds cache writes until the next commit: the session manager
-// writes the cache and then the outbox for every event, and a commit is
-// most of what either costs. Each outbox group commit carries the queued
-// cache writes in its transaction (so an event's cache row is never lost
-// while its outbox item survives); writes no Add follows are committed by
-// a timer after cacheFlushDelay. Reads look here first.
+// writeBehind holds cache writes until a timer commits them, at most
+// cacheFlushDelay later, in one transaction. Each write is first appended
+// to the outbox log, before the session manager adds the event's outbox
+// item there: an event's cache row is never lost while its item survives,
+// and Open commits the rows the log holds. Reads look here first.
 type writeBehind struct {
 	db     *DB
 	errors atomic.Int64
 
 	upsert, upsertNewer *sql.Stmt // prepared by Open
+
+	// commitMu is held from taking the queue to the end of its commit, so
+	// a compaction of the log (which drops the rows' records) waits for a
+	// commit under way.
+	commitMu sync.Mutex
 
 	mu     sync.Mutex
 	queue  map[string]cacheWrite
@@ -43,18 +50,29 @@ func newWriteBehind(db *DB) *writeBehind {
 	return &writeBehind{db: db, queue: make(map[string]cacheWrite)}
 }
 
-// put queues w; against a queued write of the same key it applies the
-// newest-wins rule itself, as the statement does against the stored row.
-func (b *writeBehind) put(w cacheWrite, nowNs int64) {
+// put queues w and appends it to the log; against a queued write of the
+// same key it applies the newest-wins rule itself, as the statement does
+// against the stored row.
+func (b *writeBehind) put(w cacheWrite, nowNs int64) error {
+	if !b.queueRow(w, nowNs) {
+		return nil
+	}
+	// Queued first: a compaction between the two finds the row in the
+	// queue, and commits it before it drops the log.
+	return b.db.outbox.writeCache(w)
+}
+
+func (b *writeBehind) queueRow(w cacheWrite, nowNs int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if old, ok := b.queue[w.key]; ok && w.newestWins && old.atNs > w.atNs && !expired(old.expiresNs, nowNs) {
-		return
+		return false
 	}
 	b.queue[w.key] = w
 	if b.timer == nil && !b.closed {
 		b.timer = time.AfterFunc(cacheFlushDelay, func() { b.flush(context.Background()) })
 	}
+	return true
 }
 
 // get returns the queued write of key, if any.
@@ -97,11 +115,6 @@ func (b *writeBehind) take() []cacheWrite {
 	return out
 }
 
-// writeIn writes the queued rows in tx (the caller's transaction).
-func (b *writeBehind) writeIn(ctx context.Context, tx *sql.Tx, now time.Time) error {
-	return b.write(ctx, tx, b.take(), now)
-}
-
 func (b *writeBehind) write(ctx context.Context, tx *sql.Tx, rows []cacheWrite, now time.Time) error {
 	if len(rows) == 0 {
 		return nil
@@ -128,25 +141,86 @@ func (b *writeBehind) prepare(ctx context.Context) error {
 		toPrepare{&b.upsert, upsertCacheSQL}, toPrepare{&b.upsertNewer, upsertCacheSQL + upsertNewerSQL})
 }
 
-// flush commits the queue in a transaction of its own; a failure loses
-// those cache rows (the next level answers instead), so it is counted and
-// logged, not returned.
-func (b *writeBehind) flush(ctx context.Context) {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return
-	}
-	b.mu.Unlock()
+// commit writes the queue in a transaction of its own. Rows of a failed
+// commit go back to the queue (unless a newer write of their key came),
+// since the log compaction after a commit drops their records.
+func (b *writeBehind) commit() error {
+	b.commitMu.Lock()
+	defer b.commitMu.Unlock()
 	rows := b.take()
 	if len(rows) == 0 {
-		return
+		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	err := b.db.inTx(ctx, func(tx *sql.Tx) error { return b.write(ctx, tx, rows, b.db.clock.Now()) })
 	if err != nil {
-		b.errors.Add(1)
-		b.db.log.WarnContext(ctx, "cache rows lost: write failed", "rows", len(rows), "err", err)
+		b.requeue(rows)
 	}
+	return err
+}
+
+// requeue puts back rows whose key has no newer write queued.
+func (b *writeBehind) requeue(rows []cacheWrite) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, w := range rows {
+		if _, ok := b.queue[w.key]; !ok {
+			b.queue[w.key] = w
+		}
+	}
+	if b.timer == nil && !b.closed {
+		b.timer = time.AfterFunc(cacheFlushDelay, func() { b.flush(context.Background()) })
+	}
+}
+
+// flush is the timer's commit: a failure is counted and logged, and the
+// rows wait for the next try.
+func (b *writeBehind) flush(ctx context.Context) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return
+	}
+	if err := b.commit(); err != nil {
+		b.errors.Add(1)
+		b.db.log.WarnContext(ctx, "cache rows not committed: will retry", "err", err)
+	}
+}
+
+// replay commits, in one transaction and in order, the cache records Open
+// read from the log.
+func (b *writeBehind) replay(ctx context.Context, ops []cacheOp) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	now := b.db.clock.Now()
+	err := b.db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, op := range ops {
+			var err error
+			switch {
+			case op.row != nil:
+				err = b.write(ctx, tx, []cacheWrite{*op.row}, now)
+			case len(op.uncache) == 0:
+				_, err = tx.ExecContext(ctx, `DELETE FROM cache`)
+			default:
+				for _, k := range op.uncache {
+					if _, err = tx.ExecContext(ctx, `DELETE FROM cache WHERE key = ?`, k); err != nil {
+						break
+					}
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: commit the cache rows of the outbox log: %w", err)
+	}
+	return nil
 }
 
 // close commits what waits and stops the timer for good.
