@@ -62,8 +62,8 @@ func AddRawItem(d *DB, lane service.Lane, payload []byte) (int64, error) {
 	l := d.outbox
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	it := &logItem{id: l.seq + 1, lane: lane, payload: payload}
-	if err := l.write(func(e *encoder) { encodeAdd(e, it, 0) }); err != nil {
+	it := &logItem{id: l.seq + 1, lane: lane, raw: payload}
+	if err := l.write(func(e *encoder) { encodeAdd(e, it, 0, payload) }); err != nil {
 		return 0, err
 	}
 	return it.id, l.insert(it, 0)

@@ -110,6 +110,9 @@ func TestOutboxLogCompacts(t *testing.T) {
 	if len(got) != 20 || got[19].ID != last.ID {
 		t.Fatalf("after the crash: %d pending, last %v; want 20 ending with %s", len(got), outboxtest.IDs(got), last.ID)
 	}
+	if g := got[19]; g.SessionID != last.SessionID || g.QR != img || !g.At.Equal(last.At) {
+		t.Fatalf("after the crash the last item reads %s %s at %v; want %s with its QR at %v", g.SessionID, truncate(g.QR), g.At, last.SessionID, last.At)
+	}
 }
 
 // A data directory of a gateway before the log (schema version 2) keeps
@@ -132,7 +135,7 @@ func TestOpenMovesTheOutboxTableToTheLog(t *testing.T) {
 		`INSERT INTO outbox (id, lane, item, added_ns, consumer, claimed_ns, attempts) VALUES
 			(7, 'high', '` + item("a") + `', 1, 'old-gateway', 5, 2), (9, 'high', '` + item("b") + `', 2, NULL, 0, 0)`,
 		`INSERT INTO outbox (lane, item, added_ns) VALUES ('high', 'x', 3)`, // id 10, then deleted:
-		`DELETE FROM outbox WHERE id = 10`, // the sequence stays at 10
+		`DELETE FROM outbox WHERE id = 10`,                                  // the sequence stays at 10
 		`CREATE TABLE cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, at_ns INTEGER NOT NULL DEFAULT 0, expires_ns INTEGER NOT NULL DEFAULT 0)`,
 		`PRAGMA user_version = 2`,
 	} {
@@ -185,3 +188,5 @@ func TestOpenRefusesAnUnknownRecord(t *testing.T) {
 func crc32c(b []byte) []byte {
 	return binary.LittleEndian.AppendUint32(nil, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
 }
+
+func truncate(s string) string { return s[:min(len(s), 40)] }

@@ -80,7 +80,9 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	if err != nil {
 		return service.Update{}, fmt.Errorf("sqlite outbox: encode %s: %w", it, err)
 	}
-	item := &logItem{lane: it.Lane, addedNs: o.db.clock.Now().UnixNano(), payload: payload, key: it.Key(), atNs: it.At.UnixNano()}
+	stored := it // the payload's fields: no ID yet, no Lease
+	stored.Lease = nil
+	item := &logItem{lane: it.Lane, addedNs: o.db.clock.Now().UnixNano(), u: &stored, key: it.Key()}
 	l := o.log
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -90,7 +92,7 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	var drop *logItem
 	if el, ok := l.newest[item.key]; ok {
 		drop = el.Value.(*logItem)
-		if item.atNs < drop.atNs {
+		if it.At.Before(drop.u.At) {
 			o.superseded.Superseded(it.Kind)
 			return it, nil
 		}
@@ -100,7 +102,7 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	if drop != nil {
 		dropID = drop.id
 	}
-	if err := l.write(func(e *encoder) { encodeAdd(e, item, dropID) }); err != nil {
+	if err := l.write(func(e *encoder) { encodeAdd(e, item, dropID, payload) }); err != nil {
 		return service.Update{}, fmt.Errorf("sqlite outbox: add %s: %w", it, err)
 	}
 	if drop != nil {
@@ -174,11 +176,11 @@ func (o *Outbox) Claim(ctx context.Context, lane service.Lane, max int) ([]servi
 	for _, it := range picked {
 		it.claim(o.cfg.Consumer, now)
 		id := strconv.FormatInt(it.id, 10)
-		u, err := decodeItem(it.payload)
-		if err != nil {
+		if it.u == nil {
 			unreadable = append(unreadable, id)
 			continue
 		}
+		u := *it.u
 		u.ID, u.Lane, u.Attempts = id, lane, it.attempts
 		items = append(items, u)
 	}

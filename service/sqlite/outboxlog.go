@@ -39,12 +39,14 @@ type outboxLog struct {
 
 // logItem is one pending item.
 type logItem struct {
-	id        int64
-	lane      service.Lane
-	addedNs   int64
-	payload   []byte // the item as JSON
-	key       string // its Key; "" when the payload is unreadable
-	atNs      int64
+	id      int64
+	lane    service.Lane
+	addedNs int64
+	// u is the item, decoded once (Claim hands out copies); nil when its
+	// payload does not read, which raw then keeps until Claim dead-letters it.
+	u         *service.Update
+	raw       []byte
+	key       string // u's Key; "" when unreadable
 	consumer  string // "" while unclaimed
 	claimedNs int64
 	attempts  int
@@ -83,7 +85,7 @@ func (l *outboxLog) replay(cache func(cacheOp)) (skipped int64, err error) {
 			it := &logItem{id: int64(d.uvarint()), lane: service.Lane(d.string()), addedNs: d.varint(),
 				attempts: int(d.uvarint()), consumer: d.string(), claimedNs: d.varint()}
 			drop := int64(d.uvarint())
-			it.payload = d.bytes()
+			it.raw = d.bytes()
 			if d.err == nil {
 				return l.insert(it, drop)
 			}
@@ -118,7 +120,8 @@ func (l *outboxLog) replay(cache func(cacheOp)) (skipped int64, err error) {
 }
 
 // insert puts it in memory, after removing the item it supersedes; an
-// item of the same id already here is replaced.
+// item of the same id already here is replaced. An item read back (raw,
+// no u) is decoded here.
 func (l *outboxLog) insert(it *logItem, drop int64) error {
 	lst := l.lanes[it.lane]
 	if lst == nil {
@@ -130,8 +133,13 @@ func (l *outboxLog) insert(it *logItem, drop int64) error {
 		}
 	}
 	l.seq = max(l.seq, it.id)
-	if u, err := decodeItem(it.payload); err == nil {
-		it.key, it.atNs = u.Key(), u.At.UnixNano()
+	if it.u == nil {
+		if u, err := decodeItem(it.raw); err == nil {
+			it.u, it.raw = &u, nil
+		}
+	}
+	if it.u != nil {
+		it.key = it.u.Key()
 	}
 	if el, ok := l.byID[it.id]; ok {
 		l.remove(el.Value.(*logItem).lane, it.id)
@@ -207,23 +215,39 @@ func (l *outboxLog) compactErr() error {
 			return fmt.Errorf("commit cache rows first: %w", err)
 		}
 	}
-	return l.j.replace(l.snapshot())
+	snap, err := l.snapshot()
+	if err != nil {
+		return err
+	}
+	return l.j.replace(snap)
 }
 
 // snapshot encodes the pending items, lane by lane in id order, after the
 // last id given.
-func (l *outboxLog) snapshot() []byte {
+func (l *outboxLog) snapshot() ([]byte, error) {
 	buf := frame(nil, func(e *encoder) { e.byte(recSeq); e.uvarint(uint64(l.seq)) })
 	for _, lane := range service.Lanes {
 		for el := l.lanes[lane].Front(); el != nil; el = el.Next() {
 			it := el.Value.(*logItem)
-			buf = frame(buf, func(e *encoder) { encodeAdd(e, it, 0) })
+			payload, err := it.payload()
+			if err != nil {
+				return nil, fmt.Errorf("encode item %d: %w", it.id, err)
+			}
+			buf = frame(buf, func(e *encoder) { encodeAdd(e, it, 0, payload) })
 		}
 	}
-	return buf
+	return buf, nil
 }
 
-func encodeAdd(e *encoder, it *logItem, drop int64) {
+// payload is the item as its record stores it: u as JSON, as Add wrote it.
+func (it *logItem) payload() ([]byte, error) {
+	if it.u == nil {
+		return it.raw, nil
+	}
+	return json.Marshal(it.u)
+}
+
+func encodeAdd(e *encoder, it *logItem, drop int64, payload []byte) {
 	e.byte(recAdd)
 	e.uvarint(uint64(it.id))
 	e.string(string(it.lane))
@@ -232,7 +256,7 @@ func encodeAdd(e *encoder, it *logItem, drop int64) {
 	e.string(it.consumer)
 	e.varint(it.claimedNs)
 	e.uvarint(uint64(drop))
-	e.bytes(it.payload)
+	e.bytes(payload)
 }
 
 func encodeIDs(e *encoder, ids []int64) {

@@ -132,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	// A fresh log: the snapshot of the items, the cache rows now in the table.
 	d.outbox.mu.Lock()
-	err = d.outbox.j.replace(d.outbox.snapshot())
+	err = d.outbox.compactErr()
 	d.outbox.mu.Unlock()
 	if err == nil && legacy {
 		_, err = d.db.ExecContext(ctx, `DROP TABLE outbox`)
@@ -261,7 +261,7 @@ func (d *DB) loadOutboxTable(ctx context.Context) (bool, error) {
 	for rows.Next() {
 		it := &logItem{}
 		var lane string
-		if err := rows.Scan(&it.id, &lane, &it.payload, &it.addedNs, &it.consumer, &it.claimedNs, &it.attempts); err != nil {
+		if err := rows.Scan(&it.id, &lane, &it.raw, &it.addedNs, &it.consumer, &it.claimedNs, &it.attempts); err != nil {
 			return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
 		}
 		it.lane = service.Lane(lane)
