@@ -127,6 +127,25 @@ func BenchmarkLeasesRenew100(b *testing.B) {
 	}
 }
 
+// BenchmarkLeasesTakeEnd is a session's start and close as the session
+// manager drives them: Take a lease, then End it, across 10,000 sessions.
+func BenchmarkLeasesTakeEnd(b *testing.B) {
+	ctx := context.Background()
+	l := sqlite.NewLeases(open(b, "", nil))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ls, ok, err := l.Take(ctx, "user_"+strconv.Itoa(i%10_000), "gw", time.Minute)
+		if err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		if err := l.End(ctx, ls); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 // BenchmarkEventMix10000 is the embedded store's share of a 10,000-session
 // storm: per event the L2 cache row and then the outbox item, QR codes and
 // statuses in turn, with a flush (Claim 50, Ack) after every 50 events.

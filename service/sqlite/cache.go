@@ -78,7 +78,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 	c.db.cache.drop("qr:"+sessionID, "status:"+sessionID)
 	// Logged before the rows go: the log's older records of these keys
 	// must not bring them back after a crash.
-	if err := c.db.outbox.writeUncache("qr:"+sessionID, "status:"+sessionID); err != nil {
+	if err := c.db.state.writeUncache("qr:"+sessionID, "status:"+sessionID); err != nil {
 		c.count.Failure()
 		return fmt.Errorf("sqlite cache: invalidate %s: %w", sessionID, err)
 	}
@@ -92,7 +92,7 @@ func (c *Cache) Invalidate(ctx context.Context, sessionID string) error {
 
 func (c *Cache) InvalidateAll(ctx context.Context) error {
 	c.db.cache.drop()
-	if err := c.db.outbox.writeUncache(); err != nil {
+	if err := c.db.state.writeUncache(); err != nil {
 		c.count.Failure()
 		return fmt.Errorf("sqlite cache: invalidate all: %w", err)
 	}

@@ -32,10 +32,10 @@ func Crash(d *DB) error {
 			d.cache.timer.Stop()
 		}
 		d.cache.mu.Unlock()
-		d.outbox.mu.Lock()
-		_ = d.outbox.j.f.Close()
-		d.outbox.j.f = nil
-		d.outbox.mu.Unlock()
+		d.state.mu.Lock()
+		_ = d.state.j.f.Close()
+		d.state.j.f = nil
+		d.state.mu.Unlock()
 		d.closeErr = errors.Join(d.db.Close(), d.lock.Close())
 	})
 	return d.closeErr
@@ -43,23 +43,23 @@ func Crash(d *DB) error {
 
 // CompactEvery makes the log compact whenever it grew by size bytes.
 func CompactEvery(d *DB, size int64) {
-	d.outbox.mu.Lock()
-	defer d.outbox.mu.Unlock()
-	d.outbox.j.grow = size
-	d.outbox.j.postpone()
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	d.state.j.grow = size
+	d.state.j.postpone()
 }
 
 // LogSize is the log's size now.
 func LogSize(d *DB) int64 {
-	d.outbox.mu.Lock()
-	defer d.outbox.mu.Unlock()
-	return d.outbox.j.size
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	return d.state.j.size
 }
 
 // AddRawItem logs an item of lane whose payload is the given bytes, as a
 // damaged or future-version record would hold, and returns its id.
 func AddRawItem(d *DB, lane service.Lane, payload []byte) (int64, error) {
-	l := d.outbox
+	l := d.state
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	it := &logItem{id: l.seq + 1, lane: lane, raw: payload}

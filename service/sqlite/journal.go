@@ -33,6 +33,9 @@ const (
 	recClaim   byte = 4 // items claimed by a consumer at a time: one more attempt each
 	recCache   byte = 5 // a cache row not yet in the database
 	recUncache byte = 6 // cache keys invalidated; none: all of them
+	recLease   byte = 7 // a session's lease row as it now is
+	recKnown   byte = 8 // a session registered: Restore starts it
+	recForget  byte = 9 // a session forgotten: not known, not running
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -45,7 +48,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // is pending (fsynced, then renamed over the log), so its size stays
 // bounded by the pending items, not by the events that passed.
 //
-// A journal is not safe for concurrent use: outboxLog's mutex guards it.
+// A journal is not safe for concurrent use: logState's mutex guards it.
 type journal struct {
 	path      string
 	f         *os.File

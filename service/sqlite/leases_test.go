@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -39,19 +41,27 @@ func TestLeasesKnownSurvivesAReopen(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l = sqlite.NewLeases(open(t, dir, nil))
-	if got, err := l.Known(ctx); err != nil || !slices.Equal(got, []string{"user_1", "user_2"}) {
-		t.Fatalf("Known after reopen = %v, %v", got, err)
+	// Twice: the first open rewrites the log as a snapshot, the second reads that.
+	for range 2 {
+		db = open(t, dir, nil)
+		l = sqlite.NewLeases(db)
+		if got, err := l.Known(ctx); err != nil || !slices.Equal(got, []string{"user_1", "user_2"}) {
+			t.Fatalf("Known after reopen = %v, %v", got, err)
+		}
+		if err := sqlite.Crash(db); err != nil {
+			t.Fatal(err)
+		}
 	}
+	l = sqlite.NewLeases(open(t, dir, nil))
 	// The fencing token never goes down, not even across a restart.
 	if again, _, err := l.Take(ctx, "user_1", "gw", time.Minute); err != nil || again.Token <= lease.Token {
 		t.Fatalf("Take after reopen: token %d, %v; want > %d", again.Token, err, lease.Token)
 	}
 }
 
-// A renewal of a lease still held is kept in memory: the row keeps the
-// expiry of the Take (no write), yet the lease reads as held until the
-// renewed expiry. After a restart the row's expiry counts again.
+// A renewal of a lease still held is kept in memory: the log keeps the
+// expiry of the Take (no record), yet the lease reads as held until the
+// renewed expiry. After a restart the logged expiry counts again.
 func TestLeasesRenewalIsNotWritten(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -63,15 +73,12 @@ func TestLeasesRenewalIsNotWritten(t *testing.T) {
 		t.Fatalf("Take: %v, %v", ok, err)
 	}
 	clock.Advance(8 * time.Second)
+	size := sqlite.LogSize(db)
 	if held, err := l.Renew(ctx, 10*time.Second, lease); err != nil || !held[0] {
 		t.Fatalf("Renew = %v, %v", held, err)
 	}
-	var expires int64
-	if err := rawQuery(t, db, "SELECT expires_ns FROM session_lease WHERE session_id = 'user_1'", &expires); err != nil {
-		t.Fatal(err)
-	}
-	if want := t0.Add(10 * time.Second).UnixNano(); expires != want {
-		t.Fatalf("row expiry after Renew = %d, want the Take's %d (a renewal must not write)", expires, want)
+	if grown := sqlite.LogSize(db) - size; grown != 0 {
+		t.Fatalf("Renew of a held lease wrote %d bytes to the log; want none", grown)
 	}
 
 	clock.Advance(8 * time.Second) // past the row's expiry, before the renewed one
@@ -88,11 +95,65 @@ func TestLeasesRenewalIsNotWritten(t *testing.T) {
 		t.Fatalf("second Renew = %v, %v", held, err)
 	}
 
-	if err := db.Close(); err != nil {
+	if err := sqlite.Crash(db); err != nil {
 		t.Fatal(err)
 	}
 	l = sqlite.NewLeases(open(t, dir, clock))
 	if orphans, err := l.Orphans(ctx); err != nil || orphans["user_1"] != "gw" {
 		t.Fatalf("Orphans after a restart = %v, %v; want user_1 of gw", orphans, err)
+	}
+}
+
+// A data directory of a gateway before the leases moved to the log
+// (schema version 3) keeps them: Open moves the rows of session_lease and
+// known_session into the log and drops the tables; tokens keep growing
+// past the old ones.
+func TestOpenMovesTheLeaseTablesToTheLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	v3, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE session_lease (session_id TEXT PRIMARY KEY, token INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '',
+			expires_ns INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, last_owner TEXT NOT NULL DEFAULT '') WITHOUT ROWID`,
+		`CREATE TABLE known_session (session_id TEXT PRIMARY KEY) WITHOUT ROWID`,
+		// user_1 ran on old-gw, which died; user_2 was ended.
+		`INSERT INTO session_lease VALUES ('user_1', 41, 'old-gw', 1, 1, 'old-gw'), ('user_2', 7, '', 0, 0, '')`,
+		`INSERT INTO known_session VALUES ('user_1'), ('user_2')`,
+		`PRAGMA user_version = 3`,
+	} {
+		if _, err := v3.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if err := v3.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(db *sqlite.DB, when string) {
+		t.Helper()
+		l := sqlite.NewLeases(db)
+		if got, err := l.Known(ctx); err != nil || !slices.Equal(got, []string{"user_1", "user_2"}) {
+			t.Fatalf("%s: Known = %v, %v", when, got, err)
+		}
+		if orphans, err := l.Orphans(ctx); err != nil || len(orphans) != 1 || orphans["user_1"] != "old-gw" {
+			t.Fatalf("%s: Orphans = %v, %v; want user_1 of old-gw", when, orphans, err)
+		}
+	}
+	db := open(t, dir, newClock())
+	var tables int
+	if err := rawQuery(t, db, "SELECT count(*) FROM sqlite_schema WHERE name IN ('session_lease', 'known_session')", &tables); err != nil || tables != 0 {
+		t.Fatalf("lease tables after the move: %d, %v", tables, err)
+	}
+	check(db, "after the move")
+	if err := sqlite.Crash(db); err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, dir, newClock())
+	check(db, "after a crash")
+	if lease, ok, err := sqlite.NewLeases(db).Take(ctx, "user_1", "gw", time.Minute); !ok || err != nil || lease.Token != 42 {
+		t.Fatalf("Take after the move = %+v, %v, %v; want token 42", lease, ok, err)
 	}
 }

@@ -35,12 +35,12 @@ type OutboxConfig struct {
 }
 
 // Outbox is the durable service.Outbox of the embedded store for one
-// consumer. The pending items are the DB's outbox log (outboxLog: memory,
+// consumer. The pending items are the DB's outbox log (logState: memory,
 // each change appended to the file outbox.log before it counts); refused
 // items move to the table deadletter with the reason.
 type Outbox struct {
 	db  *DB
-	log *outboxLog
+	log *logState
 	cfg OutboxConfig
 	lg  *slog.Logger
 
@@ -60,7 +60,7 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 	if cfg.DeadLetterCap <= 0 {
 		cfg.DeadLetterCap = DefaultDeadLetterCap
 	}
-	o := &Outbox{db: db, log: db.outbox, cfg: cfg, lg: db.log.With("consumer", cfg.Consumer)}
+	o := &Outbox{db: db, log: db.state, cfg: cfg, lg: db.log.With("consumer", cfg.Consumer)}
 	released := o.log.release(cfg.Consumer)
 	o.lg.InfoContext(ctx, "sqlite outbox open", "path", o.log.j.path, "waiting", o.log.depth(), "released_claims", released)
 	return o, nil

@@ -1,6 +1,7 @@
 // Package sqlite is the embedded durable storage of the gateway when there is
-// no Redis: the outbox, the L2 cache and the leases in one SQLite file
-// (modernc.org/sqlite, pure Go, WAL) in DATA_DIR. One process owns a data
+// no Redis, in DATA_DIR: the outbox and the leases in memory with every
+// change appended to a log (outbox.log), the L2 cache and the dead letters
+// in one SQLite file (modernc.org/sqlite, pure Go, WAL). One process owns a data
 // directory at a time (a lock file), so it is for a single gateway
 // instance; several instances share state through Redis instead. It must
 // never reach the network.
@@ -54,14 +55,13 @@ type Config struct {
 // DB is the open store: the database and the lock on its directory. Build
 // the Outbox, Cache and Leases on it, and Close it last.
 type DB struct {
-	db         *sql.DB
-	lock       *os.File
-	path       string
-	clock      service.Clock
-	log        *slog.Logger
-	outbox     *outboxLog   // the pending outbox items and their log
-	cache      *writeBehind // cache rows waiting for their commit
-	leaseStmts leaseStmts   // Leases' hot statements
+	db    *sql.DB
+	lock  *os.File
+	path  string
+	clock service.Clock
+	log   *slog.Logger
+	state *logState    // what the log keeps: the pending outbox items, the leases
+	cache *writeBehind // cache rows waiting for their commit
 
 	closeOnce sync.Once
 	closeErr  error
@@ -99,10 +99,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db.SetConnMaxIdleTime(0)
 	d := &DB{db: db, lock: lock, path: path, clock: cfg.Clock, log: cfg.Logger.With("component", "sqlite")}
 	d.cache = newWriteBehind(d)
-	d.outbox = newOutboxLog(cfg.Dir, d.log)
-	d.outbox.flushCache = d.cache.commit
+	d.state = newLogState(cfg.Dir, d.log)
+	d.state.flushCache = d.cache.commit
 	var replayed []cacheOp
-	skipped, err := d.outbox.replay(func(op cacheOp) { replayed = append(replayed, op) })
+	skipped, err := d.state.replay(func(op cacheOp) { replayed = append(replayed, op) })
 	if err != nil {
 		_ = d.Close()
 		return nil, err
@@ -110,8 +110,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if skipped > 0 {
 		// A write a crash cut off (or damage): keep the file for an
 		// operator; the snapshot below starts a whole one.
-		d.log.ErrorContext(ctx, "outbox log: damaged tail skipped", "path", d.outbox.j.path, "bytes", skipped,
-			"kept_as", setAside(d.outbox.j.path, d.clock.Now()))
+		d.log.ErrorContext(ctx, "outbox log: damaged tail skipped", "path", d.state.j.path, "bytes", skipped,
+			"kept_as", setAside(d.state.j.path, d.clock.Now()))
 	}
 	if err := d.migrate(ctx); err != nil {
 		_ = d.Close()
@@ -121,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		_ = d.Close()
 		return nil, err
 	}
-	legacy, err := d.loadOutboxTable(ctx)
+	legacy, err := d.loadLegacyTables(ctx)
 	if err != nil {
 		_ = d.Close()
 		return nil, err
@@ -131,19 +131,17 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	// A fresh log: the snapshot of the items, the cache rows now in the table.
-	d.outbox.mu.Lock()
-	err = d.outbox.compactErr()
-	d.outbox.mu.Unlock()
-	if err == nil && legacy {
-		_, err = d.db.ExecContext(ctx, `DROP TABLE outbox`)
+	d.state.mu.Lock()
+	err = d.state.compactErr()
+	d.state.mu.Unlock()
+	for _, table := range legacy {
+		if err == nil {
+			_, err = d.db.ExecContext(ctx, `DROP TABLE `+table)
+		}
 	}
 	if err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	if d.leaseStmts, err = prepareLeaseStmts(ctx, d); err != nil {
-		_ = d.Close()
-		return nil, err
 	}
 	return d, nil
 }
@@ -161,7 +159,7 @@ func (d *DB) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		d.cache.close(ctx)
-		d.closeErr = errors.Join(d.outbox.close(), d.db.Close())
+		d.closeErr = errors.Join(d.state.close(), d.db.Close())
 		if d.lock != nil {
 			d.closeErr = errors.Join(d.closeErr, d.lock.Close())
 		}
@@ -178,8 +176,9 @@ func (d *DB) Ping(ctx context.Context) error {
 }
 
 // schemaVersion is the user_version this gateway writes and reads.
-// Version 3 keeps the outbox in the log (outbox.log), not in a table.
-const schemaVersion = 3
+// Version 3 keeps the outbox in the log (outbox.log), not in a table;
+// version 4 the leases too.
+const schemaVersion = 4
 
 // schema creates the database as of schemaVersion. Times are unix
 // nanoseconds of the injected clock; expires 0 means never.
@@ -192,21 +191,6 @@ var schema = []string{
 	)`,
 	`CREATE INDEX IF NOT EXISTS deadletter_session ON deadletter (session_id, id)`,
 	cacheTable,
-	// One row per session ever taken: token is the last fencing token
-	// handed out (it never goes down, so the row outlives the lease), owner
-	// the holder until expires_ns ('' = nobody), running whether the session
-	// claims to run somewhere, last_owner who ran it last ('' after a handover).
-	`CREATE TABLE IF NOT EXISTS session_lease (
-		session_id TEXT PRIMARY KEY,
-		token      INTEGER NOT NULL,
-		owner      TEXT    NOT NULL DEFAULT '',
-		expires_ns INTEGER NOT NULL DEFAULT 0,
-		running    INTEGER NOT NULL DEFAULT 0,
-		last_owner TEXT    NOT NULL DEFAULT ''
-	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS known_session (
-		session_id TEXT PRIMARY KEY
-	) WITHOUT ROWID`,
 }
 
 // cacheTable is a rowid table, not WITHOUT ROWID: a QR row (its PNG data
@@ -234,27 +218,87 @@ var upgrades = [][]string{
 	// 2 → 3: the outbox moves to the log; Open moves the rows of the table
 	// outbox (loadOutboxTable), then drops it.
 	{},
+	// 3 → 4: the leases move to the log; Open moves the rows of the tables
+	// session_lease and known_session (loadLeaseTables), then drops them.
+	{},
 }
 
-// loadOutboxTable moves the items of the table outbox, which gateways
-// before the log kept, into the log's memory; Open writes them to the log
-// and then drops the table, so a crash in between finds the table again.
-// It reports whether the table was there.
-func (d *DB) loadOutboxTable(ctx context.Context) (bool, error) {
-	var n int
-	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'outbox'`).Scan(&n); err != nil || n == 0 {
-		return false, err
+// loadLegacyTables moves the rows of the tables that gateways before the
+// log kept (outbox, session_lease, known_session) into the log's memory,
+// and returns the tables it found. Open writes the rows to the log and
+// then drops the tables, so a crash in between finds them again; a row
+// the log has already wins.
+func (d *DB) loadLegacyTables(ctx context.Context) ([]string, error) {
+	var found []string
+	for _, t := range []struct {
+		name string
+		load func(context.Context) error
+	}{{"outbox", d.loadOutboxTable}, {"session_lease", d.loadLeaseTable}, {"known_session", d.loadKnownTable}} {
+		var n int
+		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, t.name).Scan(&n); err != nil {
+			return nil, fmt.Errorf("sqlite: look for the table %s: %w", t.name, err)
+		}
+		if n == 0 {
+			continue
+		}
+		if err := t.load(ctx); err != nil {
+			return nil, fmt.Errorf("sqlite: read the table %s: %w", t.name, err)
+		}
+		found = append(found, t.name)
 	}
-	l := d.outbox
+	return found, nil
+}
+
+// loadLeaseTable moves the rows of session_lease (schema version 3).
+func (d *DB) loadLeaseTable(ctx context.Context) error {
+	rows, err := d.db.QueryContext(ctx, `SELECT session_id, token, owner, expires_ns, running, last_owner FROM session_lease`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var r leaseRow
+		if err := rows.Scan(&id, &r.token, &r.owner, &r.expiresNs, &r.running, &r.last); err != nil {
+			return err
+		}
+		if _, ok := d.state.leases[id]; !ok {
+			d.state.leases[id] = &r
+		}
+	}
+	return rows.Err()
+}
+
+// loadKnownTable moves the rows of known_session (schema version 3).
+func (d *DB) loadKnownTable(ctx context.Context) error {
+	rows, err := d.db.QueryContext(ctx, `SELECT session_id FROM known_session`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		d.state.known[id] = struct{}{}
+	}
+	return rows.Err()
+}
+
+// loadOutboxTable moves the items of the table outbox (schema version 2),
+// with their ids, claims and attempts.
+func (d *DB) loadOutboxTable(ctx context.Context) error {
+	l := d.state
 	var seq int64
 	err := d.db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'outbox'`).Scan(&seq)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+		return err
 	}
 	l.seq = max(l.seq, seq) // ids keep increasing past the table's
 	rows, err := d.db.QueryContext(ctx, `SELECT id, lane, item, added_ns, coalesce(consumer, ''), claimed_ns, attempts FROM outbox ORDER BY id`)
 	if err != nil {
-		return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+		return err
 	}
 	defer rows.Close()
 	moved := 0
@@ -262,22 +306,22 @@ func (d *DB) loadOutboxTable(ctx context.Context) (bool, error) {
 		it := &logItem{}
 		var lane string
 		if err := rows.Scan(&it.id, &lane, &it.raw, &it.addedNs, &it.consumer, &it.claimedNs, &it.attempts); err != nil {
-			return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+			return err
 		}
 		it.lane = service.Lane(lane)
 		if _, ok := l.byID[it.id]; ok {
 			continue // moved before a crash: the log has it
 		}
 		if err := l.insert(it, 0); err != nil {
-			return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+			return err
 		}
 		moved++
 	}
 	if err := rows.Err(); err != nil {
-		return true, fmt.Errorf("sqlite: read the outbox table: %w", err)
+		return err
 	}
 	d.log.InfoContext(ctx, "outbox table moved to the log", "items", moved)
-	return true, nil
+	return nil
 }
 
 func (d *DB) migrate(ctx context.Context) error {

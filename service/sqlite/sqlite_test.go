@@ -89,7 +89,7 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 
 // TestOpenUpgradesVersion1 opens a database as the first embedded store
 // wrote it (a WITHOUT ROWID cache table, user_version 1): the rows stay,
-// the cache table becomes a rowid table, and the version moves to 3.
+// the cache table becomes a rowid table, and the version moves to 4.
 func TestOpenUpgradesVersion1(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -120,8 +120,8 @@ func TestOpenUpgradesVersion1(t *testing.T) {
 	}
 	var version int
 	var ddl string
-	if err := rawQuery(t, db, "PRAGMA user_version", &version); err != nil || version != 3 {
-		t.Fatalf("user_version = %d, %v; want 3", version, err)
+	if err := rawQuery(t, db, "PRAGMA user_version", &version); err != nil || version != 4 {
+		t.Fatalf("user_version = %d, %v; want 4", version, err)
 	}
 	if err := rawQuery(t, db, "SELECT sql FROM sqlite_schema WHERE name = 'cache'", &ddl); err != nil || strings.Contains(ddl, "WITHOUT ROWID") {
 		t.Fatalf("cache table after the upgrade: %q, %v", ddl, err)

@@ -59,7 +59,7 @@ func (b *writeBehind) put(w cacheWrite, nowNs int64) error {
 	}
 	// Queued first: a compaction between the two finds the row in the
 	// queue, and commits it before it drops the log.
-	return b.db.outbox.writeCache(w)
+	return b.db.state.writeCache(w)
 }
 
 func (b *writeBehind) queueRow(w cacheWrite, nowNs int64) bool {

@@ -12,17 +12,19 @@ import (
 	"wagateway/service"
 )
 
-// outboxLog holds the pending outbox items of a DB in memory and writes
-// every change of them to the journal before it counts: an item is
-// durable once its record is written, and Open rebuilds the items from
-// the log. One per DB; each Outbox (a consumer) works on it.
+// logState holds the pending outbox items and the leases of a DB in
+// memory and writes every change of them to the journal before it counts:
+// a change is durable once its record is written, and Open rebuilds the
+// state from the log. One per DB; each Outbox (a consumer) and the Leases
+// work on it.
 //
-// Why not a table: an item written as a SQLite row cost a transaction per
+// Why not tables: an item written as a SQLite row cost a transaction per
 // event (about 150 µs here, with its index and sqlite_sequence pages),
-// about two fifths of the gateway's CPU at 10,000 sessions; a record
-// appended to a file costs a few microseconds, and the pending items are
-// few (at most one per session and kind), so memory holds them.
-type outboxLog struct {
+// about two fifths of the gateway's CPU at 10,000 sessions, and a lease's
+// Take another 9 %; a record appended to a file costs a few microseconds,
+// and the state is small (at most one pending item per session and kind,
+// one lease row per session), so memory holds it.
+type logState struct {
 	log *slog.Logger
 
 	mu    sync.Mutex
@@ -35,6 +37,31 @@ type outboxLog struct {
 	// flushCache commits the cache rows waiting in memory: their records
 	// are in the log, and a compaction drops them.
 	flushCache func() error
+
+	// leases has a row for every session ever taken: it outlives the
+	// lease, since its token never goes down. known is what Restore starts.
+	leases map[string]*leaseRow
+	known  map[string]struct{}
+}
+
+// leaseRow is a session's lease: token is the last fencing token handed
+// out, owner the holder until expiresNs ("" = nobody), running whether the
+// session claims to run somewhere, last who ran it last ("" after a
+// handover).
+type leaseRow struct {
+	token     int64
+	owner     string
+	expiresNs int64
+	running   bool
+	last      string
+}
+
+// holder is the owner while the lease has not expired, else "".
+func (r leaseRow) holder(now int64) string {
+	if r.expiresNs > now {
+		return r.owner
+	}
+	return ""
 }
 
 // logItem is one pending item.
@@ -59,13 +86,15 @@ type cacheOp struct {
 	uncache []string
 }
 
-func newOutboxLog(dir string, log *slog.Logger) *outboxLog {
-	l := &outboxLog{
+func newLogState(dir string, log *slog.Logger) *logState {
+	l := &logState{
 		log:    log,
 		j:      journal{path: filepath.Join(dir, JournalName), grow: minCompact},
 		lanes:  make(map[service.Lane]*list.List, len(service.Lanes)),
 		byID:   make(map[int64]*list.Element),
 		newest: make(map[string]*list.Element),
+		leases: make(map[string]*leaseRow),
+		known:  make(map[string]struct{}),
 	}
 	for _, lane := range service.Lanes {
 		l.lanes[lane] = list.New()
@@ -76,7 +105,7 @@ func newOutboxLog(dir string, log *slog.Logger) *outboxLog {
 // replay reads the log into memory and hands its cache records to cache,
 // in order. A damaged tail is reported in skipped; the caller compacts
 // before the next append, which starts a whole log.
-func (l *outboxLog) replay(cache func(cacheOp)) (skipped int64, err error) {
+func (l *logState) replay(cache func(cacheOp)) (skipped int64, err error) {
 	return readJournal(l.j.path, func(typ byte, d *decoder) error {
 		switch typ {
 		case recSeq:
@@ -112,6 +141,16 @@ func (l *outboxLog) replay(cache func(cacheOp)) (skipped int64, err error) {
 				keys = append(keys, d.string())
 			}
 			cache(cacheOp{uncache: keys})
+		case recLease:
+			id := d.string()
+			r := leaseRow{token: int64(d.uvarint()), owner: d.string(), expiresNs: d.varint(), running: d.byte() == 1, last: d.string()}
+			if d.err == nil {
+				l.leases[id] = &r
+			}
+		case recKnown:
+			l.known[d.string()] = struct{}{}
+		case recForget:
+			l.forget(d.string())
 		default:
 			return fmt.Errorf("unknown record type %d (written by a newer gateway?)", typ)
 		}
@@ -122,7 +161,7 @@ func (l *outboxLog) replay(cache func(cacheOp)) (skipped int64, err error) {
 // insert puts it in memory, after removing the item it supersedes; an
 // item of the same id already here is replaced. An item read back (raw,
 // no u) is decoded here.
-func (l *outboxLog) insert(it *logItem, drop int64) error {
+func (l *logState) insert(it *logItem, drop int64) error {
 	lst := l.lanes[it.lane]
 	if lst == nil {
 		return fmt.Errorf("item %d in unknown lane %q", it.id, it.lane)
@@ -154,7 +193,7 @@ func (l *outboxLog) insert(it *logItem, drop int64) error {
 }
 
 // remove drops id if it waits in lane; another lane's id is not it.
-func (l *outboxLog) remove(lane service.Lane, id int64) bool {
+func (l *logState) remove(lane service.Lane, id int64) bool {
 	el, ok := l.byID[id]
 	if !ok || el.Value.(*logItem).lane != lane {
 		return false
@@ -185,7 +224,7 @@ func decodeItem(payload []byte) (service.Update, error) {
 
 // write appends the records fill encodes, then compacts if the log has
 // grown enough. It holds l.mu.
-func (l *outboxLog) write(fill func(e *encoder)) error {
+func (l *logState) write(fill func(e *encoder)) error {
 	if l.j.broken != nil {
 		l.compact()
 	}
@@ -202,14 +241,14 @@ func (l *outboxLog) write(fill func(e *encoder)) error {
 // compact commits the waiting cache rows, then replaces the log with a
 // snapshot of the pending items. A failure only postpones it: the log
 // stays whole. It holds l.mu.
-func (l *outboxLog) compact() {
+func (l *logState) compact() {
 	if err := l.compactErr(); err != nil {
 		l.j.postpone()
 		l.log.Error("outbox log not compacted", "path", l.j.path, "size", l.j.size, "err", err)
 	}
 }
 
-func (l *outboxLog) compactErr() error {
+func (l *logState) compactErr() error {
 	if l.flushCache != nil {
 		if err := l.flushCache(); err != nil {
 			return fmt.Errorf("commit cache rows first: %w", err)
@@ -224,7 +263,7 @@ func (l *outboxLog) compactErr() error {
 
 // snapshot encodes the pending items, lane by lane in id order, after the
 // last id given.
-func (l *outboxLog) snapshot() ([]byte, error) {
+func (l *logState) snapshot() ([]byte, error) {
 	buf := frame(nil, func(e *encoder) { e.byte(recSeq); e.uvarint(uint64(l.seq)) })
 	for _, lane := range service.Lanes {
 		for el := l.lanes[lane].Front(); el != nil; el = el.Next() {
@@ -235,6 +274,12 @@ func (l *outboxLog) snapshot() ([]byte, error) {
 			}
 			buf = frame(buf, func(e *encoder) { encodeAdd(e, it, 0, payload) })
 		}
+	}
+	for id, r := range l.leases {
+		buf = frame(buf, func(e *encoder) { encodeLease(e, id, *r) })
+	}
+	for id := range l.known {
+		buf = frame(buf, func(e *encoder) { e.byte(recKnown); e.string(id) })
 	}
 	return buf, nil
 }
@@ -266,8 +311,40 @@ func encodeIDs(e *encoder, ids []int64) {
 	}
 }
 
+func encodeLease(e *encoder, id string, r leaseRow) {
+	e.byte(recLease)
+	e.string(id)
+	e.uvarint(uint64(r.token))
+	e.string(r.owner)
+	e.varint(r.expiresNs)
+	if r.running {
+		e.byte(1)
+	} else {
+		e.byte(0)
+	}
+	e.string(r.last)
+}
+
+// setLease writes id's lease row as r, then keeps it; it holds l.mu.
+func (l *logState) setLease(id string, r leaseRow) error {
+	if err := l.write(func(e *encoder) { encodeLease(e, id, r) }); err != nil {
+		return err
+	}
+	l.leases[id] = &r
+	return nil
+}
+
+// forget drops id from the known sessions and the running set; its token
+// stays. It holds l.mu.
+func (l *logState) forget(id string) {
+	delete(l.known, id)
+	if r, ok := l.leases[id]; ok {
+		r.running = false
+	}
+}
+
 // writeCache appends a cache row's record.
-func (l *outboxLog) writeCache(w cacheWrite) error {
+func (l *logState) writeCache(w cacheWrite) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.write(func(e *encoder) {
@@ -285,7 +362,7 @@ func (l *outboxLog) writeCache(w cacheWrite) error {
 }
 
 // writeUncache appends the invalidation of keys (none: all).
-func (l *outboxLog) writeUncache(keys ...string) error {
+func (l *logState) writeUncache(keys ...string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.write(func(e *encoder) {
@@ -299,7 +376,7 @@ func (l *outboxLog) writeUncache(keys ...string) error {
 
 // release unclaims the items consumers other than consumer hold (in
 // memory: a log read again releases them again) and returns how many.
-func (l *outboxLog) release(consumer string) int {
+func (l *logState) release(consumer string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
@@ -315,14 +392,14 @@ func (l *outboxLog) release(consumer string) int {
 }
 
 // depth counts the pending items.
-func (l *outboxLog) depth() int {
+func (l *logState) depth() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.byID)
 }
 
 // stats fills the depth and oldest age of each lane.
-func (l *outboxLog) stats(now time.Time, st *service.OutboxStats) {
+func (l *logState) stats(now time.Time, st *service.OutboxStats) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, lane := range service.Lanes {
@@ -335,7 +412,7 @@ func (l *outboxLog) stats(now time.Time, st *service.OutboxStats) {
 }
 
 // close fsyncs and closes the log.
-func (l *outboxLog) close() error {
+func (l *logState) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.j.close()
