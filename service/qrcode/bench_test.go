@@ -2,6 +2,7 @@ package qrcode
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/base64"
 	"image"
 	"image/color"
@@ -102,8 +103,50 @@ type pngBuffers struct{ b *png.EncoderBuffer }
 func (p *pngBuffers) Get() *png.EncoderBuffer  { return p.b }
 func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.b = b }
 
+// zlibIDAT is the IDAT stream as the PNG writer made it before deflate.go:
+// the scanlines (repeats as Up-filtered zeros) through compress/zlib at
+// BestSpeed. Kept only as BenchmarkPNG's baseline.
+func zlibIDAT(zw *zlib.Writer, idat *bytes.Buffer, sym symbol) ([]byte, error) {
+	side := (sym.size + 2*QuietZone) * ModulePixels
+	rowBytes := (side + 7) / 8
+	var rows bytes.Buffer
+	blank := make([]byte, rowBytes)
+	for range QuietZone * ModulePixels {
+		rows.WriteByte(2) // Up: zeros repeat the row above
+		rows.Write(blank)
+	}
+	row := make([]byte, rowBytes)
+	for y := range sym.size {
+		clear(row)
+		for x, dark := range sym.modules[y*sym.size:][:sym.size] {
+			col := x + QuietZone
+			row[col>>1] |= (dark * 0xf0) >> ((col & 1) * 4)
+		}
+		rows.WriteByte(0)
+		rows.Write(row)
+		for range ModulePixels - 1 {
+			rows.WriteByte(2)
+			rows.Write(blank)
+		}
+	}
+	for range QuietZone * ModulePixels {
+		rows.WriteByte(0)
+		rows.Write(blank)
+	}
+	idat.Reset()
+	zw.Reset(idat)
+	if _, err := zw.Write(rows.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return idat.Bytes(), nil
+}
+
 // BenchmarkPNG compares this package's PNG writer with image/png on the same
-// symbol, image/png given the 8-bit paletted image it needs.
+// symbol, image/png given the 8-bit paletted image it needs, and its
+// deflate by hand with compress/zlib on the same scanlines.
 func BenchmarkPNG(b *testing.B) {
 	var s scratch
 	sym, err := s.symbol(benchCode)
@@ -128,6 +171,29 @@ func BenchmarkPNG(b *testing.B) {
 			}
 			buf.Reset()
 			if err := enc.Encode(&buf, img); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("idat-zlib", func(b *testing.B) {
+		b.ReportAllocs()
+		var idat bytes.Buffer
+		zw, err := zlib.NewWriterLevel(&idat, zlib.BestSpeed) // reused, as the writer before did
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := zlibIDAT(zw, &idat, sym); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("idat-by-hand", func(b *testing.B) {
+		b.ReportAllocs()
+		row := make([]byte, 1+((sym.size+2*QuietZone)*ModulePixels+7)/8)
+		var idat []byte
+		for b.Loop() {
+			if idat, err = zlibImage(idat[:0], sym, row); err != nil {
 				b.Fatal(err)
 			}
 		}
