@@ -18,8 +18,9 @@ const sweepEvery = time.Minute
 
 // Cache is the L2 service.Cache in the table cache: JSON values under
 // qr:{id} and status:{id}, with their expiry; an expired row reads as a miss.
-// Writes reach the table within cacheFlushDelay and the outbox log at once
-// (see writeBehind); reads see them at once.
+// Writes reach the table within cacheFlushDelay and the outbox log with
+// the next outbox record, or within loneCacheDelay (see writeBehind);
+// reads see them at once.
 type Cache struct {
 	db *DB
 
@@ -130,10 +131,7 @@ func (c *Cache) set(ctx context.Context, prefix, id string, value any, atNs int6
 	if ttl > 0 {
 		w.expiresNs = now.Add(ttl).UnixNano()
 	}
-	if err := c.db.cache.put(w, now.UnixNano()); err != nil {
-		c.count.Failure()
-		return fmt.Errorf("sqlite cache: set %s%s: %w", prefix, id, err)
-	}
+	c.db.cache.put(w, now.UnixNano())
 	c.count.Set()
 	c.sweep(ctx, now)
 	return nil

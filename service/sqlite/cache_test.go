@@ -110,6 +110,48 @@ func TestCacheRowSurvivesACrashAfterTheAdd(t *testing.T) {
 	}
 }
 
+// An event's cache row rides in its outbox item's write: one write system
+// call per event, not two.
+func TestCacheRowAndItemShareOneWrite(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c, ob := sqlite.NewCache(db), newOutbox(t, db, sqlite.OutboxConfig{})
+	before := sqlite.LogWrites(db)
+	if err := c.SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.Add(ctx, outboxtest.Status("s1", service.LaneHigh, t0)); err != nil {
+		t.Fatal(err)
+	}
+	// Past the lone write's delay: nothing was left for it.
+	time.Sleep(3 * sqlite.LoneCacheDelay)
+	if n := sqlite.LogWrites(db) - before; n != 1 {
+		t.Fatalf("writes for a cache row and its item: %d, want 1", n)
+	}
+}
+
+// A cache write no outbox record follows is written alone, soon: it too
+// survives a crash.
+func TestLoneCacheRowSurvivesACrash(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	before := sqlite.LogWrites(db)
+	if err := sqlite.NewCache(db).SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); sqlite.LogWrites(db) == before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone cache row was not written to the log within 5 s")
+		}
+	}
+	if err := sqlite.Crash(db); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := sqlite.NewCache(open(t, db.Dir(), newClock())).GetStatus(ctx, "s1"); err != nil || !ok || got.Status != service.StatusActive {
+		t.Fatalf("GetStatus after the crash = %+v, %v, %v", got, ok, err)
+	}
+}
+
 // An invalidation is logged too: the row's older record does not bring it
 // back after a crash.
 func TestCacheInvalidationSurvivesACrash(t *testing.T) {

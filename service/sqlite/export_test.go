@@ -68,3 +68,13 @@ func AddRawItem(d *DB, lane service.Lane, payload []byte) (int64, error) {
 	}
 	return it.id, l.insert(it, 0)
 }
+
+// LoneCacheDelay is how soon a lone cache record is written.
+const LoneCacheDelay = loneCacheDelay
+
+// LogWrites is how many writes to the log succeeded.
+func LogWrites(d *DB) int64 {
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	return d.state.j.writes
+}

@@ -57,6 +57,7 @@ type journal struct {
 	grow      int64 // the least growth between two compactions (minCompact)
 	broken    error // an append that could not be undone: appends fail until a compaction
 	buf       []byte
+	writes    int64 // appends that succeeded
 }
 
 // frame appends one record to the journal's buffer: reserve the header,
@@ -84,6 +85,7 @@ func (j *journal) append(records []byte) error {
 	n, err := j.f.Write(records)
 	if err == nil {
 		j.size += int64(n)
+		j.writes++
 		return nil
 	}
 	if terr := j.f.Truncate(j.size); terr != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"container/list"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -37,6 +38,16 @@ type logState struct {
 	// flushCache commits the cache rows waiting in memory: their records
 	// are in the log, and a compaction drops them.
 	flushCache func() error
+	// cacheRecs are cache records not yet written: the next write carries
+	// them, so an event's cache row and its outbox item cost one write
+	// system call, not two. A lone cache write goes out after
+	// loneCacheDelay (flushTimer).
+	cacheRecs  []byte
+	flushTimer *time.Timer
+	timerSet   bool
+	// cacheErrs counts the lone cache writes that failed (the records stay
+	// for the next write).
+	cacheErrs func()
 
 	// leases has a row for every session ever taken: it outlives the
 	// lease, since its token never goes down. known is what Restore starts.
@@ -228,10 +239,11 @@ func (l *logState) write(fill func(e *encoder)) error {
 	if l.j.broken != nil {
 		l.compact()
 	}
-	l.j.buf = frame(l.j.buf[:0], fill)
+	l.j.buf = frame(append(l.j.buf[:0], l.cacheRecs...), fill)
 	if err := l.j.append(l.j.buf); err != nil {
-		return err
+		return err // the cache records wait for the next write
 	}
+	l.wroteCacheRecs()
 	if l.j.due() {
 		l.compact()
 	}
@@ -343,11 +355,16 @@ func (l *logState) forget(id string) {
 	}
 }
 
-// writeCache appends a cache row's record.
-func (l *logState) writeCache(w cacheWrite) error {
+// loneCacheDelay is how long a cache record waits for an outbox record to
+// ride with before it is written alone: the session manager writes an
+// event's cache row just before its item, so it rarely waits at all.
+const loneCacheDelay = 20 * time.Millisecond
+
+// writeCache queues a cache row's record for the next write.
+func (l *logState) writeCache(w cacheWrite) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.write(func(e *encoder) {
+	l.cacheRecs = frame(l.cacheRecs, func(e *encoder) {
 		e.byte(recCache)
 		e.string(w.key)
 		e.bytes(w.value)
@@ -359,6 +376,53 @@ func (l *logState) writeCache(w cacheWrite) error {
 			e.byte(0)
 		}
 	})
+	if !l.timerSet {
+		if l.flushTimer == nil {
+			l.flushTimer = time.AfterFunc(loneCacheDelay, l.flushCacheRecs)
+		} else {
+			l.flushTimer.Reset(loneCacheDelay)
+		}
+		l.timerSet = true
+	}
+}
+
+// flushCacheRecs writes the cache records no other record took along.
+func (l *logState) flushCacheRecs() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.timerSet = false
+	if len(l.cacheRecs) == 0 || l.j.f == nil {
+		return
+	}
+	if err := l.writeCacheRecs(); err != nil {
+		l.log.Error("outbox log: cache rows not written; they wait for the next write", "path", l.j.path, "err", err)
+		if l.cacheErrs != nil {
+			l.cacheErrs()
+		}
+		l.flushTimer.Reset(loneCacheDelay)
+		l.timerSet = true
+	}
+}
+
+// writeCacheRecs writes the queued cache records alone; it holds l.mu.
+func (l *logState) writeCacheRecs() error {
+	if len(l.cacheRecs) == 0 {
+		return nil
+	}
+	if err := l.j.append(l.cacheRecs); err != nil {
+		return err
+	}
+	l.wroteCacheRecs()
+	return nil
+}
+
+// wroteCacheRecs empties the queue once a write carried it; it holds l.mu.
+func (l *logState) wroteCacheRecs() {
+	l.cacheRecs = l.cacheRecs[:0]
+	if l.timerSet {
+		l.flushTimer.Stop()
+		l.timerSet = false
+	}
 }
 
 // writeUncache appends the invalidation of keys (none: all).
@@ -415,5 +479,12 @@ func (l *logState) stats(now time.Time, st *service.OutboxStats) {
 func (l *logState) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.j.close()
+	if l.j.f == nil {
+		return nil
+	}
+	if l.timerSet {
+		l.flushTimer.Stop()
+		l.timerSet = false
+	}
+	return errors.Join(l.writeCacheRecs(), l.j.close())
 }

@@ -101,6 +101,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	d.cache = newWriteBehind(d)
 	d.state = newLogState(cfg.Dir, d.log)
 	d.state.flushCache = d.cache.commit
+	d.state.cacheErrs = func() { d.cache.errors.Add(1) }
 	var replayed []cacheOp
 	skipped, err := d.state.replay(func(op cacheOp) { replayed = append(replayed, op) })
 	if err != nil {

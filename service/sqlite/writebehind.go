@@ -25,10 +25,11 @@ type cacheWrite struct {
 }
 
 // writeBehind holds cache writes until a timer commits them, at most
-// cacheFlushDelay later, in one transaction. Each write is first appended
-// to the outbox log, before the session manager adds the event's outbox
-// item there: an event's cache row is never lost while its item survives,
-// and Open commits the rows the log holds. Reads look here first.
+// cacheFlushDelay later, in one transaction. Each write's record is also
+// queued for the log's next write, which the session manager's outbox Add
+// for the same event makes (a lone one goes out within loneCacheDelay):
+// an event's cache row is never lost while its item survives, and Open
+// commits the rows the log holds. Reads look here first.
 type writeBehind struct {
 	db     *DB
 	errors atomic.Int64
@@ -50,16 +51,16 @@ func newWriteBehind(db *DB) *writeBehind {
 	return &writeBehind{db: db, queue: make(map[string]cacheWrite)}
 }
 
-// put queues w and appends it to the log; against a queued write of the
-// same key it applies the newest-wins rule itself, as the statement does
-// against the stored row.
-func (b *writeBehind) put(w cacheWrite, nowNs int64) error {
+// put queues w for the table and for the log; against a queued write of
+// the same key it applies the newest-wins rule itself, as the statement
+// does against the stored row.
+func (b *writeBehind) put(w cacheWrite, nowNs int64) {
 	if !b.queueRow(w, nowNs) {
-		return nil
+		return
 	}
 	// Queued first: a compaction between the two finds the row in the
 	// queue, and commits it before it drops the log.
-	return b.db.state.writeCache(w)
+	b.db.state.writeCache(w)
 }
 
 func (b *writeBehind) queueRow(w cacheWrite, nowNs int64) bool {
