@@ -130,7 +130,8 @@ func (m *Manager) onQR(ctx context.Context, ev service.DriverEvent) {
 	first := s.status != service.StatusPending
 	s.qr = &qr
 	if first {
-		s.status, s.reason, s.pendingSince, s.updatedAt = service.StatusPending, "", ev.At, ev.At
+		m.setStatus(s, service.StatusPending)
+		s.reason, s.pendingSince, s.updatedAt = "", ev.At, ev.At
 		m.pending.push(pendingEntry{id: id, s: s, since: ev.At})
 	}
 	m.mu.Unlock()
@@ -169,7 +170,8 @@ func (m *Manager) transition(ctx context.Context, id string, status service.Stat
 	changed := s.status != status
 	if changed {
 		at = afterPrevious(s.updatedAt, at)
-		s.status, s.reason, s.updatedAt = status, reason, at
+		m.setStatus(s, status)
+		s.reason, s.updatedAt = reason, at
 	}
 	if end {
 		m.retire(id, s)

@@ -83,6 +83,10 @@ type Manager struct {
 
 	mu   sync.Mutex
 	live map[string]*managedSession
+	// shown counts live by shownStatus, kept with every change of live or
+	// of a status: a metrics scrape reads it instead of walking 10,000
+	// sessions under mu.
+	shown map[service.Status]int
 	// ending holds the sessions taken out of live whose lease is still
 	// being given up: a Start of the same id waits for it, or it would keep
 	// that very lease (same owner, same token) and lose it to the End.
@@ -133,6 +137,7 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 		deps:      deps,
 		log:       deps.Logger.With("component", "manager"),
 		live:      map[string]*managedSession{},
+		shown:     map[service.Status]int{},
 		ending:    map[string]*endingSession{},
 		marksRuns: marks && rm.MarksRuns(),
 	}, nil
@@ -159,7 +164,7 @@ func (m *Manager) Start(ctx context.Context, id string) (service.Session, error)
 			return snap, nil
 		}
 		// The pairing went stale (no valid code after the throttle): pair again.
-		delete(m.live, id)
+		m.unlive(id)
 		m.mu.Unlock()
 		if err := m.deps.Driver.Stop(ctx, id); err != nil {
 			m.log.Warn("stop stale pairing", "session_id", id, "err", err)
@@ -187,7 +192,7 @@ func (m *Manager) Start(ctx context.Context, id string) (service.Session, error)
 			"this instance runs MAX_SESSIONS (%d) sessions already", m.cfg.MaxSessions)
 	}
 	s := &managedSession{startedAt: now, updatedAt: now, awaitingRun: m.marksRuns}
-	m.live[id] = s // reserved, so a concurrent Start is a duplicate
+	m.setLive(id, s) // reserved, so a concurrent Start is a duplicate
 	m.mu.Unlock()
 
 	if err := m.lease(ctx, id, s); err != nil {
@@ -230,7 +235,7 @@ func (m *Manager) drop(id string, s *managedSession) bool {
 	if m.live[id] != s {
 		return false
 	}
-	delete(m.live, id)
+	m.unlive(id)
 	return true
 }
 
@@ -248,7 +253,7 @@ func (m *Manager) take(id string) *managedSession {
 
 // retire takes s out of live until end gives its lease up; m.mu is held.
 func (m *Manager) retire(id string, s *managedSession) {
-	delete(m.live, id)
+	m.unlive(id)
 	if s.lease.Valid() {
 		m.ending[id] = &endingSession{s: s, done: make(chan struct{})}
 	}
@@ -406,7 +411,7 @@ const closeParallel = 16
 func (m *Manager) Close(ctx context.Context, handover bool) error {
 	m.mu.Lock()
 	taken := m.live
-	m.live = map[string]*managedSession{}
+	m.live, m.shown = map[string]*managedSession{}, map[service.Status]int{}
 	m.mu.Unlock()
 	ids := make([]string, 0, len(taken))
 	for id := range taken {
@@ -519,6 +524,27 @@ func (m *Manager) ActiveSessions() int {
 		}
 	}
 	return n
+}
+
+// setLive adds s to live as id; m.mu is held.
+func (m *Manager) setLive(id string, s *managedSession) {
+	m.live[id] = s
+	m.shown[s.shownStatus()]++
+}
+
+// unlive takes id out of live; m.mu is held.
+func (m *Manager) unlive(id string) {
+	if s, ok := m.live[id]; ok {
+		m.shown[s.shownStatus()]--
+		delete(m.live, id)
+	}
+}
+
+// setStatus changes the status of s, which is live; m.mu is held.
+func (m *Manager) setStatus(s *managedSession, status service.Status) {
+	m.shown[s.shownStatus()]--
+	s.status = status
+	m.shown[s.shownStatus()]++
 }
 
 // shownStatus is the status s shows; call with m.mu held.

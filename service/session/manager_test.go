@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -644,4 +645,45 @@ func TestEventsOfAnEarlierRunDoNotEndTheNewRun(t *testing.T) {
 	if h.renders != 1 {
 		t.Fatalf("rendered %d codes, want only the new run's", h.renders)
 	}
+}
+
+// SessionsByStatus keeps its counts with every change (start, QR,
+// connect, close, stop, Close) instead of walking the sessions: after each
+// step they match a recount and what the step did.
+func TestSessionsByStatusFollowsEveryChange(t *testing.T) {
+	h := newMgrHarness(t, nil)
+	h.expectStarts("a", "b", "c", "d")
+	h.expectStops("b", "a", "d")
+	h.expectPublishes(7) // a: QR, pending; b: active, inactive; c: inactive; a, d: inactive
+	h.run(t)
+	check := func(step string, want map[service.Status]int) {
+		t.Helper()
+		got := h.m.SessionsByStatus()
+		if !maps.Equal(got, want) || !maps.Equal(got, session.RecountByStatus(h.m)) {
+			t.Fatalf("after %s: SessionsByStatus = %v, want %v (recount %v)", step, got, want, session.RecountByStatus(h.m))
+		}
+	}
+	for _, id := range []string{"a", "b", "c", "d"} {
+		h.start(t, id)
+	}
+	check("four starts", map[service.Status]int{service.StatusPending: 4})
+	h.send(qrEvent("a", "c1", h.clock.Now()))
+	h.next(t)
+	h.next(t)
+	check("a QR", map[service.Status]int{service.StatusPending: 4})
+	h.send(service.DriverEvent{SessionID: "b", Type: service.EventConnected})
+	h.next(t)
+	check("b connected", map[service.Status]int{service.StatusPending: 3, service.StatusActive: 1})
+	h.send(service.DriverEvent{SessionID: "c", Type: service.EventClosed, Reason: service.ReasonLoggedOut})
+	h.next(t)
+	check("c closed", map[service.Status]int{service.StatusPending: 2, service.StatusActive: 1})
+	if err := h.m.Stop(context.Background(), "b"); err != nil {
+		t.Fatal(err)
+	}
+	h.next(t)
+	check("b stopped", map[service.Status]int{service.StatusPending: 2})
+	if err := h.m.Close(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	check("Close", map[service.Status]int{})
 }
