@@ -17,9 +17,6 @@ import (
 // zlib at BestSpeed hashed and matched all 9 KB of scanlines to find the
 // same thing, and was most of a render.
 
-// rowAlphabet is the bytes a scanline holds (the filter byte is 0x00).
-var rowAlphabet = [4]byte{0x00, 0xff, 0x0f, 0xf0}
-
 // litLenLengths is the code length of each literal/length symbol: the row
 // bytes short, the end of block and the 29 length codes long. The lengths
 // make a complete prefix code (2/4 + 2/8 + 2/64 + 28/128 = 1), which
