@@ -119,7 +119,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	}
 	res := toResponse(sess)
 	res.Source = string(src)
-	s.writeJSON(w, http.StatusOK, res)
+	s.writeSession(w, http.StatusOK, res)
 }
 
 // GET /sessions/{id}/qr: the current QR code as a PNG.
