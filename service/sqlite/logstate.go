@@ -404,7 +404,7 @@ func (l *logState) flushCacheRecs() {
 		if l.cacheErrs != nil {
 			l.cacheErrs()
 		}
-		l.flushTimer.Reset(loneCacheDelay)
+		l.flushTimer.Reset(time.Second) // not every loneCacheDelay: a broken disk would flood the log
 		l.timerSet = true
 	}
 }
@@ -413,6 +413,9 @@ func (l *logState) flushCacheRecs() {
 func (l *logState) writeCacheRecs() error {
 	if len(l.cacheRecs) == 0 {
 		return nil
+	}
+	if l.j.broken != nil {
+		l.compact() // as write does: a whole log first
 	}
 	if err := l.j.append(l.cacheRecs); err != nil {
 		return err
