@@ -152,6 +152,29 @@ func TestLoneCacheRowSurvivesACrash(t *testing.T) {
 	}
 }
 
+// A lone cache write on a log whose last write could not be undone
+// compacts it first, as every write does, and so still gets written.
+func TestLoneCacheRowRepairsABrokenLog(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	sqlite.BreakLog(db)
+	before := sqlite.LogWrites(db)
+	if err := sqlite.NewCache(db).SetStatus(ctx, service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); sqlite.LogWrites(db) == before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone cache row on a broken log was not written within 5 s")
+		}
+	}
+	if err := sqlite.Crash(db); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := sqlite.NewCache(open(t, db.Dir(), newClock())).GetStatus(ctx, "s1"); err != nil || !ok || got.Status != service.StatusActive {
+		t.Fatalf("GetStatus after the crash = %+v, %v, %v", got, ok, err)
+	}
+}
+
 // An invalidation is logged too: the row's older record does not bring it
 // back after a crash.
 func TestCacheInvalidationSurvivesACrash(t *testing.T) {

@@ -78,3 +78,11 @@ func LogWrites(d *DB) int64 {
 	defer d.state.mu.Unlock()
 	return d.state.j.writes
 }
+
+// BreakLog marks the log as after a write that could not be undone: the
+// next write must compact it first.
+func BreakLog(d *DB) {
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	d.state.j.broken = errors.New("simulated: a failed write could not be cut off")
+}
