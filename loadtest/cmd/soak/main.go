@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -41,6 +42,11 @@ func run() int {
 		outDir   = flag.String("out", "", "write soak.json, soak.md and soak.svg here")
 		redisBin = flag.String("redis-server", "redis-server", "redis-server binary")
 		seed     = flag.Uint64("seed", 1, "random seed of the sessions' behaviour")
+		// The status history is capped per session (HISTORY_MAX, default
+		// 50); a short soak would end before 1,000 sessions reach that
+		// cap, and the history's way up to it would read as growth. A cap
+		// reached within the warm-up leaves the checks to real leaks.
+		historyMax = flag.Int("history-max", 4, "HISTORY_MAX of the gateway: status changes kept per session")
 	)
 	flag.Parse()
 	if *warmup == 0 {
@@ -49,7 +55,7 @@ func run() int {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	samples, err := soak(ctx, log, *sessions, *duration, *scale, *redisBin, *seed)
+	samples, err := soak(ctx, log, *sessions, *duration, *scale, *redisBin, *seed, *historyMax)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("soak failed", "err", err)
 		return 1
@@ -58,6 +64,10 @@ func run() int {
 	md := markdown(*sessions, *duration, *scale, *warmup, samples, checks)
 	fmt.Print(md)
 	if *outDir != "" {
+		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+			log.Error("write result", "err", err)
+			return 1
+		}
 		b, _ := json.MarshalIndent(map[string]any{"samples": samples, "checks": checks}, "", " ")
 		title := fmt.Sprintf("Soak: %d sessions, %s at time ×%g", *sessions, *duration, *scale)
 		for name, data := range map[string][]byte{
@@ -85,14 +95,14 @@ func run() int {
 
 // soak starts Redis, a mock Laravel and the gateway, drives the sessions
 // and samples once a second until duration is over.
-func soak(ctx context.Context, log *slog.Logger, sessions int, duration time.Duration, scale float64, redisBin string, seed uint64) ([]loadtest.SoakSample, error) {
+func soak(ctx context.Context, log *slog.Logger, sessions int, duration time.Duration, scale float64, redisBin string, seed uint64, historyMax int) ([]loadtest.SoakSample, error) {
 	rig, err := loadtest.StartRig(ctx, "soak", redisBin, log)
 	if err != nil {
 		return nil, err
 	}
 	defer rig.Close()
 	rs := rig.Redis
-	gw, err := rig.StartGateway(ctx, scale)
+	gw, err := rig.StartGateway(ctx, scale, "HISTORY_MAX="+strconv.Itoa(historyMax))
 	if err != nil {
 		return nil, err
 	}
