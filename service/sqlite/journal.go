@@ -209,6 +209,14 @@ func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
 func (e *encoder) bytes(v []byte)   { e.uvarint(uint64(len(v))); e.b = append(e.b, v...) }
 func (e *encoder) string(v string)  { e.uvarint(uint64(len(v))); e.b = append(e.b, v...) }
 
+func (e *encoder) bool(v bool) {
+	if v {
+		e.byte(1)
+	} else {
+		e.byte(0)
+	}
+}
+
 // decoder reads a record's fields; the first error sticks and later reads
 // return zero values.
 type decoder struct {
@@ -260,6 +268,8 @@ func (d *decoder) bytes() []byte {
 }
 
 func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) bool() bool { return d.byte() == 1 }
 
 func (d *decoder) fail() {
 	if d.err == nil {

@@ -147,7 +147,7 @@ func (l *logState) replay(cache func(cacheOp)) (skipped int64, err error) {
 				}
 			}
 		case recCache:
-			w := cacheWrite{key: d.string(), value: d.bytes(), atNs: d.varint(), expiresNs: d.varint(), newestWins: d.byte() == 1}
+			w := cacheWrite{key: d.string(), value: d.bytes(), atNs: d.varint(), expiresNs: d.varint(), newestWins: d.bool()}
 			if d.err == nil {
 				cache(cacheOp{row: &w})
 			}
@@ -159,7 +159,7 @@ func (l *logState) replay(cache func(cacheOp)) (skipped int64, err error) {
 			cache(cacheOp{uncache: keys})
 		case recLease:
 			id := d.string()
-			r := leaseRow{token: int64(d.uvarint()), owner: d.string(), expiresNs: d.varint(), running: d.byte() == 1, last: d.string()}
+			r := leaseRow{token: int64(d.uvarint()), owner: d.string(), expiresNs: d.varint(), running: d.bool(), last: d.string()}
 			if d.err == nil {
 				l.leases[id] = &r
 			}
@@ -193,7 +193,7 @@ func (l *logState) insert(it *logItem, drop int64) error {
 			it.u, it.raw = &u, nil
 		}
 	}
-	if it.u != nil {
+	if it.u != nil && it.key == "" { // Add knows it already
 		it.key = it.u.Key()
 	}
 	if el, ok := l.byID[it.id]; ok {
@@ -238,17 +238,24 @@ func decodeItem(payload []byte) (service.Update, error) {
 	return u, u.Validate()
 }
 
-// write appends the records fill encodes, then compacts if the log has
-// grown enough. It holds l.mu.
+// write appends the queued cache records and the records fill encodes
+// (nil: none) in one write, then compacts if the log has grown enough. It
+// holds l.mu.
 func (l *logState) write(fill func(e *encoder)) error {
+	if fill == nil && len(l.cacheRecs) == 0 {
+		return nil
+	}
 	if l.j.broken != nil {
 		l.compact()
 	}
-	l.j.buf = frame(append(l.j.buf[:0], l.cacheRecs...), fill)
+	l.j.buf = append(l.j.buf[:0], l.cacheRecs...)
+	if fill != nil {
+		l.j.buf = frame(l.j.buf, fill)
+	}
 	if err := l.j.append(l.j.buf); err != nil {
 		return err // the cache records wait for the next write
 	}
-	l.wroteCacheRecs()
+	l.cacheRecs = l.cacheRecs[:0]
 	if l.j.due() {
 		l.compact()
 	}
@@ -334,11 +341,7 @@ func encodeLease(e *encoder, id string, r leaseRow) {
 	e.uvarint(uint64(r.token))
 	e.string(r.owner)
 	e.varint(r.expiresNs)
-	if r.running {
-		e.byte(1)
-	} else {
-		e.byte(0)
-	}
+	e.bool(r.running)
 	e.string(r.last)
 }
 
@@ -375,11 +378,7 @@ func (l *logState) writeCache(w cacheWrite) {
 		e.bytes(w.value)
 		e.varint(w.atNs)
 		e.varint(w.expiresNs)
-		if w.newestWins {
-			e.byte(1)
-		} else {
-			e.byte(0)
-		}
+		e.bool(w.newestWins)
 	})
 	if !l.timerSet {
 		if l.flushTimer == nil {
@@ -399,7 +398,7 @@ func (l *logState) flushCacheRecs() {
 	if len(l.cacheRecs) == 0 || l.j.f == nil {
 		return
 	}
-	if err := l.writeCacheRecs(); err != nil {
+	if err := l.write(nil); err != nil {
 		l.log.Error("outbox log: cache rows not written; they wait for the next write", "path", l.j.path, "err", err)
 		if l.cacheErrs != nil {
 			l.cacheErrs()
@@ -408,24 +407,6 @@ func (l *logState) flushCacheRecs() {
 		l.timerSet = true
 	}
 }
-
-// writeCacheRecs writes the queued cache records alone; it holds l.mu.
-func (l *logState) writeCacheRecs() error {
-	if len(l.cacheRecs) == 0 {
-		return nil
-	}
-	if l.j.broken != nil {
-		l.compact() // as write does: a whole log first
-	}
-	if err := l.j.append(l.cacheRecs); err != nil {
-		return err
-	}
-	l.wroteCacheRecs()
-	return nil
-}
-
-// wroteCacheRecs empties the queue once a write carried it; it holds l.mu.
-func (l *logState) wroteCacheRecs() { l.cacheRecs = l.cacheRecs[:0] }
 
 // writeUncache appends the invalidation of keys (none: all).
 func (l *logState) writeUncache(keys ...string) error {
@@ -488,5 +469,5 @@ func (l *logState) close() error {
 		l.flushTimer.Stop()
 		l.timerSet = false
 	}
-	return errors.Join(l.writeCacheRecs(), l.j.close())
+	return errors.Join(l.write(nil), l.j.close())
 }

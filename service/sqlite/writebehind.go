@@ -70,10 +70,16 @@ func (b *writeBehind) queueRow(w cacheWrite, nowNs int64) bool {
 		return false
 	}
 	b.queue[w.key] = w
+	b.arm()
+	return true
+}
+
+// arm starts the commit timer unless it runs or the queue is closed; the
+// caller holds b.mu.
+func (b *writeBehind) arm() {
 	if b.timer == nil && !b.closed {
 		b.timer = time.AfterFunc(cacheFlushDelay, func() { b.flush(context.Background()) })
 	}
-	return true
 }
 
 // get returns the queued write of key, if any.
@@ -170,9 +176,7 @@ func (b *writeBehind) requeue(rows []cacheWrite) {
 			b.queue[w.key] = w
 		}
 	}
-	if b.timer == nil && !b.closed {
-		b.timer = time.AfterFunc(cacheFlushDelay, func() { b.flush(context.Background()) })
-	}
+	b.arm()
 }
 
 // flush is the timer's commit: a failure is counted and logged, and the
