@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -121,31 +120,20 @@ func TestOutboxLogCompacts(t *testing.T) {
 func TestOpenMovesTheOutboxTableToTheLog(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	v2, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	item := func(id string) string {
 		b, _ := json.Marshal(outboxtest.Status(id, service.LaneHigh, t0))
 		return string(b)
 	}
-	for _, stmt := range []string{
+	oldDatabase(t, dir,
 		`CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, item BLOB NOT NULL,
 			added_ns INTEGER NOT NULL, consumer TEXT, claimed_ns INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0)`,
 		`INSERT INTO outbox (id, lane, item, added_ns, consumer, claimed_ns, attempts) VALUES
-			(7, 'high', '` + item("a") + `', 1, 'old-gateway', 5, 2), (9, 'high', '` + item("b") + `', 2, NULL, 0, 0)`,
+			(7, 'high', '`+item("a")+`', 1, 'old-gateway', 5, 2), (9, 'high', '`+item("b")+`', 2, NULL, 0, 0)`,
 		`INSERT INTO outbox (lane, item, added_ns) VALUES ('high', 'x', 3)`, // id 10, then deleted:
 		`DELETE FROM outbox WHERE id = 10`,                                  // the sequence stays at 10
 		`CREATE TABLE cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, at_ns INTEGER NOT NULL DEFAULT 0, expires_ns INTEGER NOT NULL DEFAULT 0)`,
 		`PRAGMA user_version = 2`,
-	} {
-		if _, err := v2.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	if err := v2.Close(); err != nil {
-		t.Fatal(err)
-	}
+	)
 
 	db := open(t, dir, newClock())
 	var tables int

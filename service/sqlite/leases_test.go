@@ -2,8 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -111,11 +109,7 @@ func TestLeasesRenewalIsNotWritten(t *testing.T) {
 func TestOpenMovesTheLeaseTablesToTheLog(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	v3, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
+	oldDatabase(t, dir,
 		`CREATE TABLE session_lease (session_id TEXT PRIMARY KEY, token INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '',
 			expires_ns INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, last_owner TEXT NOT NULL DEFAULT '') WITHOUT ROWID`,
 		`CREATE TABLE known_session (session_id TEXT PRIMARY KEY) WITHOUT ROWID`,
@@ -123,14 +117,7 @@ func TestOpenMovesTheLeaseTablesToTheLog(t *testing.T) {
 		`INSERT INTO session_lease VALUES ('user_1', 41, 'old-gw', 1, 1, 'old-gw'), ('user_2', 7, '', 0, 0, '')`,
 		`INSERT INTO known_session VALUES ('user_1'), ('user_2')`,
 		`PRAGMA user_version = 3`,
-	} {
-		if _, err := v3.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	if err := v3.Close(); err != nil {
-		t.Fatal(err)
-	}
+	)
 
 	check := func(db *sqlite.DB, when string) {
 		t.Helper()

@@ -93,26 +93,15 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 func TestOpenUpgradesVersion1(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	v1, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec, _ := json.Marshal(service.StatusRecord{SessionID: "s1", Status: service.StatusActive, UpdatedAt: t0})
-	for _, stmt := range []string{
+	oldDatabase(t, dir,
 		`CREATE TABLE cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, at_ns INTEGER NOT NULL DEFAULT 0,
 			expires_ns INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`,
-		`INSERT INTO cache (key, value, at_ns) VALUES ('status:s1', '` + string(rec) + `', 1)`,
+		`INSERT INTO cache (key, value, at_ns) VALUES ('status:s1', '`+string(rec)+`', 1)`,
 		`CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, item BLOB NOT NULL,
 			added_ns INTEGER NOT NULL, consumer TEXT, claimed_ns INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0)`,
 		`PRAGMA user_version = 1`,
-	} {
-		if _, err := v1.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	if err := v1.Close(); err != nil {
-		t.Fatal(err)
-	}
+	)
 
 	db := open(t, dir, newClock())
 	if got, ok, err := sqlite.NewCache(db).GetStatus(ctx, "s1"); err != nil || !ok || got.Status != service.StatusActive {
@@ -125,6 +114,24 @@ func TestOpenUpgradesVersion1(t *testing.T) {
 	}
 	if err := rawQuery(t, db, "SELECT sql FROM sqlite_schema WHERE name = 'cache'", &ddl); err != nil || strings.Contains(ddl, "WITHOUT ROWID") {
 		t.Fatalf("cache table after the upgrade: %q, %v", ddl, err)
+	}
+}
+
+// oldDatabase writes the database of dir as an older gateway left it:
+// stmts run in order on a plain connection, closed before Open.
+func oldDatabase(t *testing.T, dir string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range stmts {
+		if _, err := db.ExecContext(context.Background(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
