@@ -55,14 +55,19 @@ func (s *Server) writeError(w http.ResponseWriter, status int, code, message str
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONHeader(w, status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.log.Debug("write response", "err", err) // the client went away
+	}
+}
+
+// writeJSONHeader sends status with the headers of a JSON answer.
+func writeJSONHeader(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "application/json")
 	// Answers are live session state and may carry a QR code: no proxy or
 	// browser may keep them.
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		s.log.Debug("write response", "err", err) // the client went away
-	}
 }
 
 // maxBody bounds every request body.

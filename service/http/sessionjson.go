@@ -17,14 +17,8 @@ func appendSession(b []byte, r sessionResponse) []byte {
 	b = appendString(b, r.SessionID)
 	b = append(b, `,"estado_qr":`...)
 	b = appendString(b, r.Status)
-	if r.Reason != "" {
-		b = append(b, `,"reason":`...)
-		b = appendString(b, r.Reason)
-	}
-	if r.JID != "" {
-		b = append(b, `,"jid":`...)
-		b = appendString(b, r.JID)
-	}
+	b = appendOmitEmpty(b, `,"reason":`, r.Reason)
+	b = appendOmitEmpty(b, `,"jid":`, r.JID)
 	b = append(b, `,"qr":`...)
 	if r.QR == nil {
 		b = append(b, "null"...)
@@ -39,15 +33,18 @@ func appendSession(b []byte, r sessionResponse) []byte {
 		b = append(b, `,"updated_at":`...)
 		b = appendTime(b, *r.UpdatedAt)
 	}
-	if r.Source != "" {
-		b = append(b, `,"source":`...)
-		b = appendString(b, r.Source)
-	}
-	if r.Instance != "" {
-		b = append(b, `,"instance":`...)
-		b = appendString(b, r.Instance)
-	}
+	b = appendOmitEmpty(b, `,"source":`, r.Source)
+	b = appendOmitEmpty(b, `,"instance":`, r.Instance)
 	return append(b, "}\n"...)
+}
+
+// appendOmitEmpty appends the field key (its comma and colon included)
+// with v, unless v is empty: a field tagged omitempty.
+func appendOmitEmpty(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendString(append(b, key...), v)
 }
 
 // appendString quotes s; a string with anything encoding/json would
@@ -86,9 +83,7 @@ func (s *Server) writeSession(w http.ResponseWriter, status int, r sessionRespon
 		s.writeJSON(w, status, r) // which reports the error as it always did
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	writeJSONHeader(w, status)
 	buf := sessionBufs.Get().(*[]byte)
 	*buf = appendSession((*buf)[:0], r)
 	if _, err := w.Write(*buf); err != nil {
