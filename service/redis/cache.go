@@ -10,6 +10,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"wagateway/internal/jsonenc"
 	"wagateway/service"
 )
 
@@ -66,7 +67,8 @@ type cachedQR struct {
 }
 
 func (c *Cache) SetQR(ctx context.Context, qr service.QR, ttl time.Duration) error {
-	return c.set(ctx, "qr", qr.SessionID, cachedQR{QR: qr, Code: qr.Code}, ttl)
+	b, err := jsonenc.QRWithCode(nil, qr) // a cachedQR
+	return c.set(ctx, "qr", qr.SessionID, b, err, ttl)
 }
 
 func (c *Cache) GetQR(ctx context.Context, sessionID string) (service.QR, bool, error) {
@@ -276,14 +278,14 @@ func (c *Cache) InvalidateAll(ctx context.Context) error {
 
 func (c *Cache) Metrics() service.CacheMetrics { return c.count.Metrics() }
 
-// set stores value as JSON; ttl <= 0 keeps it until invalidated.
-func (c *Cache) set(ctx context.Context, kind, id string, value any, ttl time.Duration) error {
+// set stores b, the JSON of the value (or the error encoding it); ttl <= 0
+// keeps it until invalidated.
+func (c *Cache) set(ctx context.Context, kind, id string, b []byte, encodeErr error, ttl time.Duration) error {
 	if err := service.ValidateSessionID(id); err != nil {
 		c.count.Failure()
 		return err
 	}
-	b, err := json.Marshal(value)
-	if err != nil {
+	if err := encodeErr; err != nil {
 		c.count.Failure()
 		return fmt.Errorf("redis cache: encode %s:%s: %w", kind, id, err)
 	}

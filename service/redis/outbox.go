@@ -16,6 +16,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"wagateway/internal/jsonenc"
 	"wagateway/service"
 )
 
@@ -180,7 +181,7 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 	}
 	it.ID, it.Attempts, it.Lease = "", 0, nil
 	if o.usable(ctx) {
-		payload, err := json.Marshal(it)
+		payload, err := jsonenc.Update(nil, it)
 		if err != nil {
 			return service.Update{}, fmt.Errorf("redis outbox: encode %s: %w", it, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"wagateway/internal/jsonenc"
 	"wagateway/service"
 )
 
@@ -43,7 +44,8 @@ type cachedQR struct {
 }
 
 func (c *Cache) SetQR(ctx context.Context, qr service.QR, ttl time.Duration) error {
-	return c.set(ctx, "qr:", qr.SessionID, cachedQR{QR: qr, Code: qr.Code}, 0, false, ttl)
+	b, err := jsonenc.QRWithCode(nil, qr) // a cachedQR
+	return c.set(ctx, "qr:", qr.SessionID, b, err, 0, false, ttl)
 }
 
 func (c *Cache) GetQR(ctx context.Context, sessionID string) (service.QR, bool, error) {
@@ -59,7 +61,8 @@ func (c *Cache) GetQR(ctx context.Context, sessionID string) (service.QR, bool, 
 // SetStatus keeps the newer record: the row is replaced only when rec is at
 // least as new as the stored one, or the stored one has expired.
 func (c *Cache) SetStatus(ctx context.Context, rec service.StatusRecord, ttl time.Duration) error {
-	return c.set(ctx, "status:", rec.SessionID, rec, rec.UpdatedAt.UnixNano(), true, ttl)
+	b, err := jsonenc.StatusRecord(nil, rec)
+	return c.set(ctx, "status:", rec.SessionID, b, err, rec.UpdatedAt.UnixNano(), true, ttl)
 }
 
 func (c *Cache) GetStatus(ctx context.Context, sessionID string) (service.StatusRecord, bool, error) {
@@ -113,16 +116,15 @@ func (c *Cache) Metrics() service.CacheMetrics {
 	return m
 }
 
-// set queues the row of prefix+id for the next commit; when newestWins, a
-// live stored row with a later atNs stays. ttl <= 0 keeps the row until
-// invalidated.
-func (c *Cache) set(ctx context.Context, prefix, id string, value any, atNs int64, newestWins bool, ttl time.Duration) error {
+// set queues b, the row of prefix+id (or the error encoding it), for the
+// next commit; when newestWins, a live stored row with a later atNs stays.
+// ttl <= 0 keeps the row until invalidated.
+func (c *Cache) set(ctx context.Context, prefix, id string, b []byte, encodeErr error, atNs int64, newestWins bool, ttl time.Duration) error {
 	if err := service.ValidateSessionID(id); err != nil {
 		c.count.Failure()
 		return err
 	}
-	b, err := json.Marshal(value)
-	if err != nil {
+	if err := encodeErr; err != nil {
 		c.count.Failure()
 		return fmt.Errorf("sqlite cache: encode %s%s: %w", prefix, id, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"wagateway/internal/jsonenc"
 	"wagateway/service"
 )
 
@@ -313,7 +314,7 @@ func (it *logItem) payload() ([]byte, error) {
 	if it.u == nil {
 		return it.raw, nil
 	}
-	return json.Marshal(it.u)
+	return jsonenc.Update(nil, *it.u)
 }
 
 func encodeAdd(e *encoder, it *logItem, drop int64, payload []byte) {

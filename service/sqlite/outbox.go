@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"wagateway/internal/jsonenc"
 	"wagateway/service"
 )
 
@@ -76,7 +77,7 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 		return service.Update{}, err
 	}
 	it.ID, it.Attempts = "", 0
-	payload, err := json.Marshal(it)
+	payload, err := jsonenc.Update(nil, it)
 	if err != nil {
 		return service.Update{}, fmt.Errorf("sqlite outbox: encode %s: %w", it, err)
 	}
