@@ -132,7 +132,7 @@ func (m *Manager) onQR(ctx context.Context, ev service.DriverEvent) {
 	if first {
 		m.setStatus(s, service.StatusPending)
 		s.reason, s.pendingSince, s.updatedAt = "", ev.At, ev.At
-		m.pending.push(pendingEntry{id: id, s: s, since: ev.At})
+		m.pending.push(dueEntry{id: id, s: s, at: ev.At})
 	}
 	m.mu.Unlock()
 
@@ -216,7 +216,7 @@ func (m *Manager) expireQRs(ctx context.Context) {
 		s := e.s
 		// A session that connected, stopped or paired again since it was
 		// queued is not due (a new pairing has its own entry).
-		if m.live[e.id] == s && s.status == service.StatusPending && s.pendingSince.Equal(e.since) {
+		if m.live[e.id] == s && s.status == service.StatusPending && s.pendingSince.Equal(e.at) {
 			expired[e.id] = s
 			m.retire(e.id, s)
 		}

@@ -92,7 +92,10 @@ type Manager struct {
 	// that very lease (same owner, same token) and lose it to the End.
 	ending map[string]*endingSession
 	// pending queues the pairings by their first QR, for expireQRs.
-	pending pendingQueue
+	pending dueQueue
+	// renewDue queues the leases held here by renewSent, for renewLeases;
+	// guardDue by renewedAt, for the guard.
+	renewDue, guardDue dueQueue
 	// marksRuns: the driver sends EventStarted first for every Start
 	// (service.RunMarker), so a new run ignores the events before it.
 	marksRuns bool

@@ -37,6 +37,10 @@ func (m *Manager) lease(ctx context.Context, id string, s *managedSession) error
 	}
 	m.mu.Lock()
 	s.lease, s.renewedAt, s.renewSent = lease, sent, sent
+	// Pushed even if s stopped meanwhile: the ticks drop entries of
+	// sessions no longer live.
+	m.renewDue.push(dueEntry{id: id, s: s, at: sent})
+	m.guardDue.push(dueEntry{id: id, s: s, at: sent})
 	m.mu.Unlock()
 	return nil
 }
@@ -130,12 +134,19 @@ func (m *Manager) renewLeases(ctx context.Context, tick time.Duration) {
 		s  *managedSession
 	}
 	now := m.cfg.Clock.Now()
+	// Due: now - renewSent + tick > LeaseTTL/3.
+	cutoff := now.Add(tick - m.cfg.LeaseTTL/3 - time.Nanosecond)
 	m.mu.Lock()
 	var all []held
-	for id, s := range m.live {
-		if s.lease.Valid() && now.Sub(s.renewSent)+tick > m.cfg.LeaseTTL/3 {
+	for {
+		e, ok := m.renewDue.popDue(cutoff)
+		if !ok {
+			break
+		}
+		if s := e.s; m.live[e.id] == s && s.lease.Valid() && s.renewSent.Equal(e.at) {
 			s.renewSent = now
-			all = append(all, held{id, s})
+			m.renewDue.push(dueEntry{id: e.id, s: s, at: now})
+			all = append(all, held{e.id, s})
 		}
 	}
 	m.mu.Unlock()
@@ -156,6 +167,7 @@ func (m *Manager) renewLeases(ctx context.Context, tick time.Duration) {
 		for i, h := range chunk {
 			if ok[i] && m.live[h.id] == h.s {
 				h.s.renewedAt = sent
+				m.guardDue.push(dueEntry{id: h.id, s: h.s, at: sent})
 			}
 		}
 		m.mu.Unlock()
@@ -192,9 +204,14 @@ func (m *Manager) guardLoop(ctx context.Context) {
 			}
 			var out []lapsed
 			m.mu.Lock()
-			for id, s := range m.live {
-				if s.lease.Valid() && now.Sub(s.renewedAt) >= limit {
-					out = append(out, lapsed{id, s})
+			for {
+				// Lapsed: now - renewedAt >= limit.
+				e, ok := m.guardDue.popDue(now.Add(-limit))
+				if !ok {
+					break
+				}
+				if s := e.s; m.live[e.id] == s && s.lease.Valid() && s.renewedAt.Equal(e.at) {
+					out = append(out, lapsed{e.id, s})
 				}
 			}
 			m.mu.Unlock()

@@ -132,6 +132,27 @@ func TestUnconfirmedRenewalsStopTheSessionBeforeItsLeaseLapses(t *testing.T) {
 	}
 }
 
+// The guard counts from the last confirmed renewal, not the Take: renewals
+// confirmed at 0.9, 1.8 and 2.7 s, then Redis goes away at 3 s; the session
+// stops at 5.1 s (2.7 + 2.4), not before, and not never.
+func TestGuardCountsFromTheLastConfirmedRenewal(t *testing.T) {
+	store := &renewals{}
+	m, drv, clock, _ := newGuarded(t, store)
+	step(t, clock, 10) // 3 s
+	store.mu.Lock()
+	store.fail = true
+	store.mu.Unlock()
+	step(t, clock, 6) // 4.8 s
+	if !m.IsRunning("g") {
+		t.Fatal("stopped 2.1 s after the last confirmed renewal; the guard waits LEASE_TTL - 2 ticks (2.4 s)")
+	}
+	drv.EXPECT().Stop(tmock.Anything, "g").Return(nil).Once()
+	step(t, clock, 1) // 5.1 s
+	if m.IsRunning("g") {
+		t.Fatal("still running 2.4 s after the last confirmed renewal")
+	}
+}
+
 // Each lease is renewed in the phase of its Take, not all together: when
 // an instance dies its leases then lapse spread over LEASE_TTL/3, and the
 // survivors restart its sessions as they lapse rather than all at once.
