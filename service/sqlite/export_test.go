@@ -86,3 +86,7 @@ func BreakLog(d *DB) {
 	defer d.state.mu.Unlock()
 	d.state.j.broken = errors.New("simulated: a failed write could not be cut off")
 }
+
+// CommitCache commits the queued cache rows now, as the write-behind timer
+// does.
+func CommitCache(d *DB) error { return d.cache.commit() }

@@ -126,12 +126,14 @@ func (b *writeBehind) write(ctx context.Context, tx *sql.Tx, rows []cacheWrite, 
 	if len(rows) == 0 {
 		return nil
 	}
+	// Bound to tx once, not per row: each StmtContext is a new *sql.Stmt.
+	upsert, upsertNewer := tx.StmtContext(ctx, b.upsert), tx.StmtContext(ctx, b.upsertNewer)
 	for _, w := range rows {
 		var err error
 		if w.newestWins {
-			_, err = tx.StmtContext(ctx, b.upsertNewer).ExecContext(ctx, w.key, w.value, w.atNs, w.expiresNs, now.UnixNano())
+			_, err = upsertNewer.ExecContext(ctx, w.key, w.value, w.atNs, w.expiresNs, now.UnixNano())
 		} else {
-			_, err = tx.StmtContext(ctx, b.upsert).ExecContext(ctx, w.key, w.value, w.atNs, w.expiresNs)
+			_, err = upsert.ExecContext(ctx, w.key, w.value, w.atNs, w.expiresNs)
 		}
 		if err != nil {
 			return err
