@@ -190,10 +190,9 @@ func BenchmarkPNG(b *testing.B) {
 	})
 	b.Run("idat-by-hand", func(b *testing.B) {
 		b.ReportAllocs()
-		row := make([]byte, 1+((sym.size+2*QuietZone)*ModulePixels+7)/8)
 		var idat []byte
 		for b.Loop() {
-			if idat, err = zlibImage(idat[:0], sym, row); err != nil {
+			if idat, err = zlibImage(idat[:0], sym); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+	"slices"
 )
 
 // The IDAT stream (zlib, RFC 1950, around one deflate block, RFC 1951) is
@@ -185,36 +186,104 @@ type deflater struct {
 
 const adlerMod = 65521
 
-var errRowByte = errors.New("qrcode: scanline byte outside the row alphabet")
+var errModule = errors.New("qrcode: module neither 0 nor 1")
 
-// literals writes row as literals and adds it to the checksum times times
-// (it is written once; the caller refers back to it for the repeats).
-func (d *deflater) literals(row []byte, times int) error {
-	var sum, weighted uint64
-	n := uint64(len(row))
-	// The bit writer's state in locals: the loop is most of a render.
-	acc, nb, out := d.w.acc, d.w.n, d.w.out
-	for i, c := range row {
-		code := litLenCodes[c]
-		if code.len == 0 {
-			return errRowByte
+// quadLiterals is what four modules of a row, two scanline bytes, add to
+// the block and the checksum, indexed by the modules as bits (the first
+// high).
+type quadLiterals struct {
+	bits uint16 // the two literals' codes, the first in the low bits
+	len  uint8
+	sum  uint16 // x1 + x2
+	// 2·x1 + x2: with 2·(the sum before), what the two bytes add to the
+	// sum of prefix sums (Adler-32's b).
+	prefix uint16
+}
+
+var quads = func() (t [16]quadLiterals) {
+	for q := range t {
+		x1 := byte(q>>3&1*0xf0 | q>>2&1*0x0f)
+		x2 := byte(q>>1&1*0xf0 | q&1*0x0f)
+		c1, c2 := litLenCodes[x1], litLenCodes[x2]
+		t[q] = quadLiterals{
+			bits: c1.bits | c2.bits<<c1.len, len: c1.len + c2.len,
+			sum: uint16(x1) + uint16(x2), prefix: 2*uint16(x1) + uint16(x2),
 		}
+	}
+	return t
+}()
+
+// moduleRow writes one module row's scanline (rowBytes long: the filter
+// byte, then the pixels) as literals, straight from the modules, four at a
+// time, and adds it to the checksum times times (it is written once; the
+// caller refers back to it for the repeats). Modules must be 0 or 1.
+//
+// The loop is most of the PNG. The bit writer's state is in locals, and
+// each step's at most 6 bits go out by storing the accumulator whole and
+// advancing by the bytes completed, without a branch on whether a word is
+// full.
+func (d *deflater) moduleRow(mods []byte, rowBytes, times int) error {
+	acc, nb, out := d.w.acc, d.w.n, slices.Grow(d.w.out, rowBytes/2+16)
+	pos, buf := len(out), out[:cap(out)]
+	var sum, prefixSums uint64 // Adler-32's a and b of the row alone
+	literal := func(c byte) {
+		code := litLenCodes[c]
 		acc |= uint64(code.bits) << nb
 		nb += uint(code.len)
-		if nb >= 32 {
-			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
-			acc >>= 32
-			nb -= 32
-		}
 		sum += uint64(c)
-		weighted += (n - uint64(i)) * uint64(c)
+		prefixSums += sum
 	}
-	d.w.acc, d.w.n, d.w.out = acc, nb, out
-	// Appending n bytes x_1…x_n: a += Σx, b += n·a + Σ(n−i+1)·x_i.
-	for range times {
-		d.b = (d.b + n*d.a + weighted) % adlerMod
-		d.a = (d.a + sum) % adlerMod
+	flush := func() {
+		binary.LittleEndian.PutUint64(buf[pos:], acc)
+		pos += int(nb >> 3)
+		acc >>= nb &^ 7
+		nb &= 7
 	}
+	for range 1 + QuietZone/2 { // the filter byte (None) and the quiet zone
+		literal(0)
+	}
+	// A module is one nibble: high for even columns, low for odd (the
+	// quiet zone is even, so a module pair is one byte).
+	var notBits uint32
+	i := 0
+	for ; i+4 <= len(mods); i += 4 {
+		x := binary.LittleEndian.Uint32(mods[i:]) // module i in the low byte
+		notBits |= x
+		// Gather the four bytes' low bits, module i to bit 3, module i+3
+		// to bit 0; the products land on distinct bits, without carries.
+		q := quads[x*0x08040201>>24&0xf]
+		acc |= uint64(q.bits) << nb
+		nb += uint(q.len)
+		prefixSums += 2*sum + uint64(q.prefix)
+		sum += uint64(q.sum)
+		flush()
+	}
+	for ; i < len(mods); i += 2 {
+		m := mods[i]
+		notBits |= uint32(m)
+		c := m * 0xf0
+		if i+1 < len(mods) {
+			notBits |= uint32(mods[i+1])
+			c |= mods[i+1] * 0x0f
+		}
+		literal(c)
+	}
+	for range rowBytes - 1 - QuietZone/2 - (len(mods)+1)/2 {
+		literal(0)
+		flush()
+	}
+	flush()
+	if notBits&^0x01010101 != 0 {
+		return errModule
+	}
+	d.w.acc, d.w.n, d.w.out = acc, nb, buf[:pos]
+	// Appending n bytes x_1…x_n: a += Σx, b += n·a + Σ(n−i+1)·x_i, the
+	// sum of the prefix sums. Done t times, in one step (a row is under
+	// 100 bytes, no term overflows):
+	// b += t·n·a + n·Σx·t(t−1)/2 + t·Σ(n−i+1)·x_i, a += t·Σx.
+	n, t := uint64(rowBytes), uint64(times)
+	d.b = (d.b + t*n*d.a + n*sum*(t*(t-1)/2) + t*prefixSums) % adlerMod
+	d.a = (d.a + t*sum) % adlerMod
 	return nil
 }
 
@@ -257,30 +326,20 @@ func (d *deflater) match(length, dist int) {
 const _ = -uint(QuietZone % 2)
 
 // zlibImage appends to dst the zlib stream of sym's scanlines, every one
-// with filter type None; row is scratch of the scanline's length.
-func zlibImage(dst []byte, sym symbol, row []byte) ([]byte, error) {
+// with filter type None.
+func zlibImage(dst []byte, sym symbol) ([]byte, error) {
 	d := deflater{w: bitWriter{out: append(dst, 0x78, 0x01)}, a: 1} // deflate, 32 KB window, no dictionary
 	for _, f := range blockHeader {
 		d.w.bits(f.v, f.n)
 	}
-	quiet := QuietZone * ModulePixels * len(row)
+	rowBytes := 1 + ((sym.size+2*QuietZone)*ModulePixels+7)/8
+	quiet := QuietZone * ModulePixels * rowBytes
 	d.zeros(quiet)
-	clear(row) // the filter byte and the quiet zone's bytes stay zero
-	pixels := row[1+QuietZone/2:]
 	for y := range sym.size {
-		// A module is one nibble: high for even columns, low for odd (the
-		// quiet zone is even, so a module pair is one byte).
-		mods := sym.modules[y*sym.size:][:sym.size]
-		for i := 0; i+1 < len(mods); i += 2 {
-			pixels[i/2] = mods[i]*0xf0 | mods[i+1]*0x0f
-		}
-		if len(mods)%2 == 1 {
-			pixels[len(mods)/2] = mods[len(mods)-1] * 0xf0
-		}
-		if err := d.literals(row, ModulePixels); err != nil {
+		if err := d.moduleRow(sym.modules[y*sym.size:][:sym.size], rowBytes, ModulePixels); err != nil {
 			return nil, err
 		}
-		d.repeat((ModulePixels-1)*len(row), len(row))
+		d.repeat((ModulePixels-1)*rowBytes, rowBytes)
 	}
 	d.zeros(quiet)
 	d.w.code(litLenCodes[256])

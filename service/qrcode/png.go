@@ -14,7 +14,6 @@ import (
 // rows in the package's benchmark; and the rows are deflated by hand
 // (deflate.go), which is faster again.
 type pngWriter struct {
-	row  []byte // one scanline: the filter byte, then the pixels
 	idat []byte
 	out  bytes.Buffer
 }
@@ -30,13 +29,8 @@ const _ = uint(ModulePixels-4) + uint(4-ModulePixels)
 func (s *scratch) png(sym symbol) ([]byte, error) {
 	w := &s.pngw
 	side := (sym.size + 2*QuietZone) * ModulePixels
-	rowBytes := (side + 7) / 8
-
-	if cap(w.row) < 1+rowBytes {
-		w.row = make([]byte, 1+rowBytes)
-	}
 	var err error
-	if w.idat, err = zlibImage(w.idat[:0], sym, w.row[:1+rowBytes]); err != nil {
+	if w.idat, err = zlibImage(w.idat[:0], sym); err != nil {
 		return nil, err
 	}
 

@@ -1,8 +1,9 @@
 // Package qrcode renders WhatsApp pairing codes as PNG data URLs.
 //
-// The symbol's layout and error correction come from rsc.io/qr/coding; this
-// package picks the mask (ISO/IEC 18004 penalty rules) and writes the 1-bit
-// PNG itself, because both are on the hot path of every pairing session. It
+// The symbol's layout comes from rsc.io/qr/coding; this package encodes the
+// codewords and their Reed–Solomon check bytes (to the byte as that package
+// does), picks the mask (ISO/IEC 18004 penalty rules) and writes the 1-bit
+// PNG itself, because all are on the hot path of every pairing session. It
 // never logs the code it renders.
 package qrcode
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/encoder"
+	"rsc.io/qr/coding"
 )
 
 // TestSymbolMatchesReferenceEncoder compares every module with ZXing's
@@ -76,4 +77,42 @@ func randomText(r *rand.Rand, n int) string {
 		b[i] = alphabet[r.IntN(len(alphabet))]
 	}
 	return string(b)
+}
+
+// TestPlaceBitsMatchesBitByBit compares the byte-at-a-time placement with
+// setting each codeword bit's module, for every version up to 64 modules
+// wide and random codewords.
+func TestPlaceBitsMatchesBitByBit(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 4))
+	for v := coding.Version(1); 17+4*int(v) <= 64; v++ {
+		l, err := layoutFor(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codewords := make([]byte, len(l.bitModule)/8)
+		for i := range codewords {
+			codewords[i] = byte(r.UintN(256))
+		}
+		rows, cols := make([]uint64, l.size), make([]uint64, l.size)
+		for i := range rows {
+			rows[i], cols[i] = r.Uint64(), r.Uint64() // placeBits clears them
+		}
+		l.placeBits(codewords, rows, cols)
+		want := make([]byte, l.size*l.size)
+		for i, m := range l.bitModule {
+			want[int(m.y)*l.size+int(m.x)] = codewords[i/8] >> (7 - i%8) & 1
+		}
+		wantRows, wantCols := lines(want, l.size)
+		for i := range l.size {
+			if rows[i] != wantRows[i] || cols[i] != wantCols[i] {
+				t.Fatalf("version %d: line %d differs", v, i)
+			}
+		}
+		// Versions 2 to 6 have their one alignment pattern's edge in a
+		// strip, which shifts the codewords after it by a module: most are
+		// placed bit by bit. Version 11 holds the WhatsApp codes.
+		if v == 11 && len(l.blockBytes) < len(codewords)*4/5 {
+			t.Errorf("version %d: only %d of %d codewords placed a byte at a time", v, len(l.blockBytes), len(codewords))
+		}
+	}
 }
