@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"wagateway/service"
 )
@@ -61,13 +63,41 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// writeJSONHeader sends status with the headers of a JSON answer.
-func writeJSONHeader(w http.ResponseWriter, status int) {
-	w.Header().Set("Content-Type", "application/json")
+// The header values of a JSON answer, shared by every response (net/http
+// only reads them): Header().Set allocated a slice per value per answer.
+var (
+	jsonContentType = []string{"application/json"}
 	// Answers are live session state and may carry a QR code: no proxy or
 	// browser may keep them.
-	w.Header().Set("Cache-Control", "no-store")
+	noStore = []string{"no-store"}
+)
+
+// writeJSONHeader sends status with the headers of a JSON answer.
+func writeJSONHeader(w http.ResponseWriter, status int) {
+	h := w.Header()
+	h["Content-Type"], h["Cache-Control"], h["Date"] = jsonContentType, noStore, httpDate(time.Now())
 	w.WriteHeader(status)
+}
+
+// dateHeader is the Date header of one second.
+type dateHeader struct {
+	unix  int64
+	value []string
+}
+
+var lastDate atomic.Pointer[dateHeader]
+
+// httpDate returns the Date header for now, formatted once a second: net/http
+// formats it for every answer that has none, and GET /sessions/{id} answers
+// hundreds a second.
+func httpDate(now time.Time) []string {
+	sec := now.Unix()
+	if d := lastDate.Load(); d != nil && d.unix == sec {
+		return d.value
+	}
+	d := &dateHeader{unix: sec, value: []string{now.UTC().Format(http.TimeFormat)}}
+	lastDate.Store(d)
+	return d.value
 }
 
 // maxBody bounds every request body.

@@ -3,6 +3,8 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -36,5 +38,23 @@ func TestEncodableTime(t *testing.T) {
 	now := time.Now()
 	if encodableTime(&far) || !encodableTime(&now) || !encodableTime(nil) {
 		t.Fatal("encodableTime: year 10000 must go to encoding/json, now and nil not")
+	}
+}
+
+// The Date header is formatted once a second, and is that second's: a
+// stale cached value would tell clients a wrong time.
+func TestHTTPDateIsTheCurrentSecond(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 14, 0, 0, 100, time.UTC)
+	for _, now := range []time.Time{t0, t0.Add(500 * time.Millisecond), t0.Add(time.Second), t0.Add(time.Hour).In(time.FixedZone("x", 3600))} {
+		want := now.UTC().Format(http.TimeFormat)
+		if got := httpDate(now); len(got) != 1 || got[0] != want {
+			t.Fatalf("httpDate(%s) = %q, want %q", now, got, want)
+		}
+	}
+	rec := httptest.NewRecorder()
+	writeJSONHeader(rec, http.StatusOK)
+	date, err := http.ParseTime(rec.Header().Get("Date"))
+	if err != nil || time.Since(date) > 2*time.Second || rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("headers %v (date %v)", rec.Header(), err)
 	}
 }
