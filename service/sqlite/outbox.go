@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"wagateway/internal/jsonenc"
@@ -69,6 +70,10 @@ func NewOutbox(ctx context.Context, db *DB, cfg OutboxConfig) (*Outbox, error) {
 
 var _ service.Outbox = (*Outbox)(nil)
 
+// payloadBufs keeps Add's JSON buffers: a QR item's payload is 2 KB, and
+// only its copy in the log record outlives the call.
+var payloadBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // Durable is true: Add returns after its record reached the log file.
 func (o *Outbox) Durable() bool { return true }
 
@@ -77,7 +82,10 @@ func (o *Outbox) Add(ctx context.Context, it service.Update) (service.Update, er
 		return service.Update{}, err
 	}
 	it.ID, it.Attempts = "", 0
-	payload, err := jsonenc.Update(nil, it)
+	buf := payloadBufs.Get().(*[]byte)
+	defer payloadBufs.Put(buf) // the record copied the payload
+	payload, err := jsonenc.Update((*buf)[:0], it)
+	*buf = payload
 	if err != nil {
 		return service.Update{}, fmt.Errorf("sqlite outbox: encode %s: %w", it, err)
 	}
