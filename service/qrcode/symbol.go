@@ -3,6 +3,7 @@ package qrcode
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"sync"
 
 	"rsc.io/qr/coding"
@@ -27,9 +28,9 @@ type layout struct {
 	size    int
 	base    [8][]byte
 	// For symbols up to 64 modules wide (version 11, which holds any
-	// WhatsApp code): base as bit rows and bit columns, bit x = module x,
-	// so masks are scored a line per machine word (see bitPenalty).
-	rows, cols [8][]uint64
+	// WhatsApp code): base as bit rows, bit x = module x, so masks are
+	// scored a row per machine word (see bitPenalty).
+	rows [8][]uint64
 
 	// bitModule is where each codeword bit goes, in codeword bit order.
 	bitModule []module
@@ -78,7 +79,7 @@ func layoutFor(v coding.Version) (*layout, error) {
 			}
 			l.base[m] = base
 			if l.size <= 64 {
-				l.rows[m], l.cols[m] = lines(base, l.size)
+				l.rows[m] = bitRows(base, l.size)
 			}
 		}
 		if l.size <= 64 {
@@ -145,23 +146,10 @@ var blockBits = func() (t [2][256]uint8) {
 	return t
 }()
 
-// rightBits and leftBits are a blockBits value's right and left column,
-// top first in the low bit.
-var rightBits, leftBits = func() (right, left [256]uint8) {
-	for b := range 256 {
-		for j := range 4 {
-			right[b] |= uint8(b>>(2*j+1)&1) << j
-			left[b] |= uint8(b>>(2*j)&1) << j
-		}
-	}
-	return right, left
-}()
-
-// placeBits writes the codewords' bits as the rows and columns of a symbol
-// up to 64 wide, both cleared first.
-func (l *layout) placeBits(codewords []byte, rows, cols []uint64) {
+// placeBits writes the codewords' bits as the rows of a symbol up to 64
+// wide, cleared first.
+func (l *layout) placeBits(codewords []byte, rows []uint64) {
 	clear(rows)
-	clear(cols)
 	for _, p := range l.blockBytes {
 		b := blockBits[p.down&1][codewords[p.index]]
 		r := rows[p.top:][:4]
@@ -169,14 +157,10 @@ func (l *layout) placeBits(codewords []byte, rows, cols []uint64) {
 		r[1] |= uint64(b>>2&3) << p.left
 		r[2] |= uint64(b>>4&3) << p.left
 		r[3] |= uint64(b>>6) << p.left
-		c := cols[p.left:][:2]
-		c[0] |= uint64(leftBits[b]) << p.top
-		c[1] |= uint64(rightBits[b]) << p.top
 	}
 	for _, p := range l.looseBits {
 		b := uint64(codewords[p.bit>>3] >> (7 - p.bit&7) & 1)
 		rows[p.y] |= b << p.x
-		cols[p.x] |= b << p.y
 	}
 }
 
@@ -185,13 +169,12 @@ var errTooLong = errors.New("code too long for a QR symbol")
 
 // scratch holds the buffers one render reuses.
 type scratch struct {
-	codewords  []byte
-	data       []byte   // data bit of each module (symbols over 64 wide)
-	modules    []byte   // candidate symbol for the mask being scored
-	rows, cols []uint64 // candidate's lines (symbols up to 64 wide)
-	dataRows   []uint64
-	dataCols   []uint64
-	pngw       pngWriter
+	codewords []byte
+	data      []byte   // data bit of each module (symbols over 64 wide)
+	modules   []byte   // candidate symbol for the mask being scored
+	rows      []uint64 // candidate's rows (symbols up to 64 wide)
+	dataRows  []uint64
+	pngw      pngWriter
 }
 
 // symbol encodes code in the smallest version that holds it and applies the
@@ -234,20 +217,10 @@ func (s *scratch) symbol(code string) (symbol, error) {
 		return symbol{size: l.size, modules: s.modules}, nil
 	}
 
-	s.dataRows, s.dataCols = growWords(s.dataRows, l.size), growWords(s.dataCols, l.size)
-	l.placeBits(codewords, s.dataRows, s.dataCols)
-	// Scoring a bit line is XOR of the mask's base with the data's line.
-	best, bestPenalty := 0, -1
-	s.rows, s.cols = growWords(s.rows, l.size), growWords(s.cols, l.size)
-	for m := range l.base {
-		for i := range l.size {
-			s.rows[i] = l.rows[m][i] ^ s.dataRows[i]
-			s.cols[i] = l.cols[m][i] ^ s.dataCols[i]
-		}
-		if p := bitPenalty(s.rows, s.cols, l.size); bestPenalty < 0 || p < bestPenalty {
-			best, bestPenalty = m, p
-		}
-	}
+	s.dataRows = growWords(s.dataRows, l.size)
+	l.placeBits(codewords, s.dataRows)
+	s.rows = growWords(s.rows, l.size)
+	best := l.bestMask(s.dataRows, s.rows)
 	// The symbol's bytes from its rows, eight modules a store; the last
 	// store of a row runs into the next row, which is written after it,
 	// and the last row's into spare capacity.
@@ -262,6 +235,22 @@ func (s *scratch) symbol(code string) (symbol, error) {
 	return symbol{size: l.size, modules: s.modules}, nil
 }
 
+// bestMask is the mask with the lowest penalty for the data's rows, the
+// first on ties, for a symbol up to 64 wide; rows holds the candidates.
+func (l *layout) bestMask(dataRows, rows []uint64) int {
+	best, bestPenalty := 0, math.MaxInt
+	for m := range l.base {
+		// A candidate's row is XOR of the mask's base with the data's row.
+		for i := range l.size {
+			rows[i] = l.rows[m][i] ^ dataRows[i]
+		}
+		if p := bitPenalty(rows, l.size); p < bestPenalty {
+			best, bestPenalty = m, p
+		}
+	}
+	return best
+}
+
 // moduleBytes spreads the 8 bits of a byte to 8 bytes, low bit first.
 var moduleBytes = func() (t [256]uint64) {
 	for b := range 256 {
@@ -272,17 +261,16 @@ var moduleBytes = func() (t [256]uint64) {
 	return t
 }()
 
-// lines returns the rows and columns of a module grid up to 64 wide as
-// words, bit x of row y (and bit y of column x) being module (x, y).
-func lines(modules []byte, size int) (rows, cols []uint64) {
-	rows, cols = make([]uint64, size), make([]uint64, size)
+// bitRows returns the rows of a module grid up to 64 wide as words, bit x
+// of row y being module (x, y).
+func bitRows(modules []byte, size int) []uint64 {
+	rows := make([]uint64, size)
 	for y := range size {
 		for x, c := range modules[y*size:][:size] {
 			rows[y] |= uint64(c) << x
-			cols[x] |= uint64(c) << y
 		}
 	}
-	return rows, cols
+	return rows
 }
 
 func growWords(b []uint64, n int) []uint64 {

@@ -1,6 +1,7 @@
 package qrcode
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -47,8 +48,7 @@ func TestSymbolMatchesReferenceEncoder(t *testing.T) {
 			t.Fatalf("%d chars: penalty %d, reference %d", len(code), got, want)
 		}
 		if sym.size <= 64 {
-			rows, cols := lines(sym.modules, sym.size)
-			if got := bitPenalty(rows, cols, sym.size); got != want {
+			if got := bitPenalty(bitRows(sym.modules, sym.size), sym.size); got != want {
 				t.Fatalf("%d chars: bit penalty %d, reference %d", len(code), got, want)
 			}
 		}
@@ -93,19 +93,19 @@ func TestPlaceBitsMatchesBitByBit(t *testing.T) {
 		for i := range codewords {
 			codewords[i] = byte(r.UintN(256))
 		}
-		rows, cols := make([]uint64, l.size), make([]uint64, l.size)
+		rows := make([]uint64, l.size)
 		for i := range rows {
-			rows[i], cols[i] = r.Uint64(), r.Uint64() // placeBits clears them
+			rows[i] = r.Uint64() // placeBits clears them
 		}
-		l.placeBits(codewords, rows, cols)
+		l.placeBits(codewords, rows)
 		want := make([]byte, l.size*l.size)
 		for i, m := range l.bitModule {
 			want[int(m.y)*l.size+int(m.x)] = codewords[i/8] >> (7 - i%8) & 1
 		}
-		wantRows, wantCols := lines(want, l.size)
+		wantRows := bitRows(want, l.size)
 		for i := range l.size {
-			if rows[i] != wantRows[i] || cols[i] != wantCols[i] {
-				t.Fatalf("version %d: line %d differs", v, i)
+			if rows[i] != wantRows[i] {
+				t.Fatalf("version %d: row %d differs", v, i)
 			}
 		}
 		// Versions 2 to 6 have their one alignment pattern's edge in a
@@ -113,6 +113,48 @@ func TestPlaceBitsMatchesBitByBit(t *testing.T) {
 		// placed bit by bit. Version 11 holds the WhatsApp codes.
 		if v == 11 && len(l.blockBytes) < len(codewords)*4/5 {
 			t.Errorf("version %d: only %d of %d codewords placed a byte at a time", v, len(l.blockBytes), len(codewords))
+		}
+	}
+}
+
+// TestBitPenaltyMatchesPenalty scores random symbols of every version up to
+// 64 modules wide under each mask: bitPenalty must equal penalty (which
+// TestSymbolMatchesReferenceEncoder checks against ZXing), and bestMask
+// must choose the mask with the lowest penalty, the first on ties.
+func TestBitPenaltyMatchesPenalty(t *testing.T) {
+	r := rand.New(rand.NewPCG(783, 11))
+	for v := coding.Version(1); 17+4*int(v) <= 64; v++ {
+		l, err := layoutFor(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codewords := make([]byte, len(l.bitModule)/8)
+		dataRows, rows := make([]uint64, l.size), make([]uint64, l.size)
+		modules := make([]byte, l.size*l.size)
+		for range 100 {
+			for i := range codewords {
+				codewords[i] = byte(r.UintN(256))
+			}
+			l.placeBits(codewords, dataRows)
+			want, wantPenalty := 0, math.MaxInt
+			for m := range l.base {
+				for i := range l.size {
+					rows[i] = l.rows[m][i] ^ dataRows[i]
+					for x := range l.size {
+						modules[i*l.size+x] = byte(rows[i] >> x & 1)
+					}
+				}
+				full := penalty(modules, l.size)
+				if p := bitPenalty(rows, l.size); full != p {
+					t.Fatalf("version %d mask %d: bit penalty %d, penalty %d", v, m, p, full)
+				}
+				if full < wantPenalty {
+					want, wantPenalty = m, full
+				}
+			}
+			if got := l.bestMask(dataRows, rows); got != want {
+				t.Fatalf("version %d: bestMask chose mask %d, the penalties %d", v, got, want)
+			}
 		}
 	}
 }
