@@ -13,7 +13,7 @@ import (
 //
 // Entries are not removed when a session moves on (it connects, stops, or
 // its time changes): the tick drops an entry that no longer matches its
-// session when it comes up, and a changed time has an entry of its own.
+// session when it comes up, or queues the session again at its new time.
 type dueQueue []dueEntry
 
 type dueEntry struct {

@@ -94,7 +94,9 @@ type Manager struct {
 	// pending queues the pairings by their first QR, for expireQRs.
 	pending dueQueue
 	// renewDue queues the leases held here by renewSent, for renewLeases;
-	// guardDue by renewedAt, for the guard.
+	// guardDue by renewedAt, for the guard. Each holds one entry per
+	// session: a renewal re-queues its session as it pops it, and the
+	// guard re-queues a session renewed since its entry when it comes up.
 	renewDue, guardDue dueQueue
 	// marksRuns: the driver sends EventStarted first for every Start
 	// (service.RunMarker), so a new run ignores the events before it.

@@ -166,8 +166,7 @@ func (m *Manager) renewLeases(ctx context.Context, tick time.Duration) {
 		m.mu.Lock()
 		for i, h := range chunk {
 			if ok[i] && m.live[h.id] == h.s {
-				h.s.renewedAt = sent
-				m.guardDue.push(dueEntry{id: h.id, s: h.s, at: sent})
+				h.s.renewedAt = sent // its guard entry moves when it comes up
 			}
 		}
 		m.mu.Unlock()
@@ -210,7 +209,12 @@ func (m *Manager) guardLoop(ctx context.Context) {
 				if !ok {
 					break
 				}
-				if s := e.s; m.live[e.id] == s && s.lease.Valid() && s.renewedAt.Equal(e.at) {
+				s := e.s
+				switch {
+				case m.live[e.id] != s || !s.lease.Valid():
+				case s.renewedAt.After(e.at): // renewed since: due later
+					m.guardDue.push(dueEntry{id: e.id, s: s, at: s.renewedAt})
+				default:
 					out = append(out, lapsed{e.id, s})
 				}
 			}
