@@ -137,7 +137,7 @@ func (m *Manager) onQR(ctx context.Context, ev service.DriverEvent) {
 	m.mu.Unlock()
 
 	m.log.Info("qr generated", "session_id", id)
-	for _, c := range m.caches() {
+	for _, c := range m.qrCaches() {
 		if err := c.SetQR(ctx, qr, m.cfg.TTL.QR); err != nil {
 			m.log.Warn("cache qr", "session_id", id, "err", err)
 		}

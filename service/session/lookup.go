@@ -73,7 +73,7 @@ func (m *Manager) cached(ctx context.Context, c service.Cache, id string) (servi
 		return service.Session{}, false
 	}
 	out := service.Session{ID: id, Status: rec.Status, Reason: rec.Reason, UpdatedAt: rec.UpdatedAt}
-	if rec.Status == service.StatusPending {
+	if rec.Status == service.StatusPending && m.keepsQRs(c) {
 		if qr, ok, err := c.GetQR(ctx, id); err == nil && ok {
 			out.QR = &qr
 		}
@@ -86,7 +86,7 @@ func (m *Manager) fill(ctx context.Context, c service.Cache, s service.Session, 
 	if err := c.SetStatus(ctx, rec, ttl); err != nil {
 		m.log.Warn("cache fill", "session_id", s.ID, "err", err)
 	}
-	if s.QR != nil {
+	if s.QR != nil && m.keepsQRs(c) {
 		// A code is short-lived: never cache it longer than CACHE_TTL_QR.
 		if err := c.SetQR(ctx, *s.QR, min(ttl, m.cfg.TTL.QR)); err != nil {
 			m.log.Warn("cache fill qr", "session_id", s.ID, "err", err)
@@ -189,7 +189,7 @@ func (m *Manager) cachedMany(ctx context.Context, ids []string) []service.Sessio
 			continue
 		}
 		s := service.Session{ID: ids[i], Status: rec.Status, Reason: rec.Reason, UpdatedAt: rec.UpdatedAt}
-		if rec.Status == service.StatusPending {
+		if rec.Status == service.StatusPending && m.cfg.SharedL2 {
 			if qr, ok, err := m.deps.L2.GetQR(ctx, ids[i]); err == nil && ok {
 				s.QR = &qr
 			}

@@ -396,3 +396,51 @@ func TestCloseHandsSessionsOverSeveralAtOnce(t *testing.T) {
 		t.Fatalf("Orphans after handover = %v, want all of %v", orphans, ids)
 	}
 }
+
+// A pairing code goes to L2 only when other instances read it (SharedL2,
+// Redis): an L2 of this process alone outlives the process, and a code
+// does not, so after a restart it would show a code no phone can pair
+// with. Codes such an L2 still holds are not shown either.
+func TestPairingCodesGoToL2OnlyWhenShared(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			h := newMgrHarness(t, func(h *mgrHarness) { h.sharedL2 = shared })
+			h.expectStarts("a")
+			h.expectPublishes(2) // the code and pending
+			h.run(t)
+			h.start(t, "a")
+			h.send(qrEvent("a", "code-a", h.clock.Now()))
+			h.next(t)
+			h.next(t)
+			ctx := context.Background()
+			if _, ok, _ := h.cache1.GetQR(ctx, "a"); !ok {
+				t.Fatal("the code is not in L1")
+			}
+			if _, ok, _ := h.cache2.GetQR(ctx, "a"); ok != shared {
+				t.Fatalf("code in L2: %v, want %v", ok, shared)
+			}
+			if rec, ok, _ := h.cache2.GetStatus(ctx, "a"); !ok || rec.Status != service.StatusPending {
+				t.Fatalf("L2 status %+v, %v; want pending", rec, ok)
+			}
+
+			// "b" runs nowhere; L2 alone knows it, pending, with a code.
+			at := h.clock.Now()
+			if err := h.cache2.SetStatus(ctx, service.StatusRecord{SessionID: "b", Status: service.StatusPending, UpdatedAt: at}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.cache2.SetQR(ctx, service.QR{SessionID: "b", Code: "code-b", Image: "img-b", IssuedAt: at, ExpiresAt: at.Add(time.Minute)}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			s, src, err := h.m.Session(ctx, "b")
+			if err != nil || src != service.SourceL2 || s.Status != service.StatusPending {
+				t.Fatalf("Session(b) = %+v from %s, %v", s, src, err)
+			}
+			if (s.QR != nil) != shared {
+				t.Fatalf("Session(b) QR %+v, want one: %v", s.QR, shared)
+			}
+			if _, ok, _ := h.cache1.GetQR(ctx, "b"); ok != shared {
+				t.Fatalf("L1 filled with b's code: %v, want %v", ok, shared)
+			}
+		})
+	}
+}

@@ -30,7 +30,14 @@ type Config struct {
 	LeaseTTL time.Duration
 	// MaxSessions caps the sessions running here (MAX_SESSIONS); 0 = no cap.
 	MaxSessions int
-	Clock       service.Clock // service.SystemClock when nil
+	// SharedL2 says other instances read L2 (Redis): pairing codes go
+	// there too, since a code of a session running elsewhere can still be
+	// scanned. An L2 of this process alone (the embedded store) keeps
+	// statuses only: it outlives the process, and a code does not (it
+	// belongs to the connection that showed it), so a restart would show
+	// codes no phone can pair with.
+	SharedL2 bool
+	Clock    service.Clock // service.SystemClock when nil
 }
 
 // CacheTTL is how long each kind of cache entry lives (CACHE_TTL_*).
@@ -577,6 +584,17 @@ func (m *Manager) caches() []service.Cache {
 	}
 	return []service.Cache{m.deps.L1, m.deps.L2}
 }
+
+// qrCaches are the caches that keep pairing codes (see Config.SharedL2).
+func (m *Manager) qrCaches() []service.Cache {
+	if !m.cfg.SharedL2 {
+		return []service.Cache{m.deps.L1}
+	}
+	return m.caches()
+}
+
+// keepsQRs reports whether c keeps pairing codes.
+func (m *Manager) keepsQRs(c service.Cache) bool { return c != m.deps.L2 || m.cfg.SharedL2 }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -45,24 +45,25 @@ func testConfig(c session.Config) session.Config {
 // Laravel, and the caches when a test calls mockCaches): a test expects
 // each call it causes, with its count, and mockery asserts them all.
 type mgrHarness struct {
-	t       *testing.T
-	m       *session.Manager
-	drv     *mock.Driver
-	l1, l2  *mock.Cache   // nil unless the test's setup called mockCaches
-	cache1  service.Cache // what the manager uses: l1, or an in-memory cache
-	cache2  service.Cache
-	pub     *mock.Publisher
-	laravel *mock.Laravel
-	leases  *inmem.Leases    // the real in-memory store: tests check its state
-	store   service.Leases   // what the manager uses: leases, or a test's wrapper
-	ttl     time.Duration    // LeaseTTL; long by default so clock jumps keep leases
-	running bool             // Run started: its lease loops arm two timers
-	clock   *clocktest.Clock // After fires only when the test advances it
-	events  chan service.DriverEvent
-	items   chan service.Update
-	logs    *logtest.Buffer
-	renders int
-	marking bool // the driver is a service.RunMarker (set it in setup)
+	t        *testing.T
+	m        *session.Manager
+	drv      *mock.Driver
+	l1, l2   *mock.Cache   // nil unless the test's setup called mockCaches
+	cache1   service.Cache // what the manager uses: l1, or an in-memory cache
+	cache2   service.Cache
+	pub      *mock.Publisher
+	laravel  *mock.Laravel
+	leases   *inmem.Leases    // the real in-memory store: tests check its state
+	store    service.Leases   // what the manager uses: leases, or a test's wrapper
+	ttl      time.Duration    // LeaseTTL; long by default so clock jumps keep leases
+	running  bool             // Run started: its lease loops arm two timers
+	clock    *clocktest.Clock // After fires only when the test advances it
+	events   chan service.DriverEvent
+	items    chan service.Update
+	logs     *logtest.Buffer
+	renders  int
+	marking  bool // the driver is a service.RunMarker (set it in setup)
+	sharedL2 bool // Config.SharedL2 (set it in setup)
 }
 
 // markingDriver is the mockery driver as a service.RunMarker.
@@ -100,6 +101,7 @@ func newMgrHarness(t *testing.T, setup func(h *mgrHarness)) *mgrHarness {
 		Clock:      h.clock,
 		LeaseTTL:   h.ttl,
 		QRThrottle: 30 * time.Second,
+		SharedL2:   h.sharedL2,
 	}), session.Deps{
 		Driver:    h.driver(),
 		L1:        h.cache1,

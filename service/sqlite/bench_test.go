@@ -196,35 +196,25 @@ func BenchmarkEventMix10000(b *testing.B) {
 }
 
 // BenchmarkCacheCommit200 is the write-behind's commit of one second of a
-// 10,000-session storm: 200 QR rows of random sessions; per row. "image"
-// stores each QR's image, "code" only its code (WithQRRenderer, as the
-// gateway runs it).
+// 10,000-session storm: 200 QR rows of random sessions; per row.
 func BenchmarkCacheCommit200(b *testing.B) {
+	ctx := context.Background()
+	db := open(b, "", nil)
+	cache := sqlite.NewCache(db)
 	img := "data:image/png;base64," + strings.Repeat("iVBORw0KGgo", 173)
-	render := func(string) (string, error) { return img, nil }
-	for _, bc := range []struct {
-		name string
-		opts []sqlite.CacheOption
-	}{{"image", nil}, {"code", []sqlite.CacheOption{sqlite.WithQRRenderer(render)}}} {
-		b.Run(bc.name, func(b *testing.B) {
-			ctx := context.Background()
-			db := open(b, "", nil)
-			cache := sqlite.NewCache(db, bc.opts...)
-			i := 0
-			for b.Loop() {
-				id := "user_" + strconv.Itoa((i*7919)%10000)
-				now := time.Now()
-				qr := service.QR{SessionID: id, Code: strings.Repeat("2@code,", 33), Image: img, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}
-				if err := cache.SetQR(ctx, qr, 2*time.Minute); err != nil {
-					b.Fatal(err)
-				}
-				i++
-				if i%200 == 0 {
-					if err := sqlite.CommitCache(db); err != nil {
-						b.Fatal(err)
-					}
-				}
+	i := 0
+	for b.Loop() {
+		id := "user_" + strconv.Itoa((i*7919)%10000)
+		now := time.Now()
+		qr := service.QR{SessionID: id, Code: strings.Repeat("2@code,", 33), Image: img, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}
+		if err := cache.SetQR(ctx, qr, 2*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		i++
+		if i%200 == 0 {
+			if err := sqlite.CommitCache(db); err != nil {
+				b.Fatal(err)
 			}
-		})
+		}
 	}
 }

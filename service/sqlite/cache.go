@@ -23,8 +23,7 @@ const sweepEvery = time.Minute
 // the next outbox record, or within loneCacheDelay (see writeBehind);
 // reads see them at once.
 type Cache struct {
-	db     *DB
-	render service.QRRenderer // see WithQRRenderer
+	db *DB
 
 	sweepMu   sync.Mutex
 	lastSweep time.Time
@@ -32,29 +31,8 @@ type Cache struct {
 	count service.CacheCounters
 }
 
-// CacheOption configures a Cache.
-type CacheOption func(*Cache)
-
-// WithQRRenderer makes the cache store a QR's code without its image, and
-// render the image from the code again when it reads one; every QR given
-// to SetQR must then carry render's image of its code, as the session
-// manager's do. A code is a sixth of a rendered image's bytes, and a
-// row of 2.3 KB was a WAL page of its own: committing a QR row cost
-// 29 µs with its image and 9 µs without (BenchmarkCacheCommit200), while
-// the cache is read only when the memory cache misses (after a restart).
-// Rows stored with their image read as stored.
-func WithQRRenderer(render service.QRRenderer) CacheOption {
-	return func(c *Cache) { c.render = render }
-}
-
 // NewCache returns the Cache of db.
-func NewCache(db *DB, opts ...CacheOption) *Cache {
-	c := &Cache{db: db}
-	for _, o := range opts {
-		o(c)
-	}
-	return c
-}
+func NewCache(db *DB) *Cache { return &Cache{db: db} }
 
 var _ service.Cache = (*Cache)(nil)
 
@@ -66,9 +44,6 @@ type cachedQR struct {
 }
 
 func (c *Cache) SetQR(ctx context.Context, qr service.QR, ttl time.Duration) error {
-	if c.render != nil && qr.Code != "" {
-		qr.Image = "" // GetQR renders it
-	}
 	b, err := jsonenc.QRWithCode(nil, qr) // a cachedQR
 	return c.set(ctx, "qr:", qr.SessionID, b, err, 0, false, ttl)
 }
@@ -80,12 +55,6 @@ func (c *Cache) GetQR(ctx context.Context, sessionID string) (service.QR, bool, 
 		return service.QR{}, false, err
 	}
 	v.QR.Code = v.Code
-	if v.QR.Image == "" && v.Code != "" && c.render != nil {
-		if v.QR.Image, err = c.render(v.Code); err != nil {
-			c.count.Failure()
-			return service.QR{}, false, fmt.Errorf("sqlite cache: render qr:%s: %w", sessionID, err)
-		}
-	}
 	return v.QR, true, nil
 }
 

@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,59 +13,6 @@ import (
 
 func TestCacheContract(t *testing.T) {
 	cachetest.Run(t, func(t *testing.T) service.Cache { return sqlite.NewCache(open(t, "", newClock())) })
-}
-
-// With a renderer, a QR row keeps the code and not the image, and a read
-// renders the image again: the same QR comes back, before and after a
-// reopen. A row stored with its image (no renderer) reads as stored.
-func TestCacheWithRendererStoresTheCodeOnly(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	clock := newClock()
-	renders := 0
-	render := func(code string) (string, error) { renders++; return "data:image/png;base64,of-" + code, nil }
-	db := open(t, dir, clock)
-	c := sqlite.NewCache(db, sqlite.WithQRRenderer(render))
-	qr := service.QR{SessionID: "s1", Code: "2@abc", Image: "data:image/png;base64,of-2@abc", IssuedAt: t0, ExpiresAt: t0.Add(time.Minute)}
-	kept := service.QR{SessionID: "s2", Code: "2@def", Image: "data:image/png;base64,as-stored", IssuedAt: t0, ExpiresAt: t0.Add(time.Minute)}
-	if err := c.SetQR(ctx, qr, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if err := sqlite.NewCache(db).SetQR(ctx, kept, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if err := sqlite.CommitCache(db); err != nil {
-		t.Fatal(err)
-	}
-	var row string
-	if err := sqlite.RawQuery(ctx, db, `SELECT value FROM cache WHERE key = 'qr:s1'`, &row); err != nil || row == "" {
-		t.Fatalf("the row of qr:s1: %q, %v", row, err)
-	}
-	if strings.Contains(row, "base64") || !strings.Contains(row, qr.Code) {
-		t.Fatalf("want the code and no image in the row: %s", row)
-	}
-	read := func(c *sqlite.Cache) {
-		t.Helper()
-		for _, want := range []service.QR{qr, kept} {
-			if got, ok, err := c.GetQR(ctx, want.SessionID); err != nil || !ok || got != want {
-				t.Fatalf("GetQR = %+v, %v, %v; want %+v", got, ok, err, want)
-			}
-		}
-	}
-	read(c)
-	read(sqlite.NewCache(reopen(t, db, dir, clock), sqlite.WithQRRenderer(render)))
-	if renders != 2 {
-		t.Fatalf("%d renders, want one per read of qr:s1 (qr:s2 has its image)", renders)
-	}
-}
-
-// reopen closes db and opens dir again.
-func reopen(t *testing.T, db *sqlite.DB, dir string, clock service.Clock) *sqlite.DB {
-	t.Helper()
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return open(t, dir, clock)
 }
 
 func TestCacheTTLAndReopen(t *testing.T) {

@@ -179,7 +179,7 @@ func (m *Main) openEmbedded(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("embedded store: %w", err)
 	}
-	m.l2, m.outbox, m.leases = sqlite.NewCache(db, sqlite.WithQRRenderer(qrcode.Render)), ob, sqlite.NewLeases(db)
+	m.l2, m.outbox, m.leases = sqlite.NewCache(db), ob, sqlite.NewLeases(db)
 	// Status history stays in memory: it is for operators, not delivery.
 	m.statusHistory = inmem.NewHistory(m.clock, cfg.HistoryMax, cfg.HistoryMaxAge)
 	log.Info("no REDIS_URL: outbox, cache and leases in the embedded store, durable; one process per DATA_DIR",
@@ -286,6 +286,7 @@ func (m *Main) buildManager() error {
 		},
 		LeaseTTL:    cfg.LeaseTTL,
 		MaxSessions: cfg.MaxSessions,
+		SharedL2:    m.redis != nil,
 		Clock:       m.clock,
 	}, session.Deps{
 		Driver: m.driver,
