@@ -189,7 +189,7 @@ func (m *Manager) cachedMany(ctx context.Context, ids []string) []service.Sessio
 			continue
 		}
 		s := service.Session{ID: ids[i], Status: rec.Status, Reason: rec.Reason, UpdatedAt: rec.UpdatedAt}
-		if rec.Status == service.StatusPending && m.cfg.SharedL2 {
+		if rec.Status == service.StatusPending && m.keepsQRs(m.deps.L2) {
 			if qr, ok, err := m.deps.L2.GetQR(ctx, ids[i]); err == nil && ok {
 				s.QR = &qr
 			}

@@ -587,7 +587,7 @@ func (m *Manager) caches() []service.Cache {
 
 // qrCaches are the caches that keep pairing codes (see Config.SharedL2).
 func (m *Manager) qrCaches() []service.Cache {
-	if !m.cfg.SharedL2 {
+	if !m.keepsQRs(m.deps.L2) {
 		return []service.Cache{m.deps.L1}
 	}
 	return m.caches()
