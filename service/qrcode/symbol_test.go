@@ -84,15 +84,10 @@ func randomText(r *rand.Rand, n int) string {
 // wide and random codewords.
 func TestPlaceBitsMatchesBitByBit(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 4))
-	for v := coding.Version(1); 17+4*int(v) <= 64; v++ {
-		l, err := layoutFor(v)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, l := range narrowLayouts(t) {
+		v := l.version
 		codewords := make([]byte, len(l.bitModule)/8)
-		for i := range codewords {
-			codewords[i] = byte(r.UintN(256))
-		}
+		fillRandom(r, codewords)
 		rows := make([]uint64, l.size)
 		for i := range rows {
 			rows[i] = r.Uint64() // placeBits clears them
@@ -123,18 +118,13 @@ func TestPlaceBitsMatchesBitByBit(t *testing.T) {
 // must choose the mask with the lowest penalty, the first on ties.
 func TestBitPenaltyMatchesPenalty(t *testing.T) {
 	r := rand.New(rand.NewPCG(783, 11))
-	for v := coding.Version(1); 17+4*int(v) <= 64; v++ {
-		l, err := layoutFor(v)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, l := range narrowLayouts(t) {
+		v := l.version
 		codewords := make([]byte, len(l.bitModule)/8)
 		dataRows, rows := make([]uint64, l.size), make([]uint64, l.size)
 		modules := make([]byte, l.size*l.size)
 		for range 100 {
-			for i := range codewords {
-				codewords[i] = byte(r.UintN(256))
-			}
+			fillRandom(r, codewords)
 			l.placeBits(codewords, dataRows)
 			want, wantPenalty := 0, math.MaxInt
 			for m := range l.base {
@@ -156,5 +146,27 @@ func TestBitPenaltyMatchesPenalty(t *testing.T) {
 				t.Fatalf("version %d: bestMask chose mask %d, the penalties %d", v, got, want)
 			}
 		}
+	}
+}
+
+// narrowLayouts returns the layouts of every version up to 64 modules
+// wide: those placed and scored as bit rows.
+func narrowLayouts(t *testing.T) []*layout {
+	t.Helper()
+	var out []*layout
+	for v := coding.Version(1); 17+4*int(v) <= 64; v++ {
+		l, err := layoutFor(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// fillRandom sets every byte of b from r.
+func fillRandom(r *rand.Rand, b []byte) {
+	for i := range b {
+		b[i] = byte(r.UintN(256))
 	}
 }

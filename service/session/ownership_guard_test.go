@@ -118,15 +118,7 @@ func TestConfirmedRenewalsKeepTheSession(t *testing.T) {
 func TestUnconfirmedRenewalsStopTheSessionBeforeItsLeaseLapses(t *testing.T) {
 	store := &renewals{fail: true}
 	m, drv, clock, logs := newGuarded(t, store)
-	step(t, clock, 7) // 2.1 s
-	if !m.IsRunning("g") {
-		t.Fatal("stopped 2.1 s after the last confirmed renewal; the guard waits LEASE_TTL - 2 ticks (2.4 s)")
-	}
-	drv.EXPECT().Stop(tmock.Anything, "g").Return(nil).Once()
-	step(t, clock, 1) // 2.4 s
-	if m.IsRunning("g") {
-		t.Fatal("still running 2.4 s after the last confirmed renewal")
-	}
+	stopsOnTheNextTick(t, m, drv, clock, 7) // 2.1 s, then 2.4 s
 	if !strings.Contains(logs.String(), "lease lost, session stopped here") || strings.Contains(logs.String(), `"msg":"stop session"`) {
 		t.Fatalf("log: want the lost lease and no failed stop:\n%s", logs.String())
 	}
@@ -142,12 +134,20 @@ func TestGuardCountsFromTheLastConfirmedRenewal(t *testing.T) {
 	store.mu.Lock()
 	store.fail = true
 	store.mu.Unlock()
-	step(t, clock, 6) // 4.8 s
+	stopsOnTheNextTick(t, m, drv, clock, 6) // 4.8 s, then 5.1 s
+}
+
+// stopsOnTheNextTick advances the clock by ticks guard ticks, when the last
+// confirmed renewal is 2.1 s old and "g" must still run, then by one more
+// (2.4 s), when it must be stopped.
+func stopsOnTheNextTick(t *testing.T, m *session.Manager, drv *mock.Driver, clock *clocktest.Clock, ticks int) {
+	t.Helper()
+	step(t, clock, ticks)
 	if !m.IsRunning("g") {
 		t.Fatal("stopped 2.1 s after the last confirmed renewal; the guard waits LEASE_TTL - 2 ticks (2.4 s)")
 	}
 	drv.EXPECT().Stop(tmock.Anything, "g").Return(nil).Once()
-	step(t, clock, 1) // 5.1 s
+	step(t, clock, 1)
 	if m.IsRunning("g") {
 		t.Fatal("still running 2.4 s after the last confirmed renewal")
 	}

@@ -157,13 +157,12 @@ func BenchmarkEventMix10000(b *testing.B) {
 	img := "data:image/png;base64," + strings.Repeat("iVBORw0KGgo", 173)
 	i := 0
 	for b.Loop() {
-		id := "user_" + strconv.Itoa((i*7919)%10000)
+		id := stormID(i)
 		now := time.Now()
 		var it service.Update
 		if i%2 == 0 {
 			it = service.Update{Kind: service.KindQR, Lane: service.LaneNormal, SessionID: id, QR: img, At: now}
-			qr := service.QR{SessionID: id, Code: strings.Repeat("2@code,", 33), Image: img, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}
-			if err := cache.SetQR(ctx, qr, 2*time.Minute); err != nil {
+			if err := cache.SetQR(ctx, stormQR(id, img, now), 2*time.Minute); err != nil {
 				b.Fatal(err)
 			}
 		} else {
@@ -204,10 +203,7 @@ func BenchmarkCacheCommit200(b *testing.B) {
 	img := "data:image/png;base64," + strings.Repeat("iVBORw0KGgo", 173)
 	i := 0
 	for b.Loop() {
-		id := "user_" + strconv.Itoa((i*7919)%10000)
-		now := time.Now()
-		qr := service.QR{SessionID: id, Code: strings.Repeat("2@code,", 33), Image: img, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}
-		if err := cache.SetQR(ctx, qr, 2*time.Minute); err != nil {
+		if err := cache.SetQR(ctx, stormQR(stormID(i), img, time.Now()), 2*time.Minute); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -217,4 +213,13 @@ func BenchmarkCacheCommit200(b *testing.B) {
 			}
 		}
 	}
+}
+
+// stormID is the session of event i in a 10,000-session storm: a stride
+// prime to 10,000 spreads consecutive events over all of them.
+func stormID(i int) string { return "user_" + strconv.Itoa((i*7919)%10000) }
+
+// stormQR is a QR of real size (a ~230-character code, image img) for id.
+func stormQR(id, img string, now time.Time) service.QR {
+	return service.QR{SessionID: id, Code: strings.Repeat("2@code,", 33), Image: img, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}
 }
