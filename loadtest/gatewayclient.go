@@ -75,6 +75,9 @@ func (c *GatewayClient) Goroutines(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("GET /metrics: %w", err)
 	}
+	// Read every second, 15 to 60 times as often as Prometheus would: no
+	// gzip on loopback, so the measurement costs the gateway less CPU.
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("GET /metrics: %w", err)

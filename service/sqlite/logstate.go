@@ -365,9 +365,12 @@ func (l *logState) forget(id string) {
 }
 
 // loneCacheDelay is how long a cache record waits for an outbox record to
-// ride with before it is written alone: the session manager writes an
-// event's cache row just before its item, so it rarely waits at all.
-const loneCacheDelay = 20 * time.Millisecond
+// ride with before it is written alone. The session manager writes an
+// event's cache row just before its item, so the timer almost always
+// fires on nothing; each firing wakes an idle process, and at 20 ms that
+// was up to 50 wake-ups a second in a storm. A second is the write-behind's
+// delay too (cacheFlushDelay).
+const loneCacheDelay = time.Second
 
 // writeCache queues a cache row's record for the next write.
 func (l *logState) writeCache(w cacheWrite) {
