@@ -78,16 +78,15 @@ func TestOutboxLogCompacts(t *testing.T) {
 	db := open(t, dir, newClock())
 	ob, c := newOutbox(t, db, sqlite.OutboxConfig{}), sqlite.NewCache(db)
 	sqlite.CompactEvery(db, 64<<10)
-	img := "data:image/png;base64," + strings.Repeat("iVBORw0KGgo", 173)
 	var last service.Update
 	for i := range 500 { // about 2.5 MB of records: each QR twice, item and cache row
 		id := fmt.Sprintf("s%d", i%20)
 		at := t0.Add(time.Duration(i) * time.Second)
-		if err := c.SetQR(ctx, service.QR{SessionID: id, Image: img, IssuedAt: at}, time.Hour); err != nil {
+		if err := c.SetQR(ctx, service.QR{SessionID: id, Image: stormImage, IssuedAt: at}, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		var err error
-		if last, err = ob.Add(ctx, service.Update{Kind: service.KindQR, Lane: service.LaneNormal, SessionID: id, QR: img, At: at}); err != nil {
+		if last, err = ob.Add(ctx, service.Update{Kind: service.KindQR, Lane: service.LaneNormal, SessionID: id, QR: stormImage, At: at}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,7 +108,7 @@ func TestOutboxLogCompacts(t *testing.T) {
 	if len(got) != 20 || got[19].ID != last.ID {
 		t.Fatalf("after the crash: %d pending, last %v; want 20 ending with %s", len(got), outboxtest.IDs(got), last.ID)
 	}
-	if g := got[19]; g.SessionID != last.SessionID || g.QR != img || !g.At.Equal(last.At) {
+	if g := got[19]; g.SessionID != last.SessionID || g.QR != stormImage || !g.At.Equal(last.At) {
 		t.Fatalf("after the crash the last item reads %s %s at %v; want %s with its QR at %v", g.SessionID, truncate(g.QR), g.At, last.SessionID, last.At)
 	}
 }

@@ -368,9 +368,9 @@ func (l *logState) forget(id string) {
 // ride with before it is written alone. The session manager writes an
 // event's cache row just before its item, so the timer almost always
 // fires on nothing; each firing wakes an idle process, and at 20 ms that
-// was up to 50 wake-ups a second in a storm. A second is the write-behind's
-// delay too (cacheFlushDelay).
-const loneCacheDelay = time.Second
+// was up to 50 wake-ups a second in a storm. It is the write-behind's
+// delay: the row reaches its table no sooner anyway.
+const loneCacheDelay = cacheFlushDelay
 
 // writeCache queues a cache row's record for the next write.
 func (l *logState) writeCache(w cacheWrite) {
