@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -232,5 +234,37 @@ func TestCacheStoredNewerStatusBeatsAQueuedOlderOne(t *testing.T) {
 	db = open(t, dir, newClock())
 	if got, ok, _ := sqlite.NewCache(db).GetStatus(ctx, "s1"); !ok || got.Status != service.StatusInactive {
 		t.Fatalf("after reopen GetStatus = %+v, %v; want inactive", got, ok)
+	}
+}
+
+// A commit of many cache rows starts no goroutine per row: the driver
+// starts one for each statement whose context can end, which made the
+// once-a-second commit of a storm's rows hundreds of goroutines.
+func TestCacheCommitStartsNoGoroutinePerRow(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "", newClock())
+	c := sqlite.NewCache(db)
+	const rows = 200
+	for i := range rows {
+		rec := service.StatusRecord{SessionID: fmt.Sprintf("s%d", i), Status: service.StatusActive, UpdatedAt: t0}
+		if err := c.SetStatus(ctx, rec, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(created)
+	before := created[0].Value.Uint64()
+	if err := sqlite.CommitCache(db); err != nil {
+		t.Fatal(err)
+	}
+	metrics.Read(created)
+	// A few for the transaction itself, and whatever else the test
+	// process started meanwhile; one per row would be 200.
+	if n := created[0].Value.Uint64() - before; n >= rows/4 {
+		t.Fatalf("goroutines started by a commit of %d cache rows: %d", rows, n)
+	}
+	var n int
+	if err := sqlite.RawQuery(ctx, db, `SELECT count(*) FROM cache`, &n); err != nil || n != rows {
+		t.Fatalf("rows committed: %d (%v), want %d", n, err, rows)
 	}
 }

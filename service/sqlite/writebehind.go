@@ -128,12 +128,17 @@ func (b *writeBehind) write(ctx context.Context, tx *sql.Tx, rows []cacheWrite, 
 	}
 	// Bound to tx once, not per row: each StmtContext is a new *sql.Stmt.
 	upsert, upsertNewer := tx.StmtContext(ctx, b.upsert), tx.StmtContext(ctx, b.upsertNewer)
+	// The rows run without ctx's Done channel: for a statement whose context
+	// can end, the driver starts a goroutine to interrupt it, one per row.
+	// ctx still bounds the commit: when it ends, database/sql rolls tx
+	// back, and the next row fails with sql.ErrTxDone.
+	rowCtx := context.WithoutCancel(ctx)
 	for _, w := range rows {
 		var err error
 		if w.newestWins {
-			_, err = upsertNewer.ExecContext(ctx, w.key, w.value, w.atNs, w.expiresNs, now.UnixNano())
+			_, err = upsertNewer.ExecContext(rowCtx, w.key, w.value, w.atNs, w.expiresNs, now.UnixNano())
 		} else {
-			_, err = upsert.ExecContext(ctx, w.key, w.value, w.atNs, w.expiresNs)
+			_, err = upsert.ExecContext(rowCtx, w.key, w.value, w.atNs, w.expiresNs)
 		}
 		if err != nil {
 			return err
