@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"wagateway/service/config"
+	"wagateway/service/gomaxprocs"
 )
 
 func main() {
@@ -24,6 +25,11 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	// GOMAXPROCS is the process's, not one Main's (tests run several).
+	if gomaxprocs.Enabled() {
+		go gomaxprocs.New(gomaxprocs.DefaultConfig(), logger).Run(ctx)
+	}
 
 	m := NewMain(cfg, logger)
 	if err := m.Run(ctx); err != nil {
