@@ -14,6 +14,7 @@ package gomaxprocs
 import (
 	"context"
 	"log/slog"
+	"math"
 	"os"
 	"runtime"
 	"time"
@@ -108,8 +109,8 @@ func (g *Governor) observe(ctx context.Context, cores float64) {
 		if cores > g.cfg.Up {
 			g.restore()
 			g.lowered, g.quiet = false, 0
-			g.log.InfoContext(ctx, "GOMAXPROCS back to the default: the process needs more than one core may give",
-				"gomaxprocs", runtime.GOMAXPROCS(0), "cpu_cores", cores)
+			g.log.InfoContext(ctx, "GOMAXPROCS back to the runtime's default: the process got busy",
+				"gomaxprocs", runtime.GOMAXPROCS(0), "cpu_cores", round(cores))
 		}
 		return
 	}
@@ -123,5 +124,8 @@ func (g *Governor) observe(ctx context.Context, cores float64) {
 	g.lower()
 	g.lowered = true
 	g.log.InfoContext(ctx, "GOMAXPROCS lowered to 1 while the process needs little CPU",
-		"gomaxprocs", 1, "cpu_cores", cores)
+		"gomaxprocs", 1, "cpu_cores", round(cores))
 }
+
+// round keeps a log line's cores to the thousandth.
+func round(cores float64) float64 { return math.Round(cores*1000) / 1000 }
