@@ -37,9 +37,10 @@ func DefaultConfig() Config {
 
 // Enabled reports whether a Governor may act in this process: not when
 // the operator set GOMAXPROCS, whose value is then kept as given, and not
-// when the default is one P already or the CPU time cannot be read.
+// when the default is one P already or the CPU time cannot be read. An
+// empty GOMAXPROCS counts as unset, as the runtime reads it.
 func Enabled() bool {
-	if _, set := os.LookupEnv("GOMAXPROCS"); set {
+	if os.Getenv("GOMAXPROCS") != "" {
 		return false
 	}
 	_, ok := processCPU()

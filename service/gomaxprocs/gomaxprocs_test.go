@@ -121,10 +121,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// An operator's GOMAXPROCS is kept as given.
+// An operator's GOMAXPROCS is kept as given; an empty one is no setting.
 func TestGovernorKeepsAnOperatorsSetting(t *testing.T) {
 	t.Setenv("GOMAXPROCS", "2")
 	if Enabled() {
 		t.Fatal("Enabled with GOMAXPROCS set")
+	}
+	t.Setenv("GOMAXPROCS", "")
+	if want := runtime.GOMAXPROCS(0) > 1; Enabled() != want {
+		t.Fatalf("Enabled with GOMAXPROCS empty: %v, want %v", !want, want)
 	}
 }
