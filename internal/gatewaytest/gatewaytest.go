@@ -1,6 +1,7 @@
 // Package gatewaytest is what the black-box tests of the gateway binary
 // (the e2e and browser build tags) share: building the binary once per
-// test run, and polling for what it should come to do.
+// test run, and polling for what it should come to do (WaitFor, which
+// unit tests that poll use too).
 package gatewaytest
 
 import (

@@ -95,10 +95,8 @@ func (g *Governor) Run(ctx context.Context) {
 			if !ok {
 				continue
 			}
-			now := time.Now()
-			if elapsed := now.Sub(lastAt); elapsed > 0 {
-				g.observe(ctx, (used-last).Seconds()/elapsed.Seconds())
-			}
+			now := time.Now() // monotonic, and a tick later than lastAt
+			g.observe(ctx, (used-last).Seconds()/now.Sub(lastAt).Seconds())
 			last, lastAt = used, now
 		}
 	}

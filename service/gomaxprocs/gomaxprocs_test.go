@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"wagateway/internal/gatewaytest"
 )
 
 // fake is a Governor whose process is a script of CPU readings.
@@ -70,7 +72,7 @@ func TestGovernorRestoresOnExit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); f.Run(ctx) }()
-	waitFor(t, "GOMAXPROCS 1 while idle", func() bool { return f.procs.Load() == 1 })
+	gatewaytest.WaitFor(t, 20*time.Second, "GOMAXPROCS 1 while idle", func() bool { return f.procs.Load() == 1 })
 	cancel()
 	select {
 	case <-done:
@@ -97,7 +99,7 @@ func TestGovernorFollowsTheProcessLoad(t *testing.T) {
 	go func() { defer close(done); g.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	waitFor(t, "GOMAXPROCS 1 while idle", func() bool { return runtime.GOMAXPROCS(0) == 1 })
+	gatewaytest.WaitFor(t, 20*time.Second, "GOMAXPROCS 1 while idle", func() bool { return runtime.GOMAXPROCS(0) == 1 })
 
 	var stop atomic.Bool
 	defer stop.Store(true)
@@ -107,18 +109,7 @@ func TestGovernorFollowsTheProcessLoad(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "the default back under load", func() bool { return runtime.GOMAXPROCS(0) == def })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 20 s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	gatewaytest.WaitFor(t, 20*time.Second, "the default back under load", func() bool { return runtime.GOMAXPROCS(0) == def })
 }
 
 // An operator's GOMAXPROCS is kept as given; an empty one is no setting.
